@@ -1,0 +1,10 @@
+/**
+ * The ordered list of migrations. Static imports (not a directory scan) so the
+ * same list works from TypeScript sources and from the compiled dist/.
+ */
+import type { Migration } from 'kysely';
+import * as m0001 from './0001_init.js';
+
+export const migrations: Record<string, Migration> = {
+  '0001_init': m0001,
+};

@@ -1,0 +1,150 @@
+/**
+ * Configuration from environment variables, validated at start. The table in
+ * README.md ("Configuration reference") is checked against `configSpec` by
+ * test/config.test.ts, so the two cannot drift apart.
+ */
+type Kind = 'string' | 'port' | 'int' | 'url' | 'enum' | 'bool';
+
+interface Spec {
+  env: string;
+  kind: Kind;
+  default?: string;
+  values?: readonly string[];
+  min?: number;
+  secret?: boolean;
+  description: string;
+}
+
+export const configSpec = [
+  { env: 'PORT', kind: 'port', default: '8080', description: 'TCP port of the HTTP listener (SCIM and admin API).' },
+  { env: 'HOST', kind: 'string', default: '0.0.0.0', description: 'Interface to listen on.' },
+  { env: 'PUBLIC_URL', kind: 'url', description: 'External base URL (scheme, host, optional path prefix) used in `meta.location`, `$ref` and printed SCIM base URLs. Default `http://localhost:$PORT`.' },
+  { env: 'DATABASE_URL', kind: 'url', secret: true, description: 'Postgres connection string. When absent, Roster runs on embedded PGlite in `DATA_DIR`.' },
+  { env: 'DATA_DIR', kind: 'string', default: './data', description: 'PGlite data directory (only without `DATABASE_URL`). `memory://` keeps the database in memory.' },
+  { env: 'DATABASE_POOL_MAX', kind: 'int', default: '10', min: 1, description: 'Maximum Postgres connections per process.' },
+  { env: 'MIGRATE_ON_START', kind: 'bool', default: 'true', description: 'Apply pending migrations at start (safe with several replicas: an advisory lock serialises them).' },
+  { env: 'ADMIN_TOKEN', kind: 'string', secret: true, description: 'Bearer token for the admin API under `/admin/v1`. When absent the admin API answers 401 to everything.' },
+  { env: 'BOOTSTRAP_TENANT', kind: 'string', description: 'Ensure a tenant with this id exists at start (with `BOOTSTRAP_TOKEN`).' },
+  { env: 'BOOTSTRAP_TOKEN', kind: 'string', secret: true, description: 'Ensure this SCIM bearer token exists for `BOOTSTRAP_TENANT` at start. Stored only as a hash.' },
+  { env: 'LOG_LEVEL', kind: 'enum', default: 'info', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], description: 'pino log level.' },
+  { env: 'MAX_PAGE_SIZE', kind: 'int', default: '1000', min: 1, description: 'Largest `count` honoured on list and search requests (advertised as `filter.maxResults`).' },
+  { env: 'DEFAULT_PAGE_SIZE', kind: 'int', default: '100', min: 1, description: 'Page size when a list request gives no `count`.' },
+  { env: 'MAX_BODY_BYTES', kind: 'int', default: '1048576', min: 1024, description: 'Largest request body accepted; larger bodies get 413 (also `bulk.maxPayloadSize`).' },
+  { env: 'BULK_MAX_OPERATIONS', kind: 'int', default: '1000', min: 1, description: 'Most operations in one `/Bulk` request (`bulk.maxOperations`).' },
+] as const satisfies readonly Spec[];
+
+export type ConfigEnv = (typeof configSpec)[number]['env'];
+
+export interface Config {
+  port: number;
+  host: string;
+  publicUrl: string;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  databasePoolMax: number;
+  migrateOnStart: boolean;
+  adminToken: string | undefined;
+  bootstrapTenant: string | undefined;
+  bootstrapToken: string | undefined;
+  logLevel: string;
+  maxPageSize: number;
+  defaultPageSize: number;
+  maxBodyBytes: number;
+  bulkMaxOperations: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parse and validate configuration; throws ConfigError listing every bad value at once. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const problems: string[] = [];
+  const raw = (name: ConfigEnv): string | undefined => {
+    const spec: Spec = configSpec.find((s) => s.env === name)!;
+    const v = env[name];
+    return v === undefined || v === '' ? spec.default : v;
+  };
+  const value = (name: ConfigEnv): string | number | boolean | undefined => {
+    const spec: Spec = configSpec.find((s) => s.env === name)!;
+    const v = raw(name);
+    if (v === undefined) return undefined;
+    const bad = (why: string) => {
+      // Never echo secrets back, even in an error message.
+      problems.push(`${name}=${spec.secret ? '<redacted>' : JSON.stringify(v)}: ${why}`);
+      return undefined;
+    };
+    switch (spec.kind) {
+      case 'port': {
+        const n = Number(v);
+        return Number.isInteger(n) && n >= 0 && n <= 65535 ? n : bad('must be a port number 0-65535');
+      }
+      case 'int': {
+        const n = Number(v);
+        if (!/^\d+$/.test(v) || !Number.isSafeInteger(n)) return bad('must be a whole number');
+        return spec.min !== undefined && n < spec.min ? bad(`must be at least ${spec.min}`) : n;
+      }
+      case 'bool':
+        if (/^(true|1|yes|on)$/i.test(v)) return true;
+        if (/^(false|0|no|off)$/i.test(v)) return false;
+        return bad('must be true or false');
+      case 'enum':
+        return spec.values!.includes(v) ? v : bad(`must be one of ${spec.values!.join(', ')}`);
+      case 'url':
+        try {
+          new URL(v);
+          return v;
+        } catch {
+          return bad('must be an absolute URL');
+        }
+      default:
+        return v;
+    }
+  };
+
+  const port = value('PORT') as number;
+  const bootstrapTenant = value('BOOTSTRAP_TENANT') as string | undefined;
+  const bootstrapToken = value('BOOTSTRAP_TOKEN') as string | undefined;
+  if (bootstrapToken && !bootstrapTenant) problems.push('BOOTSTRAP_TOKEN is set but BOOTSTRAP_TENANT is not');
+  if (bootstrapToken !== undefined && bootstrapToken.length < 16) problems.push('BOOTSTRAP_TOKEN=<redacted>: must be at least 16 characters');
+  if (bootstrapTenant !== undefined && !TENANT_ID.test(bootstrapTenant)) {
+    problems.push(`BOOTSTRAP_TENANT=${JSON.stringify(bootstrapTenant)}: ${TENANT_ID_RULE}`);
+  }
+  const adminToken = value('ADMIN_TOKEN') as string | undefined;
+  if (adminToken !== undefined && adminToken.length < 16) problems.push('ADMIN_TOKEN=<redacted>: must be at least 16 characters');
+  const publicUrl = ((value('PUBLIC_URL') as string | undefined) ?? `http://localhost:${port ?? 8080}`).replace(/\/+$/, '');
+
+  const config: Config = {
+    port,
+    host: value('HOST') as string,
+    publicUrl,
+    databaseUrl: value('DATABASE_URL') as string | undefined,
+    dataDir: value('DATA_DIR') as string,
+    databasePoolMax: value('DATABASE_POOL_MAX') as number,
+    migrateOnStart: value('MIGRATE_ON_START') as boolean,
+    adminToken,
+    bootstrapTenant,
+    bootstrapToken,
+    logLevel: value('LOG_LEVEL') as string,
+    maxPageSize: value('MAX_PAGE_SIZE') as number,
+    defaultPageSize: value('DEFAULT_PAGE_SIZE') as number,
+    maxBodyBytes: value('MAX_BODY_BYTES') as number,
+    bulkMaxOperations: value('BULK_MAX_OPERATIONS') as number,
+  };
+  if (config.defaultPageSize > config.maxPageSize) problems.push('DEFAULT_PAGE_SIZE must not exceed MAX_PAGE_SIZE');
+  if (problems.length) throw new ConfigError(problems);
+  return config;
+}
+
+/** Tenant ids appear in URLs: lower-case letters, digits and dashes. */
+export const TENANT_ID = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+export const TENANT_ID_RULE = 'must be 1-63 lower-case letters, digits or dashes, starting and ending with a letter or digit';
+
+/** Markdown table of every setting, for the README. */
+export function configTable(): string {
+  const rows = configSpec.map((s: Spec) => `| \`${s.env}\` | ${s.default !== undefined ? `\`${s.default}\`` : '—'} | ${s.description} |`);
+  return ['| Variable | Default | Meaning |', '| --- | --- | --- |', ...rows].join('\n');
+}

@@ -1,0 +1,71 @@
+/**
+ * Kysely table types. Internal to src/db: repositories map rows to the
+ * domain shapes in src/db/models.ts before returning them.
+ */
+import type { ColumnType, Generated } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type Json = ColumnType<Record<string, unknown>, string, string>;
+
+export interface TenantsTable {
+  id: string;
+  name: string;
+  settings: ColumnType<Record<string, unknown>, string | undefined, string>;
+  created_at: ColumnType<Date, Date | string | undefined, never>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface TokensTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  token_hash: string;
+  token_prefix: string;
+  created_at: ColumnType<Date, Date | string | undefined, never>;
+  expires_at: Timestamp | null;
+  last_used_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+}
+
+export interface UsersTable {
+  tenant_id: string;
+  id: string;
+  user_name: string;
+  external_id: string | null;
+  active: boolean | null;
+  display_name: string | null;
+  given_name: string | null;
+  family_name: string | null;
+  email_values: string[];
+  resource: Json;
+  version: Generated<number>;
+  created: Timestamp;
+  last_modified: Timestamp;
+}
+
+export interface GroupsTable {
+  tenant_id: string;
+  id: string;
+  display_name: string;
+  external_id: string | null;
+  resource: Json;
+  version: Generated<number>;
+  created: Timestamp;
+  last_modified: Timestamp;
+}
+
+export interface GroupMembersTable {
+  tenant_id: string;
+  group_id: string;
+  member_id: string;
+  member_type: 'User' | 'Group';
+  added_at: ColumnType<Date, Date | string | undefined, never>;
+}
+
+export interface Database {
+  tenants: TenantsTable;
+  tokens: TokensTable;
+  users: UsersTable;
+  groups: GroupsTable;
+  group_members: GroupMembersTable;
+}
