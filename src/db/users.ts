@@ -1,0 +1,145 @@
+/**
+ * Users repository. The resource JSON is the source of truth; the mirrored
+ * columns exist for uniqueness, indexes, filters and sorting and are always
+ * written together with it.
+ */
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { ResolvedAttr } from '../scim/attributes.js';
+import type { ValidatedFilter } from '../scim/filter.js';
+import type { StoredResource } from '../scim/representation.js';
+import { userFilterSql, userSortSql } from './filter-sql.js';
+import type { Database, UsersTable } from './types.js';
+
+type Q = Kysely<Database>;
+
+export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+
+function columnsOf(resource: Record<string, unknown>) {
+  const name = (resource.name ?? {}) as Record<string, unknown>;
+  const emails = Array.isArray(resource.emails) ? (resource.emails as Record<string, unknown>[]) : [];
+  return {
+    user_name: String(resource.userName),
+    external_id: str(resource.externalId),
+    active: typeof resource.active === 'boolean' ? resource.active : null,
+    display_name: str(resource.displayName),
+    given_name: str(name.givenName),
+    family_name: str(name.familyName),
+    email_values: [...new Set(emails.map((e) => str(e?.value)).filter((v): v is string => v !== null).map((v) => v.toLowerCase()))],
+    resource: JSON.stringify(resource),
+  };
+}
+
+const toStored = (r: Pick<Selectable<UsersTable>, 'id' | 'resource' | 'version' | 'created' | 'last_modified'>): StoredResource => ({
+  id: r.id,
+  resource: r.resource,
+  version: r.version,
+  created: r.created,
+  lastModified: r.last_modified,
+});
+
+const storedColumns = ['id', 'resource', 'version', 'created', 'last_modified'] as const;
+
+export async function insertUser(db: Q, tenantId: string, id: string, resource: Record<string, unknown>, at: Date): Promise<StoredResource> {
+  const row = await db
+    .insertInto('users')
+    .values({ tenant_id: tenantId, id, ...columnsOf(resource), created: at, last_modified: at })
+    .returning(storedColumns)
+    .executeTakeFirstOrThrow();
+  return toStored(row);
+}
+
+export async function findUser(db: Q, tenantId: string, id: string, opts: { forUpdate?: boolean } = {}): Promise<StoredResource | undefined> {
+  if (!UUID_RE.test(id)) return undefined;
+  let q = db.selectFrom('users').select(storedColumns).where('tenant_id', '=', tenantId).where('id', '=', id);
+  if (opts.forUpdate) q = q.forUpdate();
+  const row = await q.executeTakeFirst();
+  return row && toStored(row);
+}
+
+/** Write a new version; the caller holds the row lock (findUser forUpdate). */
+export async function updateUser(db: Q, tenantId: string, id: string, resource: Record<string, unknown>, at: Date): Promise<StoredResource> {
+  const row = await db
+    .updateTable('users')
+    .set({ ...columnsOf(resource), version: sql`version + 1`, last_modified: at })
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', id)
+    .returning(storedColumns)
+    .executeTakeFirstOrThrow();
+  return toStored(row);
+}
+
+export async function deleteUser(db: Q, tenantId: string, id: string): Promise<boolean> {
+  if (!UUID_RE.test(id)) return false;
+  const r = await db.deleteFrom('users').where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+  return Number(r.numDeletedRows) > 0;
+}
+
+export interface ListQuery {
+  filter?: ValidatedFilter | undefined;
+  sortBy?: ResolvedAttr | undefined;
+  descending?: boolean;
+  /** 0-based offset (SCIM startIndex - 1). */
+  offset: number;
+  limit: number;
+}
+
+export async function listUsers(db: Q, tenantId: string, q: ListQuery): Promise<{ total: number; items: StoredResource[] }> {
+  const where = q.filter ? userFilterSql(q.filter) : sql<boolean>`true`;
+  const countRow = await db
+    .selectFrom('users as u')
+    .select(sql<number>`count(*)::int`.as('n'))
+    .where('u.tenant_id', '=', tenantId)
+    .where(where)
+    .executeTakeFirstOrThrow();
+  if (q.limit === 0 || countRow.n <= q.offset) return { total: countRow.n, items: [] };
+  const dir = q.descending ? sql`desc` : sql`asc`;
+  const order = q.sortBy ? userSortSql(q.sortBy) : sql`u.created`;
+  const rows = await db
+    .selectFrom('users as u')
+    .select(['u.id', 'u.resource', 'u.version', 'u.created', 'u.last_modified'])
+    .where('u.tenant_id', '=', tenantId)
+    .where(where)
+    .orderBy(sql`${order} ${dir} nulls last`)
+    .orderBy('u.id', q.descending ? 'desc' : 'asc')
+    .offset(q.offset)
+    .limit(q.limit)
+    .execute();
+  return { total: countRow.n, items: rows.map(toStored) };
+}
+
+/** Direct group memberships of the given users, for the readOnly `groups` attribute (RFC 7643 §4.1.2). */
+export async function groupsOfUsers(
+  db: Q,
+  tenantId: string,
+  userIds: string[],
+): Promise<Map<string, { value: string; display: string }[]>> {
+  const out = new Map<string, { value: string; display: string }[]>();
+  if (userIds.length === 0) return out;
+  const rows = await db
+    .selectFrom('group_members as m')
+    .innerJoin('groups as g', (j) => j.onRef('g.tenant_id', '=', 'm.tenant_id').onRef('g.id', '=', 'm.group_id'))
+    .select(['m.member_id', 'g.id', 'g.display_name'])
+    .where('m.tenant_id', '=', tenantId)
+    .where('m.member_id', 'in', userIds)
+    .orderBy('g.display_name')
+    .execute();
+  for (const r of rows) {
+    const list = out.get(r.member_id) ?? [];
+    list.push({ value: r.id, display: r.display_name });
+    out.set(r.member_id, list);
+  }
+  return out;
+}
+
+/** Remove a deleted user from every group; returns the affected group ids. */
+export async function removeMemberEverywhere(db: Q, tenantId: string, memberId: string): Promise<string[]> {
+  const rows = await db
+    .deleteFrom('group_members')
+    .where('tenant_id', '=', tenantId)
+    .where('member_id', '=', memberId)
+    .returning('group_id')
+    .execute();
+  return rows.map((r) => r.group_id);
+}

@@ -1,0 +1,164 @@
+/**
+ * Admin API for the host platform, under /admin/v1, authenticated with
+ * ADMIN_TOKEN: tenants and their SCIM tokens. Other admin modules (webhooks,
+ * events) register beside these routes.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import type { Config } from '../../config.js';
+import type { TenantRecord, TokenRecord } from '../../db/tenants.js';
+import { badRequest } from '../../scim/errors.js';
+import { settingsOf, type TenantService } from '../../services/tenants.js';
+import { authenticateAdmin } from '../auth.js';
+
+export interface AdminDeps {
+  config: Config;
+  tenants: TenantService;
+}
+
+const SettingsSchema = Type.Object(
+  {
+    compatibility: Type.Optional(Type.Union([Type.Literal('lenient'), Type.Literal('strict')], { description: 'lenient accepts the non-RFC forms Entra ID and Okta send' })),
+    patchResponse: Type.Optional(Type.Union([Type.Literal('resource'), Type.Literal('noContent')], { description: '200 with the resource, or 204, on PATCH' })),
+  },
+  { additionalProperties: false },
+);
+
+const Tenant = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  scimBaseUrl: Type.String(),
+  settings: SettingsSchema,
+  createdAt: Type.String({ format: 'date-time' }),
+  updatedAt: Type.String({ format: 'date-time' }),
+});
+
+const TokenInfo = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  prefix: Type.String({ description: 'First characters of the token, to recognise it' }),
+  createdAt: Type.String({ format: 'date-time' }),
+  expiresAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  lastUsedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  revokedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+});
+
+const IssuedToken = Type.Intersect([TokenInfo, Type.Object({ token: Type.String({ description: 'The bearer token. Shown once; only its hash is stored.' }) })]);
+
+const TenantIdParams = Type.Object({ tenant: Type.String() });
+const TokenParams = Type.Object({ tenant: Type.String(), tokenId: Type.String() });
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+  const { config, tenants } = deps;
+  const tags = ['Admin: tenants'];
+
+  app.addHook('onRequest', async (req) => authenticateAdmin(req, config.adminToken));
+
+  const tenantOut = (t: TenantRecord) => ({
+    id: t.id,
+    name: t.name,
+    scimBaseUrl: `${config.publicUrl}/scim/v2/${t.id}`,
+    settings: settingsOf(t),
+    createdAt: t.createdAt.toISOString(),
+    updatedAt: t.updatedAt.toISOString(),
+  });
+  const tokenOut = (t: TokenRecord) => ({
+    id: t.id,
+    name: t.name,
+    prefix: t.prefix,
+    createdAt: t.createdAt.toISOString(),
+    expiresAt: iso(t.expiresAt),
+    lastUsedAt: iso(t.lastUsedAt),
+    revokedAt: iso(t.revokedAt),
+  });
+
+  app.post(
+    '/tenants',
+    {
+      schema: {
+        tags,
+        summary: 'Create a tenant and its first SCIM token',
+        body: Type.Object({ id: Type.String({ description: 'URL-safe id: lower-case letters, digits, dashes' }), name: Type.Optional(Type.String()), settings: Type.Optional(SettingsSchema) }),
+        response: { 201: Type.Object({ tenant: Tenant, token: IssuedToken }) },
+      },
+    },
+    async (req: FastifyRequest<{ Body: { id: string; name?: string; settings?: unknown } }>, reply) => {
+      const t = await tenants.create(req.body);
+      const issued = await tenants.issueToken(t.id, { name: 'initial' });
+      return reply.code(201).send({ tenant: tenantOut(t), token: { ...tokenOut(issued.token), token: issued.secret } });
+    },
+  );
+
+  app.get(
+    '/tenants',
+    {
+      schema: {
+        tags,
+        summary: 'List tenants (keyset paging by id)',
+        querystring: Type.Object({ after: Type.Optional(Type.String()), limit: Type.Optional(Type.String()) }),
+        response: { 200: Type.Object({ tenants: Type.Array(Tenant), next: Type.Union([Type.String(), Type.Null()]) }) },
+      },
+    },
+    async (req: FastifyRequest<{ Querystring: { after?: string; limit?: string } }>) => {
+      const limit = req.query.limit === undefined ? 100 : Number(req.query.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw badRequest('invalidValue', 'limit must be an integer from 1 to 1000');
+      const list = await tenants.list({ after: req.query.after, limit });
+      return { tenants: list.map(tenantOut), next: list.length === limit ? list[list.length - 1]!.id : null };
+    },
+  );
+
+  app.get('/tenants/:tenant', { schema: { tags, summary: 'Get a tenant', params: TenantIdParams, response: { 200: Tenant } } }, async (req: FastifyRequest<{ Params: { tenant: string } }>) =>
+    tenantOut(await tenants.get(req.params.tenant)),
+  );
+
+  app.patch(
+    '/tenants/:tenant',
+    {
+      schema: {
+        tags,
+        summary: 'Rename a tenant or change its settings',
+        params: TenantIdParams,
+        body: Type.Object({ name: Type.Optional(Type.String()), settings: Type.Optional(SettingsSchema) }),
+        response: { 200: Tenant },
+      },
+    },
+    async (req: FastifyRequest<{ Params: { tenant: string }; Body: { name?: string; settings?: unknown } }>) =>
+      tenantOut(await tenants.update(req.params.tenant, req.body)),
+  );
+
+  app.delete('/tenants/:tenant', { schema: { tags, summary: 'Delete a tenant with all its users, groups and tokens', params: TenantIdParams } }, async (req: FastifyRequest<{ Params: { tenant: string } }>, reply) => {
+    await tenants.delete(req.params.tenant);
+    return reply.code(204).send();
+  });
+
+  const tokenTags = ['Admin: tokens'];
+  app.post(
+    '/tenants/:tenant/tokens',
+    {
+      schema: {
+        tags: tokenTags,
+        summary: 'Issue a SCIM bearer token',
+        params: TenantIdParams,
+        body: Type.Optional(Type.Object({ name: Type.Optional(Type.String()), expiresAt: Type.Optional(Type.String({ format: 'date-time' })) })),
+        response: { 201: IssuedToken },
+      },
+    },
+    async (req: FastifyRequest<{ Params: { tenant: string }; Body: { name?: string; expiresAt?: string } | undefined }>, reply) => {
+      const expiresAt = req.body?.expiresAt ? new Date(req.body.expiresAt) : null;
+      if (expiresAt && expiresAt.getTime() <= Date.now()) throw badRequest('invalidValue', 'expiresAt must be in the future');
+      const issued = await tenants.issueToken(req.params.tenant, { name: req.body?.name, expiresAt });
+      return reply.code(201).send({ ...tokenOut(issued.token), token: issued.secret });
+    },
+  );
+
+  app.get('/tenants/:tenant/tokens', { schema: { tags: tokenTags, summary: 'List tokens (without secrets)', params: TenantIdParams, response: { 200: Type.Object({ tokens: Type.Array(TokenInfo) }) } } }, async (req: FastifyRequest<{ Params: { tenant: string } }>) => ({
+    tokens: (await tenants.listTokens(req.params.tenant)).map(tokenOut),
+  }));
+
+  app.delete('/tenants/:tenant/tokens/:tokenId', { schema: { tags: tokenTags, summary: 'Revoke a token', params: TokenParams } }, async (req: FastifyRequest<{ Params: { tenant: string; tokenId: string } }>, reply) => {
+    await tenants.revokeToken(req.params.tenant, req.params.tokenId);
+    return reply.code(204).send();
+  });
+}

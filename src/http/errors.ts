@@ -1,0 +1,53 @@
+/**
+ * The one place errors become responses. Every failure, SCIM or admin API,
+ * is answered with an RFC 7644 §3.12 error body; client mistakes map to 4xx
+ * with a scimType and a precise detail, anything unexpected to a logged 500
+ * that reveals nothing.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { errorBody, ScimError } from '../scim/errors.js';
+
+export const SCIM_CONTENT_TYPE = 'application/scim+json; charset=utf-8';
+
+function fromFastifyError(err: FastifyError): ScimError | undefined {
+  if (err instanceof ScimError) return err;
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ScimError(413, `Request body is larger than the ${err.message.match(/\d+/)?.[0] ?? 'configured'} byte limit`);
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new ScimError(400, `Request body is not valid JSON: ${err.message}`, 'invalidSyntax');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new ScimError(415, err.message);
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new ScimError(400, err.message, 'invalidSyntax');
+  }
+  if (err instanceof SyntaxError) return new ScimError(400, `Request body is not valid JSON: ${err.message}`, 'invalidSyntax');
+  if (err.validation) {
+    const where = err.validationContext ?? 'request';
+    return new ScimError(400, `Invalid ${where}: ${err.message}`, where === 'body' ? 'invalidValue' : 'invalidValue');
+  }
+  if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+    return new ScimError(err.statusCode, err.message);
+  }
+  return undefined;
+}
+
+export function sendError(reply: FastifyReply, err: ScimError): FastifyReply {
+  for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
+  return reply.code(err.status).type(SCIM_CONTENT_TYPE).send(errorBody(err.status, err.message, err.scimType));
+}
+
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
+    const scim = fromFastifyError(err);
+    if (scim) {
+      if (scim.status >= 500) req.log.error({ err }, 'request failed');
+      return sendError(reply, scim);
+    }
+    req.log.error({ err }, 'unexpected error');
+    return sendError(reply, new ScimError(500, `Internal server error (request id ${req.id})`));
+  });
+
+  app.setNotFoundHandler((req, reply) => sendError(reply, new ScimError(404, `No endpoint ${req.method} ${req.url.split('?')[0]}`)));
+}

@@ -1,0 +1,44 @@
+/**
+ * The SCIM API of one tenant, mounted at /scim/v2/:tenant. Every route is
+ * authenticated with the tenant's bearer token and answers
+ * application/scim+json (RFC 7644 §3.1).
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Config } from '../../config.js';
+import type { Features } from '../../scim/discovery.js';
+import type { ScimContext } from '../../services/context.js';
+import { settingsOf, type TenantService } from '../../services/tenants.js';
+import type { UserService } from '../../services/users.js';
+import { authenticateTenant } from '../auth.js';
+import { SCIM_CONTENT_TYPE } from '../errors.js';
+import { discoveryRoutes } from './discovery.js';
+import { userRoutes } from './users.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    scim: ScimContext;
+  }
+}
+
+export interface ScimDeps {
+  config: Config;
+  tenants: TenantService;
+  users: UserService;
+  features: () => Features;
+}
+
+export const SCIM_PREFIX = '/scim/v2/:tenant';
+
+export async function scimApi(app: FastifyInstance, deps: ScimDeps): Promise<void> {
+  const { config, tenants } = deps;
+  app.decorateRequest('scim', null as unknown as ScimContext);
+
+  app.addHook('onRequest', async (req: FastifyRequest<{ Params: { tenant: string } }>, reply) => {
+    reply.type(SCIM_CONTENT_TYPE);
+    const tenant = await authenticateTenant(req, tenants, req.params.tenant);
+    req.scim = { tenant, settings: settingsOf(tenant), baseUrl: `${config.publicUrl}/scim/v2/${tenant.id}` };
+  });
+
+  discoveryRoutes(app, { features: deps.features });
+  userRoutes(app, { users: deps.users, limits: config });
+}

@@ -1,0 +1,215 @@
+/**
+ * Tenants (customer organisations) and their SCIM bearer tokens.
+ *
+ * Tokens are 256-bit random secrets shown once; only their SHA-256 hash is
+ * stored (a fast hash is right for high-entropy secrets). Authentication
+ * results are cached for a few seconds per process, so a revoked token stops
+ * working at once on the replica that revoked it and within TOKEN_CACHE_MS on
+ * the others.
+ */
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { TENANT_ID, TENANT_ID_RULE } from '../config.js';
+import type { Db } from '../db/index.js';
+import { isUniqueViolation } from '../db/errors.js';
+import * as repo from '../db/tenants.js';
+import type { TenantRecord, TokenRecord } from '../db/tenants.js';
+import { ScimError, badRequest, notFound } from '../scim/errors.js';
+
+export type { TenantRecord, TokenRecord };
+
+/**
+ * Per-tenant behaviour. `compatibility: "lenient"` accepts the documented
+ * non-RFC forms Microsoft Entra ID and Okta send; `"strict"` answers them
+ * with RFC 7644 errors. `patchResponse` chooses 200 with the resource or 204
+ * No Content for a successful PATCH (RFC 7644 §3.5.2 allows both).
+ */
+export interface TenantSettings {
+  compatibility: 'lenient' | 'strict';
+  patchResponse: 'resource' | 'noContent';
+}
+
+export const defaultSettings: TenantSettings = { compatibility: 'lenient', patchResponse: 'resource' };
+
+export function settingsOf(t: TenantRecord): TenantSettings {
+  return { ...defaultSettings, ...(t.settings as Partial<TenantSettings>) };
+}
+
+export function validateSettings(input: unknown): Partial<TenantSettings> {
+  if (input === undefined) return {};
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw badRequest('invalidValue', 'settings must be an object');
+  const out: Partial<TenantSettings> = {};
+  for (const [k, v] of Object.entries(input)) {
+    if (k === 'compatibility') {
+      if (v !== 'lenient' && v !== 'strict') throw badRequest('invalidValue', 'settings.compatibility must be "lenient" or "strict"');
+      out.compatibility = v;
+    } else if (k === 'patchResponse') {
+      if (v !== 'resource' && v !== 'noContent') throw badRequest('invalidValue', 'settings.patchResponse must be "resource" or "noContent"');
+      out.patchResponse = v;
+    } else {
+      throw badRequest('invalidValue', `Unknown setting "${k}"`);
+    }
+  }
+  return out;
+}
+
+export const TOKEN_PREFIX = 'rst_';
+const TOKEN_CACHE_MS = 5_000;
+const TOKEN_CACHE_MAX = 10_000;
+const TOUCH_INTERVAL_MS = 60_000;
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+export function generateToken(): string {
+  return TOKEN_PREFIX + randomBytes(32).toString('base64url');
+}
+
+function displayPrefix(token: string): string {
+  return token.slice(0, TOKEN_PREFIX.length + 6);
+}
+
+export interface IssuedToken {
+  token: TokenRecord;
+  /** The secret itself: returned once, never stored. */
+  secret: string;
+}
+
+interface CacheEntry {
+  token: TokenRecord | undefined;
+  tenant: TenantRecord | undefined;
+  until: number;
+}
+
+export class TenantService {
+  readonly #cache = new Map<string, CacheEntry>();
+  readonly #touched = new Map<string, number>();
+
+  constructor(private readonly db: Db) {}
+
+  async create(input: { id: string; name?: string | undefined; settings?: unknown }): Promise<TenantRecord> {
+    if (typeof input.id !== 'string' || !TENANT_ID.test(input.id)) {
+      throw badRequest('invalidValue', `Tenant id ${TENANT_ID_RULE}`);
+    }
+    const settings = validateSettings(input.settings);
+    try {
+      return await repo.insertTenant(this.db, { id: input.id, name: input.name ?? input.id, settings });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ScimError(409, `Tenant "${input.id}" already exists`, 'uniqueness');
+      throw err;
+    }
+  }
+
+  async get(id: string): Promise<TenantRecord> {
+    const t = await repo.findTenant(this.db, id);
+    if (!t) throw notFound(`Tenant "${id}" not found`);
+    return t;
+  }
+
+  find(id: string): Promise<TenantRecord | undefined> {
+    return repo.findTenant(this.db, id);
+  }
+
+  list(opts: { after?: string | undefined; limit: number }): Promise<TenantRecord[]> {
+    return repo.listTenants(this.db, opts);
+  }
+
+  async update(id: string, patch: { name?: string | undefined; settings?: unknown }): Promise<TenantRecord> {
+    const current = await this.get(id);
+    const settings = patch.settings === undefined ? undefined : { ...current.settings, ...validateSettings(patch.settings) };
+    const t = await repo.updateTenant(this.db, id, { name: patch.name, settings });
+    if (!t) throw notFound(`Tenant "${id}" not found`);
+    this.#cache.clear();
+    return t;
+  }
+
+  async delete(id: string): Promise<void> {
+    if (!(await repo.deleteTenant(this.db, id))) throw notFound(`Tenant "${id}" not found`);
+    this.#cache.clear();
+  }
+
+  async issueToken(tenantId: string, opts: { name?: string | undefined; expiresAt?: Date | null; secret?: string } = {}): Promise<IssuedToken> {
+    await this.get(tenantId);
+    const secret = opts.secret ?? generateToken();
+    const token = await repo.insertToken(this.db, {
+      id: randomUUID(),
+      tenantId,
+      name: opts.name ?? 'default',
+      hash: hashToken(secret),
+      prefix: displayPrefix(secret),
+      expiresAt: opts.expiresAt ?? null,
+    });
+    return { token, secret };
+  }
+
+  async listTokens(tenantId: string): Promise<TokenRecord[]> {
+    await this.get(tenantId);
+    return repo.listTokens(this.db, tenantId);
+  }
+
+  async revokeToken(tenantId: string, tokenId: string): Promise<TokenRecord> {
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(tokenId);
+    const t = uuid ? await repo.revokeToken(this.db, tenantId, tokenId) : undefined;
+    if (!t) throw notFound(`Token "${tokenId}" not found for tenant "${tenantId}"`);
+    this.#cache.clear();
+    return t;
+  }
+
+  /**
+   * Ensure a tenant exists and (optionally) that a given token is valid for it.
+   * Idempotent; safe to call from several replicas at once.
+   */
+  async ensure(tenantId: string, token?: string): Promise<{ tenant: TenantRecord; created: boolean }> {
+    let created = false;
+    let tenant = await repo.findTenant(this.db, tenantId);
+    if (!tenant) {
+      try {
+        tenant = await repo.insertTenant(this.db, { id: tenantId, name: tenantId, settings: {} });
+        created = true;
+      } catch (err) {
+        if (!isUniqueViolation(err)) throw err;
+        tenant = await this.get(tenantId);
+      }
+    }
+    if (token) {
+      const existing = await repo.findActiveTokenByHash(this.db, hashToken(token));
+      if (existing && existing.tenantId !== tenantId) {
+        throw new Error(`BOOTSTRAP_TOKEN is already in use by another tenant`);
+      }
+      if (!existing) {
+        try {
+          await this.issueToken(tenantId, { name: 'bootstrap', secret: token });
+        } catch (err) {
+          if (!isUniqueViolation(err)) throw err;
+        }
+      }
+    }
+    return { tenant, created };
+  }
+
+  /**
+   * The tenant a bearer token belongs to, if the token is live and belongs
+   * to `tenantId`. Unknown tenant and wrong token look the same to callers.
+   */
+  async authenticate(tenantId: string, secret: string): Promise<TenantRecord | undefined> {
+    const hash = hashToken(secret);
+    const now = Date.now();
+    let entry = this.#cache.get(hash);
+    if (!entry || entry.until < now) {
+      const token = await repo.findActiveTokenByHash(this.db, hash);
+      const tenant = token ? await repo.findTenant(this.db, token.tenantId) : undefined;
+      entry = { token, tenant, until: now + TOKEN_CACHE_MS };
+      if (this.#cache.size >= TOKEN_CACHE_MAX) this.#cache.clear();
+      this.#cache.set(hash, entry);
+    }
+    const { token, tenant } = entry;
+    if (!token || !tenant || tenant.id !== tenantId) return undefined;
+    if (token.expiresAt && token.expiresAt.getTime() <= now) return undefined;
+    const last = this.#touched.get(token.id) ?? 0;
+    if (now - last > TOUCH_INTERVAL_MS) {
+      this.#touched.set(token.id, now);
+      await repo.touchToken(this.db, token.id, new Date(now));
+    }
+    return tenant;
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * Users (RFC 7644 §3.3–3.6). Every write runs in one transaction that locks
+ * the row it changes (no lost update between read and write), writes the new
+ * version and records the change for the outbox, or does nothing at all.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../db/index.js';
+import { isUniqueViolation } from '../db/errors.js';
+import * as users from '../db/users.js';
+import { recordChange } from '../events/record.js';
+import { changedPaths } from '../scim/diff.js';
+import { conflict, notFound } from '../scim/errors.js';
+import { applyPatch } from '../scim/patch.js';
+import { etagOf, toScim, type StoredResource } from '../scim/representation.js';
+import { normalizeResource } from '../scim/resource.js';
+import { userResourceType as RT } from '../scim/schema.js';
+import type { ScimContext } from './context.js';
+import type { ListQuery } from '../db/users.js';
+import { checkIfMatch } from './preconditions.js';
+
+export interface UserResult {
+  stored: StoredResource;
+  /** Full SCIM representation (before projection). */
+  scim: Record<string, unknown>;
+}
+
+const missing = (id: string) => notFound(`User ${id} not found`);
+
+function duplicateUserName(err: unknown, userName: unknown): never {
+  if (isUniqueViolation(err)) throw conflict(`userName "${String(userName)}" is already taken in this tenant`);
+  throw err;
+}
+
+export class UserService {
+  constructor(private readonly db: Db) {}
+
+  location(ctx: ScimContext, id: string): string {
+    return `${ctx.baseUrl}/Users/${id}`;
+  }
+
+  present(ctx: ScimContext, stored: StoredResource, groups?: { value: string; display: string }[]): Record<string, unknown> {
+    const derived = groups?.length
+      ? { groups: groups.map((g) => ({ value: g.value, $ref: `${ctx.baseUrl}/Groups/${g.value}`, display: g.display, type: 'direct' })) }
+      : {};
+    return toScim(RT, stored, this.location(ctx, stored.id), derived);
+  }
+
+  async create(ctx: ScimContext, body: unknown): Promise<UserResult> {
+    const { resource } = normalizeResource(RT, body, { mode: 'create', lenient: ctx.settings.compatibility === 'lenient' });
+    const id = randomUUID();
+    const stored = await this.db
+      .transaction()
+      .execute(async (trx) => {
+        const s = await users.insertUser(trx, ctx.tenant.id, id, resource, new Date());
+        await recordChange(trx, {
+          tenantId: ctx.tenant.id,
+          resourceType: 'User',
+          action: 'created',
+          id,
+          externalId: (resource.externalId as string | undefined) ?? null,
+          name: String(resource.userName),
+          version: s.version,
+          etag: etagOf(s.version),
+          changed: [],
+          resource: this.present(ctx, s),
+        });
+        return s;
+      })
+      .catch((err) => duplicateUserName(err, resource.userName));
+    return { stored, scim: this.present(ctx, stored) };
+  }
+
+  async get(ctx: ScimContext, id: string, opts: { withGroups?: boolean } = {}): Promise<UserResult> {
+    const stored = await users.findUser(this.db, ctx.tenant.id, id);
+    if (!stored) throw missing(id);
+    const groups = opts.withGroups === false ? undefined : (await users.groupsOfUsers(this.db, ctx.tenant.id, [id])).get(id);
+    return { stored, scim: this.present(ctx, stored, groups) };
+  }
+
+  async list(ctx: ScimContext, q: ListQuery, opts: { withGroups?: boolean } = {}): Promise<{ total: number; items: UserResult[] }> {
+    const { total, items } = await users.listUsers(this.db, ctx.tenant.id, q);
+    const groups =
+      opts.withGroups === false || items.length === 0
+        ? new Map<string, { value: string; display: string }[]>()
+        : await users.groupsOfUsers(this.db, ctx.tenant.id, items.map((s) => s.id));
+    return { total, items: items.map((stored) => ({ stored, scim: this.present(ctx, stored, groups.get(stored.id)) })) };
+  }
+
+  /** PUT: replace every writable attribute (RFC 7644 §3.5.1). */
+  async replace(ctx: ScimContext, id: string, body: unknown, ifMatch?: string): Promise<UserResult> {
+    return this.#update(ctx, id, ifMatch, (current) => {
+      const { resource } = normalizeResource(RT, body, {
+        mode: 'replace',
+        existing: current.resource,
+        lenient: ctx.settings.compatibility === 'lenient',
+      });
+      return { resource, changed: changedPaths(current.resource, resource) };
+    });
+  }
+
+  /** PATCH (RFC 7644 §3.5.2): all operations or none. */
+  async patch(ctx: ScimContext, id: string, body: unknown, ifMatch?: string): Promise<UserResult> {
+    return this.#update(ctx, id, ifMatch, (current) => {
+      const { resource, changed } = applyPatch(RT, current.resource, body, { lenient: ctx.settings.compatibility === 'lenient' });
+      return { resource, changed };
+    });
+  }
+
+  async #update(
+    ctx: ScimContext,
+    id: string,
+    ifMatch: string | undefined,
+    change: (current: StoredResource) => { resource: Record<string, unknown>; changed: string[] },
+  ): Promise<UserResult> {
+    let next: Record<string, unknown> | undefined;
+    const stored = await this.db
+      .transaction()
+      .execute(async (trx) => {
+        const current = await users.findUser(trx, ctx.tenant.id, id, { forUpdate: true });
+        if (!current) throw missing(id);
+        checkIfMatch(current.version, ifMatch);
+        const { resource, changed } = change(current);
+        next = resource;
+        // A write that changes nothing keeps the version and emits nothing.
+        if (changed.length === 0) return current;
+        const s = await users.updateUser(trx, ctx.tenant.id, id, resource, new Date());
+        await recordChange(trx, {
+          tenantId: ctx.tenant.id,
+          resourceType: 'User',
+          action: 'updated',
+          id,
+          externalId: (resource.externalId as string | undefined) ?? null,
+          name: String(resource.userName),
+          version: s.version,
+          etag: etagOf(s.version),
+          changed,
+          resource: this.present(ctx, s),
+          activeBefore: typeof current.resource.active === 'boolean' ? current.resource.active : null,
+        });
+        return s;
+      })
+      .catch((err) => duplicateUserName(err, next?.userName));
+    const groups = (await users.groupsOfUsers(this.db, ctx.tenant.id, [id])).get(id);
+    return { stored, scim: this.present(ctx, stored, groups) };
+  }
+
+  /** DELETE (RFC 7644 §3.6): the user and its memberships go together. */
+  async delete(ctx: ScimContext, id: string, ifMatch?: string): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const current = await users.findUser(trx, ctx.tenant.id, id, { forUpdate: true });
+      if (!current) throw missing(id);
+      checkIfMatch(current.version, ifMatch);
+      await users.removeMemberEverywhere(trx, ctx.tenant.id, id);
+      await users.deleteUser(trx, ctx.tenant.id, id);
+      await recordChange(trx, {
+        tenantId: ctx.tenant.id,
+        resourceType: 'User',
+        action: 'deleted',
+        id,
+        externalId: (current.resource.externalId as string | undefined) ?? null,
+        name: String(current.resource.userName),
+        version: current.version,
+        etag: etagOf(current.version),
+        changed: [],
+        resource: null,
+      });
+    });
+  }
+}
