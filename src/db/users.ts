@@ -16,7 +16,8 @@ export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f
 
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
-function columnsOf(resource: Record<string, unknown>) {
+/** Column mirrors of a stored user resource (exported for bench/seed.ts, which bulk-loads users with it). */
+export function columnsOf(resource: Record<string, unknown>) {
   const name = (resource.name ?? {}) as Record<string, unknown>;
   const emails = Array.isArray(resource.emails) ? (resource.emails as Record<string, unknown>[]) : [];
   return {
