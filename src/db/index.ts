@@ -74,7 +74,7 @@ function lockDataDir(dataDir: string): () => void {
   const file = join(dataDir, 'roster.pid');
   try {
     const pid = Number(readFileSync(file, 'utf8').trim());
-    if (pid && pid !== process.pid && processAlive(pid)) {
+    if (pid && processAlive(pid)) {
       throw new Error(`The embedded database in ${dataDir} is in use by process ${pid}. Stop it first, or use the admin API.`);
     }
   } catch (err) {

@@ -23,3 +23,17 @@ if (backends.includes('postgres')) {
     t.same(await pendingMigrations(handles[0]!.db), []);
   });
 }
+
+t.test('pglite: one data directory, one process', async (t) => {
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'roster-pglite-'));
+  const first = await openDatabase({ dataDir: dir });
+  await t.rejects(openDatabase({ dataDir: dir }), /in use by process/);
+  await migrateToLatest(first.db);
+  await first.close();
+  const again = await openDatabase({ dataDir: dir });
+  t.same(await pendingMigrations(again.db), [], 'data survives a restart');
+  await again.close();
+});
