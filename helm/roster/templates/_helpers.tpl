@@ -99,6 +99,9 @@ with neither IsInstall nor IsUpgrade set, so the defaults still lint cleanly.
 {{- fail "roster: a Postgres connection string is required: set secrets.databaseUrl, or secrets.existingSecret to a Secret with a DATABASE_URL key (see secrets.keys)" }}
 {{- end }}
 {{- end }}
+{{- if and .Values.metrics.enabled (eq (int .Values.metrics.port) (int .Values.containerPort)) }}
+{{- fail "roster: metrics.port must differ from containerPort" }}
+{{- end }}
 {{- if and .Values.secrets.bootstrapToken (not .Values.secrets.existingSecret) (not .Values.env.BOOTSTRAP_TENANT) }}
 {{- fail "roster: secrets.bootstrapToken is set but env.BOOTSTRAP_TENANT is not" }}
 {{- end }}
