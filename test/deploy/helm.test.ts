@@ -417,6 +417,12 @@ test('everything on (ci/all-on-values.yaml)', async (t) => {
     t.same(w.spec.template.spec.imagePullSecrets, [{ name: 'registry-credentials' }], `${w.kind} gets imagePullSecrets`);
   }
   t.equal(envVar(container(job), 'PUBLIC_URL')?.value, 'https://scim.example.com', 'the Job gets the same settings inline');
+  t.same(
+    job.spec.template.metadata.annotations,
+    { 'example.com/team': 'identity', 'sidecar.istio.io/inject': 'false' },
+    'the Job pod gets podAnnotations and migration.podAnnotations',
+  );
+  t.notOk(deploy.spec.template.metadata.annotations['sidecar.istio.io/inject'], 'migration.podAnnotations stay off the server pods');
 
   const hpa = one(objs, 'HorizontalPodAutoscaler');
   t.same(hpa.spec.scaleTargetRef, { apiVersion: 'apps/v1', kind: 'Deployment', name: deploy.metadata.name });
