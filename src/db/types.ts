@@ -3,6 +3,7 @@
  * domain shapes in src/db/models.ts before returning them.
  */
 import type { ColumnType, Generated } from 'kysely';
+import type { EventsDatabase } from './events-types.js';
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type Json = ColumnType<Record<string, unknown>, string, string>;
@@ -62,7 +63,7 @@ export interface GroupMembersTable {
   added_at: ColumnType<Date, Date | string | undefined, never>;
 }
 
-export interface Database {
+export interface Database extends EventsDatabase {
   tenants: TenantsTable;
   tokens: TokensTable;
   users: UsersTable;

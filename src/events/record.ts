@@ -1,12 +1,17 @@
 /**
  * The one call services make, inside their transaction, for every committed
  * change of a User or Group (transactional outbox: no change without its
- * event, no event without its change).
- *
- * PLACEHOLDER while the outbox lands: it records nothing yet.
+ * event, no event without its change). The events and their deliveries are
+ * rows written by the caller's transaction: if it rolls back, they never
+ * existed; if it commits, they are there for the delivery workers and the
+ * poll feed, however long the host platform is away.
  */
+import { randomUUID } from 'node:crypto';
 import type { Transaction } from 'kysely';
+import { insertEvents } from '../db/outbox.js';
 import type { Database } from '../db/types.js';
+import { wakeDeliveryWorkers } from './notify.js';
+import type { EventData, EventType, NewEvent } from './types.js';
 
 export interface ResourceChange {
   tenantId: string;
@@ -31,6 +36,87 @@ export interface ResourceChange {
   membersRemoved?: string[];
 }
 
-export async function recordChange(_trx: Transaction<Database>, _change: ResourceChange): Promise<void> {
-  // Implemented by the outbox (src/db/outbox.ts).
+/** Member ids per group.members.added / group.members.removed event. */
+export const MEMBER_CHUNK = 1000;
+
+export function newEventId(): string {
+  return `evt_${randomUUID().replaceAll('-', '')}`;
+}
+
+const isMembersPath = (p: string) => /^members(\.|\[|$)/i.test(p);
+
+/**
+ * The events one change produces, in the order they are delivered:
+ * - created → `<type>.created`, then for a group its initial members in
+ *   `group.members.added` chunks;
+ * - updated → `user.deactivated` (active true→false), `user.reactivated`
+ *   (false→true) or `<type>.updated` when any other attribute changed (a
+ *   change of nothing emits nothing); for groups, member changes become
+ *   `group.members.added` / `group.members.removed` chunks rather than a
+ *   group.updated listing `members`;
+ * - deleted → `<type>.deleted`.
+ * A group's `members` are never copied into event resources: a group of
+ * 100,000 would make every event of it huge, and the member events carry
+ * exactly what changed (RFC 9967 §5 recommends the same).
+ */
+export function eventsForChange(change: ResourceChange): NewEvent[] {
+  const isUser = change.resourceType === 'User';
+  const prefix = isUser ? 'user' : 'group';
+  const base: Omit<EventData, 'sequence' | 'changed'> = {
+    tenant: change.tenantId,
+    resourceType: change.resourceType,
+    id: change.id,
+    externalId: change.externalId,
+    ...(isUser ? { userName: change.name } : { displayName: change.name }),
+    version: change.version,
+    etag: change.etag,
+  };
+  let resource: Record<string, unknown> | null = null;
+  if (change.resource) {
+    resource = { ...change.resource };
+    if (!isUser) delete resource.members;
+  }
+  const out: NewEvent[] = [];
+  const push = (type: EventType, changed: string[], extra: Partial<EventData> = {}, withResource = true) =>
+    out.push({ uid: newEventId(), type, data: { ...base, changed, ...extra }, resource: withResource ? resource : null });
+
+  if (change.action === 'deleted') {
+    push(`${prefix}.deleted` as EventType, [], {}, false);
+    return out;
+  }
+  if (change.action === 'created') {
+    push(`${prefix}.created` as EventType, []);
+  } else {
+    const changed = isUser ? [...change.changed] : change.changed.filter((p) => !isMembersPath(p));
+    if (isUser) {
+      const after = change.resource?.active;
+      const activeChanged = changed.some((p) => p.toLowerCase() === 'active');
+      let before = change.activeBefore;
+      if ((before === undefined || before === null) && activeChanged && typeof after === 'boolean') before = !after;
+      if (before === true && after === false) push('user.deactivated', changed);
+      else if (before === false && after === true) push('user.reactivated', changed);
+      else if (changed.length > 0) push('user.updated', changed);
+    } else if (changed.length > 0) {
+      push('group.updated', changed);
+    }
+  }
+  if (!isUser) {
+    for (const [ids, type] of [
+      [change.membersAdded, 'group.members.added'],
+      [change.membersRemoved, 'group.members.removed'],
+    ] as const) {
+      const list = [...new Set(ids ?? [])];
+      for (let i = 0; i < list.length; i += MEMBER_CHUNK) {
+        push(type, [], { members: list.slice(i, i + MEMBER_CHUNK) }, false);
+      }
+    }
+  }
+  return out;
+}
+
+export async function recordChange(trx: Transaction<Database>, change: ResourceChange): Promise<void> {
+  const events = eventsForChange(change);
+  if (events.length === 0) return;
+  const queued = await insertEvents(trx, { tenantId: change.tenantId, resourceType: change.resourceType, resourceId: change.id, txn: randomUUID() }, events);
+  if (queued > 0) wakeDeliveryWorkers();
 }

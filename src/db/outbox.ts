@@ -1,0 +1,457 @@
+/**
+ * The event outbox and its delivery queues (migration 0002_events). All SQL
+ * of events, deliveries, queues and attempts lives here; docs/events.md
+ * explains the design.
+ *
+ * Concurrency in one paragraph: events are written in the service's
+ * transaction, under the resource's row lock, so one resource's events get
+ * increasing ids. Each (endpoint, resource) pair has a webhook_queues row
+ * counting its pending deliveries. A worker claims ready queue rows with one
+ * UPDATE … FROM (SELECT … FOR UPDATE SKIP LOCKED) that also pushes ready_at
+ * forward by a lease, so no other worker (in this process or another) takes
+ * the same queue until the lease runs out; it then sends the queue's oldest
+ * pending delivery with no database transaction open, and completes it with
+ * a short transaction fenced by its claim token. The outbox writer and the
+ * completing worker both update the queue row, so its counter is exact.
+ */
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type {
+  AttemptOutcome,
+  DeliveryAttempt,
+  DeliveryRecord,
+  Endpoint,
+  EndpointHealth,
+  EventData,
+  EventType,
+  NewEvent,
+  StoredEvent,
+} from '../events/types.js';
+import type { Database } from './types.js';
+import { endpointFromRow, type EndpointRow } from './webhooks.js';
+
+type Db = Kysely<Database>;
+type Executor = Db | Transaction<Database>;
+
+/** Channel of the Postgres NOTIFY sent when deliveries are queued. */
+export const NOTIFY_CHANNEL = 'roster_webhooks';
+
+const str = (v: unknown): string => String(v);
+const num = (v: unknown): number => Number(v);
+const date = (v: unknown): Date => (v instanceof Date ? v : new Date(String(v)));
+const dateOrNull = (v: unknown): Date | null => (v === null || v === undefined ? null : date(v));
+const json = <T>(v: unknown): T => (typeof v === 'string' ? (JSON.parse(v) as T) : (v as T));
+
+interface EventRow {
+  id: unknown;
+  uid: string;
+  tenant_id: string;
+  position: unknown;
+  type: string;
+  resource_type: 'User' | 'Group';
+  resource_id: string;
+  seq: unknown;
+  txn: string;
+  data: unknown;
+  resource: unknown;
+  occurred_at: unknown;
+}
+
+function eventFromRow(r: EventRow): StoredEvent {
+  return {
+    id: str(r.id),
+    uid: r.uid,
+    tenantId: r.tenant_id,
+    position: r.position === null || r.position === undefined ? null : str(r.position),
+    type: r.type as EventType,
+    resourceType: r.resource_type,
+    resourceId: r.resource_id,
+    sequence: num(r.seq),
+    txn: r.txn,
+    data: json<EventData>(r.data),
+    resource: r.resource === null ? null : json<Record<string, unknown>>(r.resource),
+    occurredAt: date(r.occurred_at),
+  };
+}
+
+const EVENT_COLUMNS = sql`e.id, e.uid, e.tenant_id, e.position, e.type, e.resource_type, e.resource_id, e.seq, e.txn, e.data, e.resource, e.occurred_at`;
+
+/**
+ * Write the events of one change and queue a delivery for every enabled
+ * endpoint of the tenant that subscribes to their types. Runs inside the
+ * caller's transaction. Returns the number of deliveries queued.
+ */
+export async function insertEvents(
+  trx: Transaction<Database>,
+  scope: { tenantId: string; resourceType: 'User' | 'Group'; resourceId: string; txn: string },
+  events: NewEvent[],
+): Promise<number> {
+  if (events.length === 0) return 0;
+  const { tenantId, resourceType, resourceId, txn } = scope;
+  const n = events.length;
+  const seqRow = await sql<{ last_seq: unknown }>`
+    insert into event_sequences (tenant_id, resource_id, last_seq) values (${tenantId}, ${resourceId}, ${n})
+    on conflict (tenant_id, resource_id) do update set last_seq = event_sequences.last_seq + excluded.last_seq
+    returning last_seq`.execute(trx);
+  const first = num(seqRow.rows[0]!.last_seq) - n + 1;
+  const rows = events.map((e, i) => ({
+    uid: e.uid,
+    type: e.type,
+    seq: first + i,
+    data: { ...e.data, sequence: first + i },
+    resource: e.resource,
+  }));
+  // One statement: the events, their deliveries (in event order, so delivery
+  // ids follow event ids), the queue counters, and a NOTIFY that Postgres
+  // delivers to listening workers when (and only if) the transaction commits.
+  const r = await sql<{ deliveries: unknown }>`
+    with ev as (
+      insert into events (uid, tenant_id, type, resource_type, resource_id, seq, txn, data, resource)
+      select x.uid, ${tenantId}, x.type, ${resourceType}, ${resourceId}, x.seq, ${txn}, x.data, x.resource
+      from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(uid text, type text, seq bigint, data jsonb, resource jsonb)
+      order by x.seq
+      returning id, type
+    ), dl as (
+      insert into webhook_deliveries (event_id, endpoint_id, resource_id)
+      select ev.id, w.id, ${resourceId}
+      from ev join webhook_endpoints w
+        on w.tenant_id = ${tenantId} and w.enabled and (w.events is null or ev.type = any (w.events))
+      order by ev.id, w.id
+      returning endpoint_id
+    ), q as (
+      insert into webhook_queues (endpoint_id, resource_id, pending, ready_at)
+      select endpoint_id, ${resourceId}, count(*), now() from dl group by endpoint_id order by endpoint_id
+      on conflict (endpoint_id, resource_id) do update
+        set pending = webhook_queues.pending + excluded.pending,
+            ready_at = case when webhook_queues.pending <= 0 then excluded.ready_at else webhook_queues.ready_at end
+      returning pending
+    ), nt as (
+      select pg_notify(${NOTIFY_CHANNEL}, '') from (select 1 from q limit 1) s
+    )
+    select (select count(*) from dl) as deliveries, (select count(*) from nt) as notified`.execute(trx);
+  return num(r.rows[0]!.deliveries);
+}
+
+// ---------------------------------------------------------------------------
+// Poll feed
+
+const SEQUENCER_LOCK = 0x726f7374; // 'rost'
+
+/**
+ * Give feed positions to committed events that have none, in id order, under
+ * an advisory lock so that only one sequencer runs at a time. Positions follow
+ * the order in which events became visible, so a cursor never passes an event
+ * that commits later (a plain serial id would: ids are taken before commit).
+ */
+export async function sequenceFeed(db: Db, max = 10_000): Promise<number> {
+  return db.transaction().execute(async (trx) => {
+    await sql`select pg_advisory_xact_lock(${SEQUENCER_LOCK})`.execute(trx);
+    const r = await sql`
+      with todo as (
+        select id, row_number() over (order by id) as rn
+        from events where position is null order by id limit ${max}
+      ), base as (select coalesce(max(position), 0) as m from events)
+      update events e set position = base.m + todo.rn from todo, base where e.id = todo.id`.execute(trx);
+    return num(r.numAffectedRows ?? 0);
+  });
+}
+
+export async function feedPage(db: Db, tenantId: string, opts: { after: bigint; limit: number; types?: string[] | undefined }): Promise<StoredEvent[]> {
+  const types = opts.types?.length ? sql`and e.type in (${sql.join(opts.types)})` : sql``;
+  const r = await sql<EventRow>`
+    select ${EVENT_COLUMNS} from events e
+    where e.tenant_id = ${tenantId} and e.position > ${opts.after.toString()} ${types}
+    order by e.position limit ${opts.limit}`.execute(db);
+  return r.rows.map(eventFromRow);
+}
+
+export async function findEvent(db: Executor, tenantId: string, uid: string): Promise<StoredEvent | undefined> {
+  const r = await sql<EventRow>`select ${EVENT_COLUMNS} from events e where e.tenant_id = ${tenantId} and e.uid = ${uid}`.execute(db);
+  return r.rows[0] ? eventFromRow(r.rows[0]) : undefined;
+}
+
+/** Deliveries of one event with their attempts, oldest first. */
+export async function eventDeliveries(db: Db, eventId: string): Promise<DeliveryRecord[]> {
+  const ds = await sql<{
+    id: unknown;
+    endpoint_id: string;
+    reason: DeliveryRecord['reason'];
+    status: DeliveryRecord['status'];
+    attempts: unknown;
+    last_status: unknown;
+    last_error: string | null;
+    created_at: unknown;
+    finished_at: unknown;
+  }>`select id, endpoint_id, reason, status, attempts, last_status, last_error, created_at, finished_at
+     from webhook_deliveries where event_id = ${eventId} order by id`.execute(db);
+  if (ds.rows.length === 0) return [];
+  const ids = ds.rows.map((d) => str(d.id));
+  const as = await sql<{ delivery_id: unknown; attempted_at: unknown; status_code: unknown; latency_ms: unknown; error: string | null; outcome: AttemptOutcome }>`
+    select delivery_id, attempted_at, status_code, latency_ms, error, outcome from webhook_attempts
+    where delivery_id in (${sql.join(ids)}) order by id`.execute(db);
+  const byDelivery = new Map<string, DeliveryAttempt[]>();
+  for (const a of as.rows) {
+    const k = str(a.delivery_id);
+    const list = byDelivery.get(k) ?? [];
+    list.push({
+      attemptedAt: date(a.attempted_at),
+      statusCode: a.status_code === null ? null : num(a.status_code),
+      latencyMs: num(a.latency_ms),
+      error: a.error,
+      outcome: a.outcome,
+    });
+    byDelivery.set(k, list);
+  }
+  return ds.rows.map((d) => ({
+    id: str(d.id),
+    endpointId: d.endpoint_id,
+    reason: d.reason,
+    status: d.status,
+    attempts: num(d.attempts),
+    lastStatus: d.last_status === null ? null : num(d.last_status),
+    lastError: d.last_error,
+    createdAt: date(d.created_at),
+    finishedAt: dateOrNull(d.finished_at),
+    attemptLog: byDelivery.get(str(d.id)) ?? [],
+  }));
+}
+
+// ---------------------------------------------------------------------------
+// Queueing deliveries outside the live path (redeliver, replay)
+
+/** Queue `events × endpoints` again (in event order). Returns the number of deliveries queued. */
+export async function enqueueRedelivery(db: Db, eventIds: string[], endpointIds: string[]): Promise<number> {
+  if (eventIds.length === 0 || endpointIds.length === 0) return 0;
+  return db.transaction().execute(async (trx) => {
+    const r = await sql<{ deliveries: unknown }>`
+      with dl as (
+        insert into webhook_deliveries (event_id, endpoint_id, resource_id, reason)
+        select e.id, w.id, e.resource_id, 'redeliver'
+        from events e join webhook_endpoints w on w.tenant_id = e.tenant_id
+        where e.id in (${sql.join(eventIds)}) and w.id in (${sql.join(endpointIds)})
+        order by e.id, w.id
+        returning endpoint_id, resource_id
+      ), q as (${upsertQueues()})
+      select (select count(*) from dl) as deliveries, (select count(*) from q) as queues`.execute(trx);
+    await notify(trx);
+    return num(r.rows[0]!.deliveries);
+  });
+}
+
+/**
+ * Queue every event of the endpoint's tenant that occurred in [from, to) and
+ * that the endpoint subscribes to, oldest first. Replayed events keep their
+ * ids and sequence numbers, so receivers recognise what they already have.
+ */
+export async function enqueueReplay(db: Db, endpoint: Endpoint, from: Date, to: Date): Promise<number> {
+  return db.transaction().execute(async (trx) => {
+    const types = endpoint.events ? sql`and e.type in (${sql.join(endpoint.events)})` : sql``;
+    const r = await sql<{ deliveries: unknown }>`
+      with dl as (
+        insert into webhook_deliveries (event_id, endpoint_id, resource_id, reason)
+        select e.id, ${endpoint.id}::uuid, e.resource_id, 'replay'
+        from events e
+        where e.tenant_id = ${endpoint.tenantId} and e.occurred_at >= ${from.toISOString()} and e.occurred_at < ${to.toISOString()} ${types}
+        order by e.id
+        returning endpoint_id, resource_id
+      ), q as (${upsertQueues()})
+      select (select count(*) from dl) as deliveries, (select count(*) from q) as queues`.execute(trx);
+    await notify(trx);
+    return num(r.rows[0]!.deliveries);
+  });
+}
+
+const upsertQueues = () => sql`
+  insert into webhook_queues (endpoint_id, resource_id, pending, ready_at)
+  select endpoint_id, resource_id, count(*), now() from dl group by endpoint_id, resource_id order by endpoint_id, resource_id
+  on conflict (endpoint_id, resource_id) do update
+    set pending = webhook_queues.pending + excluded.pending,
+        ready_at = case when webhook_queues.pending <= 0 then excluded.ready_at else webhook_queues.ready_at end
+  returning pending`;
+
+async function notify(trx: Transaction<Database>): Promise<void> {
+  await sql`select pg_notify(${NOTIFY_CHANNEL}, '')`.execute(trx);
+}
+
+// ---------------------------------------------------------------------------
+// Worker side
+
+export interface ClaimedQueue {
+  endpointId: string;
+  resourceId: string;
+}
+
+/**
+ * Claim up to `limit` ready queues of enabled endpoints. Rows another worker
+ * is claiming right now are skipped (SKIP LOCKED); a claimed row's ready_at
+ * moves to the end of the lease, which is what keeps it from being claimed
+ * again until completed, released, or abandoned (crash: the lease runs out).
+ */
+export async function claimQueues(db: Db, limit: number, leaseMs: number, token: string): Promise<ClaimedQueue[]> {
+  const r = await sql<{ endpoint_id: string; resource_id: string }>`
+    update webhook_queues q
+    set ready_at = now() + make_interval(secs => ${leaseMs / 1000}), claim_token = ${token}
+    from (
+      select q2.endpoint_id, q2.resource_id
+      from webhook_queues q2 join webhook_endpoints w on w.id = q2.endpoint_id
+      where q2.pending > 0 and q2.ready_at <= now() and w.enabled
+      order by q2.ready_at
+      limit ${limit}
+      for update of q2 skip locked
+    ) r
+    where q.endpoint_id = r.endpoint_id and q.resource_id = r.resource_id
+    returning q.endpoint_id, q.resource_id`.execute(db);
+  return r.rows.map((x) => ({ endpointId: x.endpoint_id, resourceId: x.resource_id }));
+}
+
+export interface HeadDelivery {
+  deliveryId: string;
+  attempts: number;
+  event: StoredEvent;
+  endpoint: Endpoint;
+}
+
+/** The oldest pending delivery of each claimed queue, with its event and endpoint. */
+export async function loadHeads(db: Db, queues: ClaimedQueue[]): Promise<HeadDelivery[]> {
+  if (queues.length === 0) return [];
+  const keys = JSON.stringify(queues.map((q) => ({ endpoint_id: q.endpointId, resource_id: q.resourceId })));
+  const r = await sql<EventRow & EndpointRow & { delivery_id: unknown; attempts: unknown; endpoint_id: string }>`
+    select distinct on (d.endpoint_id, d.resource_id)
+      d.id as delivery_id, d.attempts, d.endpoint_id, ${EVENT_COLUMNS},
+      w.id as w_id, w.tenant_id as w_tenant_id, w.url, w.description, w.events, w.format, w.attributes, w.secret,
+      w.previous_secret, w.ed25519_secret, w.previous_ed25519_secret, w.previous_expires_at, w.enabled,
+      w.disabled_reason, w.created_at, w.updated_at
+    from jsonb_to_recordset(${keys}::jsonb) as c(endpoint_id uuid, resource_id text)
+    join webhook_deliveries d on d.endpoint_id = c.endpoint_id and d.resource_id = c.resource_id and d.status = 'pending'
+    join events e on e.id = d.event_id
+    join webhook_endpoints w on w.id = d.endpoint_id
+    order by d.endpoint_id, d.resource_id, d.id`.execute(db);
+  return r.rows.map((row) => ({
+    deliveryId: str(row.delivery_id),
+    attempts: num(row.attempts),
+    event: eventFromRow(row),
+    endpoint: endpointFromRow({ ...row, id: (row as unknown as { w_id: string }).w_id, tenant_id: (row as unknown as { w_tenant_id: string }).w_tenant_id }),
+  }));
+}
+
+/** A claimed queue whose counter says pending but that has no pending row: recount and release. */
+export async function repairQueue(db: Db, q: ClaimedQueue, token: string): Promise<void> {
+  await sql`
+    update webhook_queues set
+      pending = (select count(*) from webhook_deliveries d where d.endpoint_id = ${q.endpointId} and d.resource_id = ${q.resourceId} and d.status = 'pending'),
+      ready_at = now(), claim_token = null
+    where endpoint_id = ${q.endpointId} and resource_id = ${q.resourceId} and claim_token = ${token}`.execute(db);
+}
+
+/** Give a claimed queue back untouched (worker stopping). */
+export async function releaseQueue(db: Db, q: ClaimedQueue, token: string): Promise<void> {
+  await sql`update webhook_queues set ready_at = now(), claim_token = null
+            where endpoint_id = ${q.endpointId} and resource_id = ${q.resourceId} and claim_token = ${token}`.execute(db);
+}
+
+export interface Completion {
+  queue: ClaimedQueue;
+  token: string;
+  deliveryId: string;
+  outcome: AttemptOutcome;
+  attemptedAt: Date;
+  statusCode: number | null;
+  latencyMs: number;
+  error: string | null;
+  /** outcome 'retry': when to try again, in ms from now. */
+  retryInMs?: number;
+}
+
+/**
+ * Record an attempt and move the queue on: succeeded/dead finish the delivery
+ * (the queue's next event becomes ready at once), retry keeps it pending and
+ * makes the queue ready again after the backoff, disabled (410) switches the
+ * endpoint off and keeps the delivery pending for when it is switched on.
+ * Returns false, changing nothing, when the claim was lost (lease expired and
+ * another worker took the queue).
+ */
+export async function completeDelivery(db: Db, c: Completion): Promise<boolean> {
+  const final = c.outcome === 'succeeded' || c.outcome === 'dead';
+  const delaySecs = c.outcome === 'retry' ? Math.max(0, c.retryInMs ?? 0) / 1000 : 0;
+  return db.transaction().execute(async (trx) => {
+    const q = await sql`
+      update webhook_queues
+      set pending = pending - ${final ? 1 : 0}, ready_at = now() + make_interval(secs => ${delaySecs}), claim_token = null
+      where endpoint_id = ${c.queue.endpointId} and resource_id = ${c.queue.resourceId} and claim_token = ${c.token}
+      returning pending`.execute(trx);
+    if (q.rows.length === 0) return false;
+    await sql`
+      update webhook_deliveries
+      set status = ${final ? c.outcome : 'pending'}, attempts = attempts + 1, last_status = ${c.statusCode},
+          last_error = ${c.error}, finished_at = ${final ? sql`now()` : null}
+      where id = ${c.deliveryId}`.execute(trx);
+    await sql`
+      insert into webhook_attempts (delivery_id, endpoint_id, attempted_at, status_code, latency_ms, error, outcome)
+      values (${c.deliveryId}, ${c.queue.endpointId}, ${c.attemptedAt.toISOString()}, ${c.statusCode}, ${Math.round(c.latencyMs)}, ${c.error}, ${c.outcome})`.execute(trx);
+    if (c.outcome === 'disabled') {
+      await sql`update webhook_endpoints set enabled = false, disabled_reason = ${c.error ?? 'disabled by the receiver'}, updated_at = now()
+                where id = ${c.queue.endpointId}`.execute(trx);
+    }
+    return true;
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Observability and housekeeping
+
+export async function endpointHealth(db: Db, endpointId: string, windowHours = 24): Promise<EndpointHealth> {
+  const w = await sql<{ attempts: unknown; ok: unknown }>`
+    select count(*) as attempts, count(*) filter (where outcome = 'succeeded') as ok from webhook_attempts
+    where endpoint_id = ${endpointId} and attempted_at > now() - make_interval(hours => ${windowHours})`.execute(db);
+  const lastOk = await sql<{ attempted_at: unknown }>`
+    select attempted_at from webhook_attempts where endpoint_id = ${endpointId} and outcome = 'succeeded'
+    order by attempted_at desc limit 1`.execute(db);
+  const lastFail = await sql<{ attempted_at: unknown; error: string | null; status_code: unknown }>`
+    select attempted_at, error, status_code from webhook_attempts where endpoint_id = ${endpointId} and outcome <> 'succeeded'
+    order by attempted_at desc limit 1`.execute(db);
+  const b = await sql<{ pending: unknown; oldest: unknown; dead: unknown; now: unknown }>`
+    select
+      (select count(*) from webhook_deliveries where endpoint_id = ${endpointId} and status = 'pending') as pending,
+      (select min(created_at) from webhook_deliveries where endpoint_id = ${endpointId} and status = 'pending') as oldest,
+      (select count(*) from webhook_deliveries where endpoint_id = ${endpointId} and status = 'dead') as dead,
+      now() as now`.execute(db);
+  const attempts = num(w.rows[0]!.attempts);
+  const ok = num(w.rows[0]!.ok);
+  const bl = b.rows[0]!;
+  const oldest = dateOrNull(bl.oldest);
+  const fail = lastFail.rows[0];
+  return {
+    windowHours,
+    attempts,
+    successRate: attempts ? ok / attempts : null,
+    lastSuccessAt: dateOrNull(lastOk.rows[0]?.attempted_at),
+    lastFailureAt: dateOrNull(fail?.attempted_at),
+    lastError: fail ? (fail.error ?? (fail.status_code === null ? null : `HTTP ${num(fail.status_code)}`)) : null,
+    backlog: num(bl.pending),
+    oldestPendingAgeSeconds: oldest ? Math.max(0, (date(bl.now).getTime() - oldest.getTime()) / 1000) : null,
+    deadLettered: num(bl.dead),
+  };
+}
+
+/** Pending deliveries across all endpoints and the age of the oldest (for a gauge). */
+export async function globalBacklog(db: Db): Promise<{ pending: number; oldestAgeSeconds: number | null }> {
+  const r = await sql<{ pending: unknown; age: unknown }>`
+    select (select coalesce(sum(pending), 0) from webhook_queues where pending > 0) as pending,
+           extract(epoch from now() - (select min(created_at) from webhook_deliveries where status = 'pending')) as age`.execute(db);
+  const row = r.rows[0]!;
+  return { pending: num(row.pending), oldestAgeSeconds: row.age === null ? null : Math.max(0, num(row.age)) };
+}
+
+/**
+ * Delete events older than the retention period whose deliveries are all
+ * finished (a pending delivery keeps its event however old). Deliveries and
+ * attempts go with them (ON DELETE CASCADE). Returns the number deleted.
+ */
+export async function pruneEvents(db: Db, olderThanDays: number, batch = 1000): Promise<number> {
+  const r = await sql`
+    delete from events where id in (
+      select e.id from events e
+      where e.occurred_at < now() - make_interval(days => ${olderThanDays})
+        and not exists (select 1 from webhook_deliveries d where d.event_id = e.id and d.status = 'pending')
+      order by e.id limit ${batch})`.execute(db);
+  return num(r.numAffectedRows ?? 0);
+}

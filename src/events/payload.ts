@@ -1,0 +1,31 @@
+/**
+ * What an endpoint receives for an event in the Standard Webhooks format:
+ * `{type, timestamp, data}` (https://www.standardwebhooks.com, "Payload
+ * structure"), `data.resource` projected to the endpoint's attributes.
+ */
+import { project } from '../scim/projection.js';
+import { groupResourceType, userResourceType } from '../scim/schema.js';
+import type { Endpoint, StoredEvent } from './types.js';
+
+/** The event's resource as this endpoint should see it (undefined when the event carries none). */
+export function resourceFor(event: StoredEvent, endpoint: Pick<Endpoint, 'attributes'>): Record<string, unknown> | undefined {
+  if (!event.resource) return undefined;
+  if (!endpoint.attributes || endpoint.attributes.length === 0) return event.resource;
+  const rt = event.resourceType === 'User' ? userResourceType : groupResourceType;
+  return project(rt, event.resource, { attributes: endpoint.attributes });
+}
+
+export interface WebhookEnvelope {
+  type: string;
+  timestamp: string;
+  data: Record<string, unknown>;
+}
+
+export function webhookEnvelope(event: StoredEvent, endpoint: Pick<Endpoint, 'attributes'> | null): WebhookEnvelope {
+  const resource = endpoint ? resourceFor(event, endpoint) : (event.resource ?? undefined);
+  return {
+    type: event.type,
+    timestamp: event.occurredAt.toISOString(),
+    data: { ...event.data, ...(resource ? { resource } : {}) },
+  };
+}

@@ -1,0 +1,136 @@
+/**
+ * Domain shapes of provisioning events and webhook endpoints, shared by the
+ * outbox repositories (src/db/outbox.ts, src/db/webhooks.ts) and the delivery
+ * code. No Kysely row type leaves src/db; these are what it returns.
+ */
+
+/** The event catalogue (docs/events.md). */
+export const EVENT_TYPES = [
+  'user.created',
+  'user.updated',
+  'user.deactivated',
+  'user.reactivated',
+  'user.deleted',
+  'group.created',
+  'group.updated',
+  'group.deleted',
+  'group.members.added',
+  'group.members.removed',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export const ENDPOINT_FORMATS = ['standard-webhooks', 'set'] as const;
+export type EndpointFormat = (typeof ENDPOINT_FORMATS)[number];
+
+/**
+ * `data` of the Standard Webhooks envelope as stored (the per-endpoint
+ * projection of `resource` is added when sending).
+ */
+export interface EventData {
+  tenant: string;
+  resourceType: 'User' | 'Group';
+  id: string;
+  externalId: string | null;
+  /** Users only. */
+  userName?: string;
+  /** Groups only. */
+  displayName?: string;
+  /** Per-resource event counter: 1, 2, 3… in the order the events happened. */
+  sequence: number;
+  /** Resource version after the change (meta.version is its weak ETag). */
+  version: number;
+  etag: string;
+  /** Canonical attribute paths that changed (empty for created/deleted/members events). */
+  changed: string[];
+  /** group.members.added / group.members.removed: the member ids of this chunk. */
+  members?: string[];
+}
+
+/** An event about to be written (sequence and ids are assigned by the outbox). */
+export interface NewEvent {
+  uid: string;
+  type: EventType;
+  data: Omit<EventData, 'sequence'>;
+  resource: Record<string, unknown> | null;
+}
+
+export interface StoredEvent {
+  /** Internal, ordered id (bigint as a decimal string). */
+  id: string;
+  /** Public id (`evt_…`): the `webhook-id` header, the SET `jti`. */
+  uid: string;
+  tenantId: string;
+  /** Poll-feed position, null until the feed sequencer has seen the event. */
+  position: string | null;
+  type: EventType;
+  resourceType: 'User' | 'Group';
+  resourceId: string;
+  sequence: number;
+  /** Id of the change (database transaction) the event came from: the SET `txn`. */
+  txn: string;
+  data: EventData;
+  resource: Record<string, unknown> | null;
+  occurredAt: Date;
+}
+
+export interface Endpoint {
+  id: string;
+  tenantId: string;
+  url: string;
+  description: string | null;
+  /** Event types delivered; null = all. */
+  events: EventType[] | null;
+  format: EndpointFormat;
+  /** Attributes the resource is projected to; null = the default representation. */
+  attributes: string[] | null;
+  /** `whsec_…` */
+  secret: string;
+  previousSecret: string | null;
+  /** `whsk_…` when ed25519 (`v1a`) signatures are on. */
+  ed25519Secret: string | null;
+  previousEd25519Secret: string | null;
+  /** End of the rotation grace period during which the previous secret also signs. */
+  previousExpiresAt: Date | null;
+  enabled: boolean;
+  disabledReason: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type DeliveryStatus = 'pending' | 'succeeded' | 'dead';
+export type AttemptOutcome = 'succeeded' | 'retry' | 'dead' | 'disabled';
+
+export interface DeliveryAttempt {
+  attemptedAt: Date;
+  statusCode: number | null;
+  latencyMs: number;
+  error: string | null;
+  outcome: AttemptOutcome;
+}
+
+export interface DeliveryRecord {
+  id: string;
+  endpointId: string;
+  reason: 'live' | 'replay' | 'redeliver';
+  status: DeliveryStatus;
+  attempts: number;
+  lastStatus: number | null;
+  lastError: string | null;
+  createdAt: Date;
+  finishedAt: Date | null;
+  attemptLog: DeliveryAttempt[];
+}
+
+export interface EndpointHealth {
+  /** Attempts in the window and the share that succeeded (null when none). */
+  windowHours: number;
+  attempts: number;
+  successRate: number | null;
+  lastSuccessAt: Date | null;
+  lastFailureAt: Date | null;
+  lastError: string | null;
+  /** Pending deliveries and the age of the oldest one. */
+  backlog: number;
+  oldestPendingAgeSeconds: number | null;
+  deadLettered: number;
+}
