@@ -1,0 +1,343 @@
+/**
+ * HTTP scenarios driven by autocannon (in the bench runner's process; the
+ * server is a separate process). Every scenario is bounded by a duration or a
+ * fixed request count and talks to 127.0.0.1 only.
+ */
+import autocannon from 'autocannon';
+import { PATCH_OP_SCHEMA } from '../../src/scim/schema.js';
+import type { ProcessStats } from './system.js';
+import {
+  BIG_GROUP,
+  SMALL_GROUP,
+  freeUserStart,
+  groupId,
+  rng,
+  userBody,
+  userId,
+  userName,
+  workEmail,
+} from './dataset.js';
+
+export interface ScenarioResult {
+  name: string;
+  description: string;
+  connections: number;
+  seconds: number;
+  requests: number;
+  /** Requests per second (HTTP requests; see opsPerRequest for logical operations). */
+  rps: number;
+  latencyMs: { avg: number; p50: number; p90: number; p99: number; max: number };
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  statusCodes: Record<string, number>;
+  /** Up to three non-2xx response bodies, to tell what went wrong. */
+  sampleFailures: string[];
+  /** 2xx answers that failed the scenario's check (e.g. a look-up that found nobody). */
+  mismatches: number;
+  rss: { peakMB: number; endMB: number };
+  /** Server CPU: cores used on average and milliseconds per request; machine: busy cores of all (server, Postgres, load generator, others). */
+  cpu: { serverCores: number; serverMsPerRequest: number; machineCores: number };
+  notes?: string[];
+}
+
+type Req = {
+  method?: string;
+  path?: string;
+  body?: string;
+  headers?: Record<string, string>;
+  setupRequest?: (req: Req, context: Ctx) => Req;
+  onResponse?: (status: number, body: string, context: Ctx) => void;
+};
+type Ctx = Record<string, unknown>;
+
+export interface Scenario {
+  name: string;
+  description: string;
+  requests: () => Req[];
+  /** Runs before the load (e.g. walks the list to find a deep cursor); may return notes, or throw Skip. */
+  prepare?: () => Promise<string[] | void>;
+  /** Checks a 2xx body (a look-up must find its one user); failures are counted as mismatches. */
+  expect?: (body: string) => boolean;
+}
+
+export class Skip extends Error {}
+
+export interface LoadTarget {
+  baseUrl: string;
+  /** Path prefix of the tenant's SCIM API, e.g. /scim/v2/bench */
+  prefix: string;
+  token: string;
+  users: number;
+  connections: number;
+  runTag: string;
+}
+
+const json = (v: unknown) => JSON.stringify(v);
+const findsOne = (body: string) => (JSON.parse(body) as { totalResults?: number; Resources?: unknown[] }).Resources?.length === 1;
+const q = (s: string) => encodeURIComponent(s);
+
+/** The filter of the sorted-list scenarios: ~95% of users match it. */
+export const LIST_FILTER = 'active eq true';
+export const PAGE_SIZE = 100;
+
+/** The deep page the list scenarios read: page 1,000, or less when the data set is too small for it. */
+export function deepPage(users: number): number {
+  return Math.max(2, Math.min(1000, Math.floor((users * 0.95 * 0.9) / PAGE_SIZE)));
+}
+
+export function scenarios(t: LoadTarget): Scenario[] {
+  const P = t.prefix;
+  const next = rng(1234);
+  const randomUser = () => 1 + Math.floor(next() * t.users);
+  let created = 0;
+  const newUser = () => {
+    const k = ++created;
+    const body = userBody(1 + (k % t.users));
+    const extra = body['urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'] as Record<string, unknown>;
+    return {
+      ...body,
+      userName: `new-${t.runTag}-${k}@contoso.example`,
+      externalId: `new-${t.runTag}-${k}`,
+      emails: [{ value: `new-${t.runTag}-${k}@mail.contoso.example`, type: 'work', primary: true }],
+      'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': { ...extra, employeeNumber: `N${k}` },
+    };
+  };
+  // Users in no group: the member add/remove scenarios take turns through them.
+  const free0 = freeUserStart(t.users);
+  const freeCount = t.users - free0 + 1;
+  let freeNext = 0;
+  const freeUser = () => free0 + (freeNext++ % freeCount);
+  let title = 0;
+
+  const listPath = (extra: string) => `${P}/Users?filter=${q(LIST_FILTER)}&sortBy=userName&count=${PAGE_SIZE}${extra}`;
+  const page = deepPage(t.users);
+  let deepCursor: string | undefined;
+
+  const memberScenario = (name: string, group: string): Scenario => ({
+    name,
+    description: `PATCH /Groups/{id} adding, then removing, one member of "${group}" (Entra ID's shape)`,
+    requests: () => [
+      {
+        method: 'PATCH',
+        setupRequest: (req, ctx) => {
+          const member = userId(freeUser());
+          ctx.member = member;
+          return {
+            ...req,
+            path: `${P}/Groups/${groupId(group)}`,
+            body: json({ schemas: [PATCH_OP_SCHEMA], Operations: [{ op: 'Add', path: 'members', value: [{ value: member }] }] }),
+          };
+        },
+      },
+      {
+        method: 'PATCH',
+        setupRequest: (req, ctx) => ({
+          ...req,
+          path: `${P}/Groups/${groupId(group)}`,
+          body: json({ schemas: [PATCH_OP_SCHEMA], Operations: [{ op: 'Remove', path: `members[value eq "${String(ctx.member)}"]` }] }),
+        }),
+      },
+    ],
+  });
+
+  return [
+    {
+      name: 'create',
+      description: 'POST /Users, a new userName every request',
+      requests: () => [{ method: 'POST', setupRequest: (req) => ({ ...req, path: `${P}/Users`, body: json(newUser()) }) }],
+    },
+    {
+      name: 'lookup-userName',
+      description: 'GET /Users?filter=userName eq "…" (random existing user)',
+      requests: () => [{ setupRequest: (req) => ({ ...req, path: `${P}/Users?filter=${q(`userName eq "${userName(randomUser())}"`)}` }) }],
+      expect: findsOne,
+    },
+    {
+      name: 'lookup-email',
+      description: 'GET /Users?filter=emails[type eq "work"].value eq "…" (random existing user)',
+      requests: () => [
+        { setupRequest: (req) => ({ ...req, path: `${P}/Users?filter=${q(`emails[type eq "work"].value eq "${workEmail(randomUser())}"`)}` }) },
+      ],
+      expect: findsOne,
+    },
+    {
+      name: 'page-1-index',
+      description: `GET /Users?filter=${LIST_FILTER}&sortBy=userName&count=${PAGE_SIZE}&startIndex=1`,
+      requests: () => [{ path: listPath('&startIndex=1') }],
+    },
+    {
+      name: 'page-deep-index',
+      description: `the same, page ${page} (startIndex=${(page - 1) * PAGE_SIZE + 1})`,
+      requests: () => [{ path: listPath(`&startIndex=${(page - 1) * PAGE_SIZE + 1}`) }],
+    },
+    {
+      name: 'page-1-cursor',
+      description: `GET /Users?filter=${LIST_FILTER}&sortBy=userName&count=${PAGE_SIZE}&cursor= (RFC 9865)`,
+      prepare: async () => {
+        const r = await get(t, listPath('&cursor='));
+        if (r.status !== 200 || typeof r.body.nextCursor !== 'string') throw new Skip(`cursor paging not available (HTTP ${r.status})`);
+      },
+      requests: () => [{ path: listPath('&cursor=') }],
+    },
+    {
+      name: 'page-deep-cursor',
+      description: `the same, page ${page} by its cursor (found by walking the pages)`,
+      prepare: async () => {
+        let r = await get(t, listPath('&cursor='));
+        if (r.status !== 200 || typeof r.body.nextCursor !== 'string') throw new Skip(`cursor paging not available (HTTP ${r.status})`);
+        const started = performance.now();
+        for (let p = 2; p <= page; p++) {
+          deepCursor = r.body.nextCursor as string;
+          r = await get(t, listPath(`&cursor=${q(deepCursor)}`));
+          if (r.status !== 200) throw new Error(`walking cursors: page ${p} answered ${r.status}`);
+        }
+        return [`walked ${page - 1} pages to find the cursor in ${((performance.now() - started) / 1000).toFixed(1)} s`];
+      },
+      requests: () => [{ setupRequest: (req) => ({ ...req, path: listPath(`&cursor=${q(deepCursor!)}`) }) }],
+    },
+    {
+      name: 'patch-user',
+      description: 'PATCH /Users/{id} replacing title (random existing user)',
+      requests: () => [
+        {
+          method: 'PATCH',
+          setupRequest: (req) => ({
+            ...req,
+            path: `${P}/Users/${userId(randomUser())}`,
+            body: json({ schemas: [PATCH_OP_SCHEMA], Operations: [{ op: 'Replace', path: 'title', value: `Title ${t.runTag}-${++title}` }] }),
+          }),
+        },
+      ],
+    },
+    memberScenario('member-big', BIG_GROUP),
+    memberScenario('member-small', SMALL_GROUP),
+    {
+      name: 'entra-cycle',
+      description: 'Entra-like cycle: GET by userName filter, then PATCH the user if found (half are), else POST it',
+      requests: () => [
+        {
+          setupRequest: (req, ctx) => {
+            const existing = next() < 0.5;
+            const body = existing ? undefined : newUser();
+            const name = existing ? userName(randomUser()) : String(body!.userName);
+            ctx.body = body;
+            return { ...req, method: 'GET', path: `${P}/Users?filter=${q(`userName eq "${name}"`)}` };
+          },
+          onResponse: (status, body, ctx) => {
+            if (status !== 200) return;
+            const r = JSON.parse(body) as { Resources?: { id: string }[] };
+            ctx.found = r.Resources?.[0]?.id;
+          },
+        },
+        {
+          setupRequest: (req, ctx) =>
+            ctx.found
+              ? {
+                  ...req,
+                  method: 'PATCH',
+                  path: `${P}/Users/${String(ctx.found)}`,
+                  body: json({
+                    schemas: [PATCH_OP_SCHEMA],
+                    Operations: [
+                      { op: 'Replace', path: 'title', value: `Title ${t.runTag}-${++title}` },
+                      { op: 'Replace', path: 'active', value: 'True' },
+                    ],
+                  }),
+                }
+              : { ...req, method: 'POST', path: `${P}/Users`, body: json(ctx.body ?? newUser()) },
+        },
+      ],
+    },
+  ];
+}
+
+async function get(t: LoadTarget, path: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const r = await fetch(`${t.baseUrl}${path}`, { headers: { authorization: `Bearer ${t.token}` } });
+  const text = await r.text();
+  let body: Record<string, unknown> = {};
+  try {
+    body = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    // not JSON
+  }
+  return { status: r.status, body };
+}
+
+export interface Bound {
+  seconds: number;
+  requests?: number | undefined;
+}
+
+/** Run one scenario; `rss` brackets it with the server's memory sampler. */
+export async function runScenario(
+  t: LoadTarget,
+  s: Scenario,
+  bound: Bound,
+  rss: { start(): void; stop(): ProcessStats },
+): Promise<ScenarioResult> {
+  const failures: string[] = [];
+  let mismatches = 0;
+  const requests = s.requests().map((r) => {
+    const on = r.onResponse;
+    return {
+      ...r,
+      onResponse: (status: number, body: string, ctx: Ctx) => {
+        const ok = status >= 200 && status <= 299;
+        if (!ok && failures.length < 3) failures.push(`${status} ${body.slice(0, 300)}`);
+        if (ok && s.expect && !s.expect(body)) {
+          mismatches++;
+          if (failures.length < 3) failures.push(`check failed: ${status} ${body.slice(0, 300)}`);
+        }
+        on?.(status, body, ctx);
+      },
+    };
+  });
+  rss.start();
+  const started = performance.now();
+  const result = await autocannon({
+    url: t.baseUrl,
+    connections: t.connections,
+    ...(bound.requests ? { amount: bound.requests } : { duration: bound.seconds }),
+    timeout: 30,
+    headers: {
+      authorization: `Bearer ${t.token}`,
+      'content-type': 'application/scim+json',
+      accept: 'application/scim+json',
+    },
+    requests,
+  });
+  const seconds = (performance.now() - started) / 1000;
+  const mem = rss.stop();
+  const statusCodes: Record<string, number> = {};
+  for (const [code, v] of Object.entries(result.statusCodeStats ?? {})) statusCodes[code] = (v as { count: number }).count;
+  const total = Object.values(statusCodes).reduce((a, b) => a + b, 0);
+  const r2 = (x: number) => Math.round(x * 100) / 100;
+  return {
+    name: s.name,
+    description: s.description,
+    connections: t.connections,
+    seconds: r2(seconds),
+    requests: total,
+    rps: Math.round((total / seconds) * 10) / 10,
+    latencyMs: {
+      avg: r2(result.latency.average),
+      p50: r2(result.latency.p50),
+      p90: r2(result.latency.p90),
+      p99: r2(result.latency.p99),
+      max: r2(result.latency.max),
+    },
+    errors: result.errors,
+    timeouts: result.timeouts,
+    non2xx: result.non2xx,
+    statusCodes,
+    sampleFailures: failures,
+    mismatches,
+    rss: { peakMB: mem.peakMB, endMB: mem.endMB },
+    cpu: {
+      serverCores: mem.serverCores,
+      serverMsPerRequest: total ? r2((mem.serverCpuSeconds * 1000) / total) : 0,
+      machineCores: mem.machineCores,
+    },
+  };
+}

@@ -1,0 +1,170 @@
+/**
+ * The database's own ceiling for the work behind each HTTP scenario: pgbench
+ * runs bench/pgbench/<script>.sql with the same number of clients, the
+ * extended query protocol (what node-postgres uses), and per-transaction
+ * logs from which p50/p99/max are computed.
+ *
+ * The scripts hold {{placeholders}} for SQL expressions and JSON literals that
+ * come from bench/lib/dataset.ts (so they look up users that exist, and write
+ * resources of the same size as Roster's); they are expanded into a temporary
+ * directory before each run.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ENTERPRISE_USER_SCHEMA } from '../../src/scim/schema.js';
+import { TENANT, userId, userIdSql, userNameSql, userResource, workEmailSql } from './dataset.js';
+
+export interface PgbenchResult {
+  script: string;
+  clients: number;
+  seconds: number;
+  transactions: number;
+  tps: number;
+  latencyMs: { avg: number; p50: number; p99: number; max: number };
+  failed: number;
+  /** Non-empty when pgbench reported errors (aborted clients, failed transactions). */
+  errors: string[];
+}
+
+/**
+ * JSON documents of the same size as Roster's, passed as pgbench variables
+ * (-D), which the extended protocol sends as bound parameters, as
+ * node-postgres does. (Inlined into the SQL, pgbench would read `"a":true`
+ * as a reference to a variable `true`.)
+ */
+function documents(): Record<string, string> {
+  const i = 123_457;
+  const resource = userResource(i);
+  const id = userId(i);
+  const at = new Date().toISOString();
+  const { schemas, ...rest } = resource;
+  // Same shape as toScim() (src/scim/representation.ts) produces for the event's `resource`.
+  const scim = {
+    schemas,
+    id,
+    ...rest,
+    meta: { resourceType: 'User', created: at, lastModified: at, location: `http://127.0.0.1:8080/scim/v2/${TENANT}/Users/${id}`, version: 'W/"1"' },
+  };
+  const data = {
+    tenant: TENANT,
+    resourceType: 'User',
+    id,
+    externalId: resource.externalId,
+    userName: resource.userName,
+    version: 1,
+    etag: 'W/"1"',
+    changed: [],
+    sequence: 1,
+  };
+  if (!(ENTERPRISE_USER_SCHEMA in resource)) throw new Error('dataset without enterprise extension');
+  return { resource: JSON.stringify(resource), event_resource: JSON.stringify(scim), event_data: JSON.stringify(data) };
+}
+
+/** SQL expressions substituted for {{name}} in the scripts. */
+function placeholders(): Record<string, string> {
+  const iExpr = '(:i)::int';
+  return {
+    userName: userNameSql(iExpr),
+    workEmail: workEmailSql(iExpr),
+    userId: userIdSql(iExpr),
+  };
+}
+
+export function expandScript(file: string): string {
+  const values = placeholders();
+  return readFileSync(file, 'utf8').replace(/\{\{(\w+)\}\}/g, (m, name: string) => {
+    const v = values[name];
+    if (v === undefined) throw new Error(`${file}: unknown placeholder ${m}`);
+    return v;
+  });
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+export interface PgbenchRun {
+  pgbench: string;
+  databaseUrl: string;
+  script: string;
+  clients: number;
+  /** Seconds (-T), or a transaction count per client (-t) when `transactions` is set. */
+  seconds: number;
+  transactions?: number | undefined;
+  users: number;
+}
+
+export async function runPgbench(o: PgbenchRun): Promise<PgbenchResult> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'roster-pgbench-'));
+  try {
+    const name = path.basename(o.script, '.sql');
+    const file = path.join(dir, `${name}.sql`);
+    writeFileSync(file, expandScript(o.script));
+    const args = [
+      '-n',
+      '-M',
+      'extended',
+      '-c',
+      String(o.clients),
+      '-j',
+      String(Math.min(2, o.clients)),
+      ...(o.transactions ? ['-t', String(o.transactions)] : ['-T', String(Math.max(1, Math.round(o.seconds)))]),
+      '-D',
+      `tenant=${TENANT}`,
+      '-D',
+      `users=${o.users}`,
+      ...Object.entries(documents()).flatMap(([k, v]) => ['-D', `${k}=${v}`]),
+      '--random-seed=42',
+      '-l',
+      `--log-prefix=${path.join(dir, 'log')}`,
+      '-f',
+      file,
+      o.databaseUrl,
+    ];
+    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+      const p = spawn(o.pgbench, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      p.stdout.on('data', (d) => (out += d));
+      p.stderr.on('data', (d) => (err += d));
+      p.once('error', reject);
+      p.once('exit', (c) => resolve({ code: c, stdout: out, stderr: err }));
+    });
+    const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(stdout)?.[1] ?? NaN);
+    const failed = Number(/number of failed transactions: (\d+)/.exec(stdout)?.[1] ?? 0);
+    const errors = stderr
+      .split('\n')
+      .filter((l) => /error|abort|fatal/i.test(l))
+      .slice(0, 5);
+    if (code !== 0 && errors.length === 0) errors.push(`pgbench exited with ${code}: ${stderr.slice(0, 500)}`);
+    if (!Number.isFinite(tps)) throw new Error(`pgbench ${name}: no tps in output\n${stdout}\n${stderr}`);
+
+    // Per-transaction log lines: client_id transaction_no time_us script_no epoch epoch_us …
+    const lat: number[] = [];
+    for (const f of readdirSync(dir).filter((x) => x.startsWith('log'))) {
+      for (const line of readFileSync(path.join(dir, f), 'utf8').split('\n')) {
+        const parts = line.split(' ');
+        if (parts.length >= 3) lat.push(Number(parts[2]) / 1000);
+      }
+    }
+    const sorted = Float64Array.from(lat).sort();
+    const avg = lat.length ? lat.reduce((a, b) => a + b, 0) / lat.length : 0;
+    const seconds = Number(/duration: (\d+) s/.exec(stdout)?.[1] ?? o.seconds);
+    const r2 = (x: number) => Math.round(x * 100) / 100;
+    return {
+      script: `bench/pgbench/${name}.sql`,
+      clients: o.clients,
+      seconds,
+      transactions: Number(/number of transactions actually processed: (\d+)/.exec(stdout)?.[1] ?? lat.length),
+      tps: Math.round(tps * 10) / 10,
+      latencyMs: { avg: r2(avg), p50: r2(percentile(sorted, 50)), p99: r2(percentile(sorted, 99)), max: r2(sorted[sorted.length - 1] ?? 0) },
+      failed,
+      errors,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

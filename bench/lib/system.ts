@@ -1,0 +1,186 @@
+/** Machine and version facts for the report, and the server's resident memory. */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import pg from 'pg';
+
+export interface Environment {
+  cpus: number;
+  cpuModel: string;
+  memoryGiB: number;
+  kernel: string;
+  node: string;
+  postgres: string;
+  pgbench: string | null;
+  commit: string;
+  dirty: boolean;
+}
+
+function sh(cmd: string, args: string[]): string | null {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return null;
+  }
+}
+
+export async function environment(databaseUrl: string, pgbench: string | null): Promise<Environment> {
+  const c = new pg.Client({ connectionString: databaseUrl });
+  await c.connect();
+  const version = (await c.query('show server_version')).rows[0].server_version as string;
+  await c.end();
+  return {
+    cpus: Number(sh('nproc', [])) || os.availableParallelism(),
+    cpuModel: os.cpus()[0]?.model.trim() ?? 'unknown',
+    memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    kernel: os.release(),
+    node: process.version,
+    postgres: version,
+    pgbench: pgbench ? sh(pgbench, ['--version']) : null,
+    commit: sh('git', ['rev-parse', '--short', 'HEAD']) ?? 'unknown',
+    // Only tracked files under src/ and migrations/ count: they are what the server runs.
+    dirty: (sh('git', ['status', '--porcelain', '--', 'src', 'migrations']) ?? '') !== '',
+  };
+}
+
+/** A free loopback port (the OS picks it; the server binds it right after). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** VmRSS of a process in MB (10^6 bytes; /proc reports KiB), or undefined once it is gone. */
+export function rssMB(pid: number): number | undefined {
+  try {
+    const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Math.round((Number(m[1]) * 1024) / 1e5) / 10 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
+export function processCpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+  } catch {
+    return undefined;
+  }
+}
+
+const CLK_TCK = Number(sh('getconf', ['CLK_TCK'])) || 100;
+
+/** Machine-wide busy and total CPU time (seconds summed over all CPUs) from /proc/stat. */
+export function machineCpu(): { busy: number; total: number } {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
+  const v = line.trim().split(/\s+/).slice(1).map(Number);
+  const idle = (v[3] ?? 0) + (v[4] ?? 0);
+  const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
+  return { busy: (total - idle) / CLK_TCK, total: total / CLK_TCK };
+}
+
+/** Fraction of the machine's CPU that is busy over `ms`. */
+export async function machineBusy(ms: number): Promise<number> {
+  const a = machineCpu();
+  await new Promise((r) => setTimeout(r, ms));
+  const b = machineCpu();
+  return b.total > a.total ? Math.round(((b.busy - a.busy) / (b.total - a.total)) * 100) / 100 : 0;
+}
+
+/**
+ * Wait until the machine is quiet (busy below `threshold` over 3 s), at most
+ * `maxSeconds`; other work on a 2-core machine would distort every figure.
+ */
+export async function waitQuiet(maxSeconds: number, threshold: number, log: (l: string) => void): Promise<{ busy: number; waitedSeconds: number }> {
+  const started = Date.now();
+  let busy = await machineBusy(3000);
+  while (busy >= threshold && Date.now() - started < maxSeconds * 1000) {
+    log(`bench: machine ${Math.round(busy * 100)}% busy before the run; waiting for it to calm down (load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')})`);
+    await new Promise((r) => setTimeout(r, 10_000));
+    busy = await machineBusy(3000);
+  }
+  return { busy, waitedSeconds: Math.round((Date.now() - started) / 1000) };
+}
+
+export interface ProcessStats {
+  peakMB: number;
+  endMB: number;
+  /** CPU cores the server used on average (1.0 = one core fully busy). */
+  serverCores: number;
+  /** CPU cores busy machine-wide on average (of `cpus`): server + Postgres + load generator + anything else. */
+  machineCores: number;
+  /** Server CPU milliseconds per request, when the caller divides by its request count. */
+  serverCpuSeconds: number;
+}
+
+/** Samples a process's RSS every `ms` and its CPU use between start() and stop(). */
+export class RssSampler {
+  #timer: NodeJS.Timeout | undefined;
+  #cpu0 = 0;
+  #machine0 = { busy: 0, total: 0 };
+  #t0 = 0;
+  peak = 0;
+  last = 0;
+  samples = 0;
+
+  constructor(
+    private readonly pid: number,
+    private readonly ms = 250,
+  ) {}
+
+  start(): this {
+    this.peak = 0;
+    this.samples = 0;
+    this.#cpu0 = processCpuSeconds(this.pid) ?? 0;
+    this.#machine0 = machineCpu();
+    this.#t0 = performance.now();
+    this.#sample();
+    this.#timer = setInterval(() => this.#sample(), this.ms);
+    this.#timer.unref();
+    return this;
+  }
+
+  #sample(): void {
+    const v = rssMB(this.pid);
+    if (v === undefined) return;
+    this.last = v;
+    this.samples++;
+    if (v > this.peak) this.peak = v;
+  }
+
+  stop(): ProcessStats {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#sample();
+    const wall = (performance.now() - this.#t0) / 1000;
+    const cpu = (processCpuSeconds(this.pid) ?? this.#cpu0) - this.#cpu0;
+    const m = machineCpu();
+    const cpus = os.availableParallelism();
+    const machineShare = m.total > this.#machine0.total ? (m.busy - this.#machine0.busy) / (m.total - this.#machine0.total) : 0;
+    const r2 = (x: number) => Math.round(x * 100) / 100;
+    return {
+      peakMB: this.peak,
+      endMB: this.last,
+      serverCores: wall > 0 ? r2(cpu / wall) : 0,
+      machineCores: r2(machineShare * cpus),
+      serverCpuSeconds: r2(cpu),
+    };
+  }
+}
+
+/** pgbench from PATH or Debian's versioned directory; null when absent. */
+export function findPgbench(): string | null {
+  const onPath = sh('sh', ['-c', 'command -v pgbench']);
+  if (onPath) return onPath;
+  const found = sh('sh', ['-c', 'ls -1 /usr/lib/postgresql/*/bin/pgbench 2>/dev/null | sort -V | tail -n1']);
+  return found || null;
+}

@@ -1,0 +1,33 @@
+-- POST /Users: what one create costs the database, statement for statement as
+-- UserService.create runs it (src/services/users.ts, src/db/users.ts insertUser,
+-- src/events/record.ts → src/db/outbox.ts insertEvents): the user row with its
+-- JSONB and column mirrors, the per-resource event counter, the outbox event
+-- (plus its deliveries/queues CTE, empty without webhook endpoints), one
+-- transaction. {{…}} and the JSON variables (resource, event_data,
+-- event_resource) come from bench/lib/pgbench.ts, built with bench/lib/dataset.ts.
+\set r random(1, 9000000000000000000)
+BEGIN;
+INSERT INTO users (tenant_id, id, user_name, external_id, active, display_name, given_name, family_name, email_values, resource, created, last_modified)
+VALUES (:tenant, md5('pgb-' || :client_id || '-' || :r)::uuid, 'pgb-' || :r || '@contoso.example', md5('ext-' || :r), true,
+        'Ada Abbott', 'Ada', 'Abbott', array['pgb-' || :r || '@mail.contoso.example']::text[], :resource::jsonb, now(), now())
+RETURNING id, resource, version, created, last_modified;
+INSERT INTO event_sequences (tenant_id, resource_id, last_seq) VALUES (:tenant, md5('pgb-' || :client_id || '-' || :r)::uuid::text, 1)
+ON CONFLICT (tenant_id, resource_id) DO UPDATE SET last_seq = event_sequences.last_seq + excluded.last_seq
+RETURNING last_seq;
+WITH ev AS (
+  INSERT INTO events (uid, tenant_id, type, resource_type, resource_id, seq, txn, data, resource)
+  SELECT x.uid, :tenant, x.type, 'User', md5('pgb-' || :client_id || '-' || :r)::uuid::text, x.seq, md5('txn-' || :r), x.data, x.resource
+  FROM jsonb_to_recordset(jsonb_build_array(jsonb_build_object('uid', 'evt_' || md5('evt-' || :client_id || '-' || :r), 'type', 'user.created', 'seq', 1,
+         'data', :event_data::jsonb, 'resource', :event_resource::jsonb)))
+       AS x(uid text, type text, seq bigint, data jsonb, resource jsonb)
+  ORDER BY x.seq
+  RETURNING id, type
+), dl AS (
+  INSERT INTO webhook_deliveries (event_id, endpoint_id, resource_id)
+  SELECT ev.id, w.id, md5('pgb-' || :client_id || '-' || :r)::uuid::text
+  FROM ev JOIN webhook_endpoints w ON w.tenant_id = :tenant AND w.enabled AND (w.events IS NULL OR ev.type = ANY (w.events))
+  ORDER BY ev.id, w.id
+  RETURNING endpoint_id
+)
+SELECT (SELECT count(*) FROM dl) AS deliveries;
+END;

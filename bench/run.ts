@@ -1,0 +1,184 @@
+/**
+ * `npm run bench`: seed Postgres, start Roster as a separate process, drive
+ * it over loopback HTTP with autocannon, measure the database's own ceiling
+ * for the same work with pgbench, and report (bench/README.md explains it
+ * all; `npm run bench -- --help` lists the options).
+ */
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import { HELP, parseArgs } from './lib/args.js';
+import { TENANT } from './lib/dataset.js';
+import { runScenario, scenarios, Skip, type ScenarioResult } from './lib/load.js';
+import { runPgbench, type PgbenchResult } from './lib/pgbench.js';
+import { formatSummary, summarize } from './lib/profile.js';
+import { compare, evaluateTargets, markdown, PGBENCH_FOR, updateReadme, writeResults, type BenchReport } from './lib/report.js';
+import { startServer } from './lib/server.js';
+import { environment, findPgbench, freePort, machineBusy, rssMB, RssSampler, waitQuiet } from './lib/system.js';
+import { dropDatabase, seed } from './seed.js';
+
+/** Reads first, then writes, so the look-ups see the seeded tables as they were analysed. */
+const ORDER = [
+  'lookup-userName',
+  'lookup-email',
+  'page-1-index',
+  'page-deep-index',
+  'page-1-cursor',
+  'page-deep-cursor',
+  'patch-user',
+  'member-small',
+  'member-big',
+  'create',
+  'entra-cycle',
+];
+const WRITES = new Set(['patch-user', 'member-small', 'member-big', 'create', 'entra-cycle']);
+
+const log = (line: string) => process.stdout.write(`${line}\n`);
+
+async function checkpoint(url: string): Promise<void> {
+  // Start every write measurement (Roster's and pgbench's) from a fresh checkpoint, so neither pays for the other's WAL.
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  await c.query('checkpoint');
+  await c.end();
+}
+
+export async function main(argv: string[]): Promise<BenchReport> {
+  const o = parseArgs(argv);
+  const date = new Date();
+  const pgbench = o.skipPgbench ? null : findPgbench();
+  if (!o.skipPgbench && !pgbench) {
+    throw new Error('pgbench not found: install it (Debian: apt-get install postgresql-client, or postgresql-contrib on older releases), or pass --skip-pgbench');
+  }
+  log(`bench: ${o.users.toLocaleString('en-US')} users, ${o.requests ? `${o.requests} requests` : `${o.duration} s`} per scenario, ${o.connections} connections`);
+
+  const quiet = o.waitQuiet > 0 ? await waitQuiet(o.waitQuiet, 0.25, log) : undefined;
+  if (quiet && quiet.busy >= 0.25) log(`bench: WARNING: the machine is ${Math.round(quiet.busy * 100)}% busy with other work; figures will be low`);
+  const seeded = await seed({ adminUrl: o.adminUrl, database: o.database, users: o.users, token: o.token, reseed: o.reseed, log });
+  const env = await environment(seeded.databaseUrl, pgbench);
+  log(`bench: ${env.cpus} CPUs (${env.cpuModel}), ${env.memoryGiB} GiB, node ${env.node}, Postgres ${env.postgres}, Roster ${env.commit}${env.dirty ? '+dirty' : ''}`);
+
+  const profDir = o.cpuProf ? path.join(o.outDir, 'profiles') : undefined;
+  const port = await freePort();
+  const server = await startServer(
+    { mode: o.server, noBuild: o.noBuild, databaseUrl: seeded.databaseUrl, port, tenant: TENANT, token: o.token, env: o.serverEnv, cpuProfDir: profDir, logFile: path.join(o.outDir, 'server.log') },
+    log,
+  );
+  log(`bench: Roster pid ${server.pid} on 127.0.0.1:${port} (${o.server}), RSS ${rssMB(server.pid)} MB`);
+
+  const results: ScenarioResult[] = [];
+  const skipped: { name: string; reason: string }[] = [];
+  const pgResults: Record<string, PgbenchResult> = {};
+  const sampler = new RssSampler(server.pid);
+  let peak = 0;
+  let rssEnd = 0;
+  let exitCode: number | null = null;
+  let backgroundAfter: number | undefined;
+  try {
+    const target = {
+      baseUrl: `http://127.0.0.1:${port}`,
+      prefix: `/scim/v2/${TENANT}`,
+      token: o.token,
+      users: o.users,
+      connections: o.connections,
+      runTag: date.getTime().toString(36),
+    };
+    const all = scenarios(target);
+    const byName = new Map(all.map((s) => [s.name, s]));
+    for (const n of o.only) if (!byName.has(n)) throw new Error(`unknown scenario ${n}; known: ${ORDER.join(', ')}`);
+
+    // Warm-up (not recorded): lets V8 optimise the hot paths before anything is measured.
+    if (o.warmup > 0 && !o.requests) {
+      for (const n of ['lookup-userName', 'patch-user']) {
+        await runScenario(target, byName.get(n)!, { seconds: o.warmup }, sampler);
+      }
+    }
+
+    for (const name of ORDER) {
+      if (o.only.length && !o.only.includes(name)) continue;
+      const s = byName.get(name)!;
+      let notes: string[] | void = undefined;
+      try {
+        notes = await s.prepare?.();
+      } catch (err) {
+        if (!(err instanceof Skip)) throw err;
+        skipped.push({ name, reason: err.message });
+        log(`  ${name.padEnd(18)} skipped: ${err.message}`);
+        continue;
+      }
+      if (WRITES.has(name)) await checkpoint(seeded.databaseUrl);
+      const r = await runScenario(target, s, { seconds: o.duration, requests: o.requests }, sampler);
+      if (notes) r.notes = notes;
+      results.push(r);
+      peak = Math.max(peak, r.rss.peakMB);
+      log(
+        `  ${name.padEnd(18)} ${String(r.rps).padStart(8)} req/s  p50 ${r.latencyMs.p50} ms  p99 ${r.latencyMs.p99} ms  max ${r.latencyMs.max} ms  ` +
+          `errors ${r.errors + r.timeouts}  non-2xx ${r.non2xx}${r.mismatches ? `  failed checks ${r.mismatches}` : ''}  RSS ${r.rss.endMB} MB  ` +
+          `server ${r.cpu.serverCores} cores (${r.cpu.serverMsPerRequest} ms CPU/req), machine ${r.cpu.machineCores} cores busy`,
+      );
+      for (const f of r.sampleFailures) log(`      ${f}`);
+
+      const script = PGBENCH_FOR[name];
+      if (script && pgbench) {
+        if (WRITES.has(name)) await checkpoint(seeded.databaseUrl);
+        const p = await runPgbench({
+          pgbench,
+          databaseUrl: seeded.databaseUrl,
+          script: path.join('bench', 'pgbench', `${script}.sql`),
+          clients: o.connections,
+          seconds: o.duration,
+          transactions: o.requests ? Math.max(1, Math.ceil(o.requests / o.connections)) : undefined,
+          users: o.users,
+        });
+        pgResults[script] = p;
+        log(`  ${`pgbench ${script}`.padEnd(18)} ${String(p.tps).padStart(8)} tps    p50 ${p.latencyMs.p50} ms  p99 ${p.latencyMs.p99} ms  → Roster at ${Math.round((r.rps / p.tps) * 100) / 100}×`);
+        for (const e of p.errors) log(`      ${e}`);
+      }
+    }
+    rssEnd = rssMB(server.pid) ?? 0;
+    backgroundAfter = await machineBusy(2000);
+    peak = Math.max(peak, rssEnd);
+  } finally {
+    exitCode = await server.stop();
+  }
+
+  if (profDir) {
+    // The main thread's profile (thread 0); loader threads (tsx) write their own.
+    const files = execFileSync('sh', ['-c', `ls -t ${profDir}/CPU.*.${server.pid}.0.*.cpuprofile 2>/dev/null | head -n1`], { encoding: 'utf8' }).trim();
+    if (files) {
+      const text = formatSummary(summarize(files, 30));
+      writeFileSync(`${files}.txt`, text + '\n');
+      log(`\n${files}\n${text}\n`);
+    }
+  }
+
+  const partial: Omit<BenchReport, 'targets'> = {
+    date: date.toISOString(),
+    options: { ...o, token: undefined, adminUrl: undefined },
+    environment: env,
+    background: { busyBefore: quiet?.busy ?? null, waitedSeconds: quiet?.waitedSeconds ?? 0, busyAfterIdle: backgroundAfter ?? null },
+    seed: { users: seeded.users, groups: seeded.groups, memberships: seeded.memberships, seconds: seeded.seconds, reused: seeded.reused, phases: seeded.phases },
+    scenarios: results,
+    skipped,
+    pgbench: pgResults,
+    comparisons: compare(results, pgResults),
+    server: { rssEndMB: rssEnd, rssPeakMB: peak, exitCode },
+  };
+  const report: BenchReport = { ...partial, targets: evaluateTargets(partial) };
+  const file = writeResults(o.outDir, report, o.quick);
+  const md = markdown(report, file);
+  if (o.readme) updateReadme(path.join('bench', 'README.md'), md);
+  log(`\n${md}\n`);
+  log(`bench: results in ${file}${o.readme ? ', table in bench/README.md' : ''}`);
+  if (o.dropAfter) await dropDatabase(o.adminUrl, o.database);
+  return report;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main(process.argv.slice(2)).catch((err: unknown) => {
+    process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
+    if (err instanceof Error && /unknown option/.test(err.message)) process.stderr.write(HELP);
+    process.exit(1);
+  });
+}
