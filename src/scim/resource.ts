@@ -36,7 +36,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { schemasOf, tryResolveAttrPath, type ResolvedAttr } from './attributes.js';
-import { badRequest, ScimError } from './errors.js';
+import { badRequest } from './errors.js';
 import { commonAttributes, findAttribute, type AttributeDef, type ResourceTypeDef } from './schema.js';
 
 /** A Group member as requested: the member's id and, when the client said, its resource type. */
@@ -76,9 +76,14 @@ export const isObject = (v: unknown): v is Json => typeof v === 'object' && v !=
 
 const invalid = (detail: string) => badRequest('invalidValue', detail);
 
+/** An own member of a JSON object (never one inherited from Object.prototype, like "constructor"). */
+export function own(obj: Json, key: string): unknown {
+  return Object.hasOwn(obj, key) ? obj[key] : undefined;
+}
+
 /** A member of a JSON object by case-insensitive name (RFC 7643 §2.1). */
 export function getCi(obj: Json, name: string): unknown {
-  if (name in obj) return obj[name];
+  if (Object.hasOwn(obj, name)) return obj[name];
   const lower = name.toLowerCase();
   for (const [k, v] of Object.entries(obj)) if (k.toLowerCase() === lower) return v;
   return undefined;
@@ -92,57 +97,62 @@ function describe(v: unknown): string {
 }
 
 // ---------------------------------------------------------------------------
-// IdP quirks, accepted only in lenient mode. Everything a real client sends
-// that the RFCs do not allow is handled here and nowhere else.
+// IdP quirks. What real clients send that the RFCs do not allow, accepted in
+// lenient mode only (each function returns "not accepted" in strict mode).
+// They are handled here and nowhere else.
 // ---------------------------------------------------------------------------
 
 /**
- * Microsoft Entra ID sends booleans as strings, `"True"`/`"False"` (PATCH
- * `{"op":"Replace","path":"active","value":"False"}` without the
- * aadOptscim062020 flag; `roles[].primary: "True"` in POST bodies).
- * RFC 7643 §2.3.2 requires JSON true/false.
+ * Booleans as strings. Microsoft Entra ID, without the aadOptscim062020
+ * flag, disables users with `{"op":"Replace","path":"active","value":"False"}`
+ * (Microsoft's "Known issues ... SCIM 2.0 protocol compliance" page).
+ * RFC 7643 §2.3.2 requires JSON true/false. Only "true"/"false" in any case.
  */
-function quirkBooleanString(v: unknown): boolean | undefined {
-  if (typeof v !== 'string') return undefined;
+function quirkBooleanString(ctx: WriteContext, v: unknown): boolean | undefined {
+  if (!ctx.lenient || typeof v !== 'string') return undefined;
   const lower = v.trim().toLowerCase();
   return lower === 'true' ? true : lower === 'false' ? false : undefined;
 }
 
 /**
- * Microsoft Entra ID sets the enterprise `manager` (a complex attribute,
- * RFC 7643 §4.3) to the bare manager id:
- * `{"op":"Replace","path":"urn:…:enterprise:2.0:User:manager","value":"<id>"}`.
- * Read a string given for a complex attribute with a `value` sub-attribute
- * as `{ value }`.
+ * A bare id for a complex attribute. Microsoft Entra ID sets the enterprise
+ * `manager` (complex, RFC 7643 §4.3) as
+ * `{"op":"Add","path":"urn:…:enterprise:2.0:User:manager","value":"<id>"}`
+ * (reported by SCIM implementers; Microsoft's published samples do not show
+ * it). A string given for a complex attribute that has a `value`
+ * sub-attribute is read as `{ value }`.
  */
-function quirkComplexFromString(def: AttributeDef, v: unknown): Json | undefined {
-  if (typeof v !== 'string' || !findAttribute(def.subAttributes ?? [], 'value')) return undefined;
+function quirkComplexFromString(ctx: WriteContext, def: AttributeDef, v: unknown): Json | undefined {
+  if (!ctx.lenient || typeof v !== 'string' || !findAttribute(def.subAttributes ?? [], 'value')) return undefined;
   return { value: v };
 }
 
 /**
- * Attribute mappings that leave a multi-valued attribute's `type` unmapped
- * send `"type": ""`. Read a blank `type` as unassigned.
+ * A blank `type` (`"type": ""`), as IdP attribute mappings that leave the
+ * type unmapped produce. Read as unassigned; strict mode stores the empty
+ * string, which is a valid string.
  */
-function quirkBlankType(sub: AttributeDef, v: unknown): boolean {
-  return sub.name === 'type' && typeof v === 'string' && v.trim() === '';
+function quirkBlankType(ctx: WriteContext, sub: AttributeDef, v: unknown): boolean {
+  return ctx.lenient && sub.name === 'type' && typeof v === 'string' && v.trim() === '';
 }
 
 /**
- * A single value where a multi-valued attribute needs an array
- * (RFC 7643 §2.4), e.g. `"emails": {"value": "…"}` or a PATCH add of one
- * member object. Wrapped in an array.
+ * One value where a multi-valued attribute needs an array (RFC 7643 §2.4),
+ * e.g. `"emails": {"value": "…"}` or a PATCH add of one member object.
+ * Wrapped in an array.
  */
-function quirkSingleForArray(v: unknown): unknown[] {
-  return [v];
+function quirkSingleForArray(ctx: WriteContext, v: unknown): unknown[] | undefined {
+  return ctx.lenient ? [v] : undefined;
 }
 
 /**
  * More than one value marked `"primary": true` (RFC 7643 §2.4 allows at most
- * one). The first keeps it; the others are set to false.
+ * one). The first keeps it, the others are set to false.
  */
-function quirkManyPrimaries(primaries: Json[]): void {
+function quirkManyPrimaries(ctx: WriteContext, primaries: Json[]): boolean {
+  if (!ctx.lenient) return false;
   for (const e of primaries.slice(1)) e.primary = false;
+  return true;
 }
 
 /**
@@ -185,7 +195,7 @@ export function coerceOne(def: AttributeDef, v: unknown, where: string, ctx: Wri
       break;
     case 'boolean': {
       if (typeof v === 'boolean') return v;
-      const b = ctx.lenient ? quirkBooleanString(v) : undefined;
+      const b = quirkBooleanString(ctx, v);
       if (b !== undefined) return b;
       break;
     }
@@ -214,7 +224,7 @@ export function coerceOne(def: AttributeDef, v: unknown, where: string, ctx: Wri
       }
       break;
     case 'complex': {
-      const obj = isObject(v) ? v : ctx.lenient ? quirkComplexFromString(def, v) : undefined;
+      const obj = isObject(v) ? v : quirkComplexFromString(ctx, def, v);
       if (obj) return coerceComplex(def, obj, where, ctx);
       break;
     }
@@ -229,7 +239,7 @@ function coerceComplex(def: AttributeDef, v: Json, where: string, ctx: WriteCont
     const sub = findAttribute(def.subAttributes ?? [], key);
     if (!sub || sub.mutability === 'readOnly') continue;
     if (given.has(sub)) throw invalid(`"${where}.${sub.name}" is given more than once`);
-    if (ctx.lenient && quirkBlankType(sub, raw)) continue;
+    if (quirkBlankType(ctx, sub, raw)) continue;
     given.set(sub, raw);
   }
   const out: Json = {};
@@ -248,10 +258,8 @@ function coerceComplex(def: AttributeDef, v: Json, where: string, ctx: WriteCont
  */
 function coerceElements(def: AttributeDef, v: unknown, where: string, ctx: WriteContext): unknown[] {
   if (v === null || v === undefined) return [];
-  let list: unknown[];
-  if (Array.isArray(v)) list = v;
-  else if (ctx.lenient) list = quirkSingleForArray(v);
-  else throw invalid(`"${where}" is multi-valued and must be an array, got ${describe(v)}`);
+  const list = Array.isArray(v) ? v : quirkSingleForArray(ctx, v);
+  if (!list) throw invalid(`"${where}" is multi-valued and must be an array, got ${describe(v)}`);
   return list.map((e, i) => {
     if (e === null || e === undefined) throw invalid(`"${where}[${i}]" must not be null`);
     return coerceOne(def, e, `${where}[${i}]`, ctx);
@@ -266,11 +274,8 @@ export function coerceValue(def: AttributeDef, v: unknown, where: string, ctx: W
   if (!def.multiValued) return coerceOne(def, v, where, ctx);
   const out = coerceElements(def, v, where, ctx).filter((e) => e !== undefined);
   const primaries = out.filter((e): e is Json => isObject(e) && e.primary === true);
-  if (primaries.length > 1) {
-    if (!ctx.lenient) {
-      throw invalid(`"${where}" has ${primaries.length} values with "primary": true; at most one is allowed (RFC 7643 §2.4)`);
-    }
-    quirkManyPrimaries(primaries);
+  if (primaries.length > 1 && !quirkManyPrimaries(ctx, primaries)) {
+    throw invalid(`"${where}" has ${primaries.length} values with "primary": true; at most one is allowed (RFC 7643 §2.4)`);
   }
   return out.length ? out : undefined;
 }
@@ -324,7 +329,7 @@ function memberType(e: Json, where: string): MemberRef['type'] {
 /** The object that holds attribute `r` in a stored-shape resource: the resource, or its extension object. */
 export function containerOf(resource: Json, r: ResolvedAttr, create: boolean): Json | undefined {
   if (!r.extension) return resource;
-  const existing = resource[r.schema];
+  const existing = own(resource, r.schema);
   if (isObject(existing)) return existing;
   if (!create) return undefined;
   const fresh: Json = {};
@@ -432,20 +437,32 @@ function assign(out: Json, r: ResolvedAttr, value: unknown): void {
   const twice = () => invalid(`"${r.path}" is given more than once`);
   if (r.sub) {
     if (r.attribute.multiValued) throw invalid(`"${r.path}" names a sub-attribute of multi-valued "${r.attribute.name}"; give whole values`);
-    const obj = container[key] ?? {};
-    if (!isObject(obj) || obj[r.sub.name] !== undefined) throw twice();
+    const obj = own(container, key) ?? {};
+    if (!isObject(obj) || own(obj, r.sub.name) !== undefined) throw twice();
     obj[r.sub.name] = value;
     container[key] = obj;
     return;
   }
-  const prior = container[key];
+  const prior = own(container, key);
   if (prior === undefined) container[key] = value;
   else if (isObject(prior) && isObject(value) && !r.attribute.multiValued) {
     for (const [k, v] of Object.entries(value)) {
-      if (prior[k] !== undefined) throw invalid(`"${r.path}.${k}" is given more than once`);
+      if (own(prior, k) !== undefined) throw invalid(`"${r.path}.${k}" is given more than once`);
       prior[k] = v;
     }
   } else throw twice();
+}
+
+const immutables = new WeakMap<ResourceTypeDef, ResolvedAttr[]>();
+
+/** The immutable attributes and sub-attributes (of singular complex attributes) of a resource type. */
+function immutableAttributes(rt: ResourceTypeDef): ResolvedAttr[] {
+  let found = immutables.get(rt);
+  if (!found) {
+    found = declaredAttributes(rt).filter((r) => (r.sub ?? r.attribute).mutability === 'immutable');
+    immutables.set(rt, found);
+  }
+  return found;
 }
 
 /** Every declared attribute and sub-attribute of singular complex attributes, resolved. */
@@ -467,9 +484,9 @@ function declaredAttributes(rt: ResourceTypeDef): ResolvedAttr[] {
 /** The stored value at a resolved path (sub-attributes of singular complex attributes only). */
 export function valueAt(resource: Json, r: ResolvedAttr): unknown {
   const container = containerOf(resource, r, false);
-  const v = container?.[keyOf(container, r)];
+  const v = container && own(container, keyOf(container, r));
   if (!r.sub) return v;
-  return isObject(v) ? v[r.sub.name] : undefined;
+  return isObject(v) ? own(v, r.sub.name) : undefined;
 }
 
 /**
@@ -478,8 +495,7 @@ export function valueAt(resource: Json, r: ResolvedAttr): unknown {
  * one left out keeps the stored value.
  */
 function keepImmutables(rt: ResourceTypeDef, out: Json, existing: Json): void {
-  for (const r of declaredAttributes(rt)) {
-    if ((r.sub ?? r.attribute).mutability !== 'immutable') continue;
+  for (const r of immutableAttributes(rt)) {
     const before = valueAt(existing, r);
     if (before === undefined) continue;
     const after = valueAt(out, r);
@@ -508,11 +524,11 @@ function checkRequired(rt: ResourceTypeDef, out: Json): void {
 /** schemas, then common, core and extension attributes in schema order (custom fields after the declared ones). */
 function canonicalOrder(rt: ResourceTypeDef, out: Json): Json {
   const [core, ...extensions] = schemasOf(rt);
-  const present = extensions.filter((s) => isObject(out[s.id]) && Object.keys(out[s.id] as Json).length > 0);
+  const present = extensions.filter((s) => isObject(own(out, s.id)) && Object.keys(out[s.id] as Json).length > 0);
   const ordered: Json = { schemas: [core.id, ...present.map((s) => s.id)] };
   const copy = (from: Json, to: Json, defs: AttributeDef[]) => {
     for (const def of defs) {
-      const v = from[def.name];
+      const v = own(from, def.name);
       if (v === undefined) continue;
       to[def.name] = def.type === 'complex' && isObject(v) ? orderLike(def, v) : v;
     }
@@ -522,7 +538,7 @@ function canonicalOrder(rt: ResourceTypeDef, out: Json): Json {
     const obj = out[s.id] as Json;
     const target: Json = {};
     copy(obj, target, s.attributes);
-    for (const [k, v] of Object.entries(obj)) if (!(k in target)) target[k] = v;
+    for (const [k, v] of Object.entries(obj)) if (!Object.hasOwn(target, k)) target[k] = v;
     ordered[s.id] = target;
   }
   return ordered;
@@ -530,12 +546,6 @@ function canonicalOrder(rt: ResourceTypeDef, out: Json): Json {
 
 function orderLike(def: AttributeDef, v: Json): Json {
   const o: Json = {};
-  for (const sub of def.subAttributes ?? []) if (v[sub.name] !== undefined) o[sub.name] = v[sub.name];
+  for (const sub of def.subAttributes ?? []) if (own(v, sub.name) !== undefined) o[sub.name] = v[sub.name];
   return o;
-}
-
-/** Prefix a ScimError's detail with where it happened, keeping status and scimType. */
-export function withContext(err: unknown, prefix: string): unknown {
-  if (!(err instanceof ScimError)) return err;
-  return new ScimError(err.status, `${prefix}: ${err.message}`, err.scimType, err.headers);
 }

@@ -72,6 +72,7 @@ t.test('extension attributes as flat fully qualified keys, custom fields', async
   });
   t.same(resource.schemas, [USER_SCHEMA, ENT], 'schemas lists the extension once it has a value');
   t.throws(() => create(user({ [ENT]: { badge: { n: 1 } } })), invalidValue(/"urn:.*:User:badge" is a custom field and must be a string/));
+  t.strictSame(create(user({ [ENT]: { constructor: 'c', toString: 't' } })).resource[ENT], { constructor: 'c', toString: 't' }, 'names of Object.prototype members are ordinary names');
   t.throws(() => create(user({ [ENT]: 'x' })), invalidValue(/must be an object of extension attributes/));
 });
 
@@ -304,7 +305,8 @@ t.test('lenient mode: IdP quirks', async (t) => {
 });
 
 t.test('real requests', async (t) => {
-  t.test('Entra ID create user (Microsoft SCIM endpoint tutorial)', async (t) => {
+  // Microsoft's "Azure Active Directory SCIM guidelines", Create User and Create Group requests.
+  t.test('Entra ID create user', async (t) => {
     const body = {
       schemas: ['urn:ietf:params:scim:schemas:core:2.0:User', 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'],
       externalId: '0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef',
@@ -327,17 +329,20 @@ t.test('real requests', async (t) => {
 
   t.test('Entra ID create group, with a Microsoft schema URN Roster does not implement', async (t) => {
     const body = {
-      schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group', 'http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/Group'],
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group', 'http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group'],
       externalId: '8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159',
+      id: 'c4d56c3c-bf3b-4e96-9b64-837018d6060e',
       displayName: 'displayName',
+      members: [],
       meta: { resourceType: 'Group' },
     };
     const g = createGroup(body);
     t.strictSame(g.resource, { schemas: [GROUP_SCHEMA], externalId: '8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159', displayName: 'displayName' });
-    t.equal(g.members, undefined);
+    t.strictSame(g.members, []);
   });
 
-  t.test('Okta create user (Okta SCIM 2.0 guide)', async (t) => {
+  // Okta's "SCIM 2.0 protocol reference", Create the User.
+  t.test('Okta create user', async (t) => {
     const body = {
       schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
       userName: 'test.user@okta.local',
