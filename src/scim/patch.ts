@@ -190,7 +190,7 @@ function inOperation(err: unknown, i: number, op: PatchOperation): unknown {
 
 function applyOperation(state: State, op: PatchOperation): void {
   if (op.path !== undefined) {
-    applyAt(state, op.op, parsePatchPath(state.rt, op.path), op.value, op.hasValue);
+    applyAt(state, op.op, parsePatchPath(state.rt, op.path, state.ctx), op.value, op.hasValue);
     return;
   }
   if (op.op === 'remove') throw noTarget('"remove" requires a "path" (RFC 7644 §3.5.2.2)');

@@ -10,7 +10,7 @@
  *   members[value eq "2819c223…"]            → elements selected by a value filter
  *   emails[type eq "work"].value             → sub-attribute of the selected elements
  *
- * The attribute part is resolved with `resolveAttrPath` (RFC 7644 §3.10) and
+ * The attribute part is resolved with `tryResolveAttrPath` (RFC 7644 §3.10) and
  * the filter with `parseValueFilter`, relative to the filtered attribute.
  * Anything malformed or unknown is a 400 `invalidPath`; a malformed filter
  * is the filter parser's 400 `invalidFilter`.
@@ -18,6 +18,7 @@
 import { resolveSubAttr, tryResolveAttrPath, type ResolvedAttr } from './attributes.js';
 import { badRequest } from './errors.js';
 import { parseValueFilter, type ValidatedFilter } from './filter.js';
+import { quirkBareExtensionAttribute, type WriteContext } from './resource.js';
 import type { ResourceTypeDef } from './schema.js';
 
 export interface PatchPath {
@@ -35,14 +36,15 @@ export interface PatchPath {
 
 const invalidPath = (text: string, why: string) => badRequest('invalidPath', `Invalid path "${text}": ${why}`);
 
-export function parsePatchPath(rt: ResourceTypeDef, raw: unknown): PatchPath {
+export function parsePatchPath(rt: ResourceTypeDef, raw: unknown, ctx: WriteContext = { lenient: false }): PatchPath {
   if (typeof raw !== 'string') throw badRequest('invalidPath', `"path" must be a string, got ${raw === null ? 'null' : typeof raw}`);
   const text = raw.trim();
   if (!text) throw badRequest('invalidPath', '"path" must not be empty');
 
+  const resolve = (path: string) => tryResolveAttrPath(rt, path) ?? quirkBareExtensionAttribute(ctx, rt, path);
   const open = text.indexOf('[');
   if (open < 0) {
-    const attr = tryResolveAttrPath(rt, text);
+    const attr = resolve(text);
     if (!attr) throw invalidPath(text, `no such attribute on ${rt.name}`);
     return { text, attr };
   }
@@ -54,7 +56,7 @@ export function parsePatchPath(rt: ResourceTypeDef, raw: unknown): PatchPath {
   const inner = text.slice(open + 1, close);
   const tail = text.slice(close + 1);
 
-  const parent = tryResolveAttrPath(rt, head);
+  const parent = resolve(head);
   if (!parent) throw invalidPath(text, `no such attribute "${head}" on ${rt.name}`);
   if (parent.sub || !parent.attribute.multiValued || parent.attribute.type !== 'complex') {
     throw invalidPath(text, `a value filter applies only to a multi-valued complex attribute, and "${parent.path}" is not one`);

@@ -156,6 +156,30 @@ function quirkManyPrimaries(ctx: WriteContext, primaries: Json[]): boolean {
 }
 
 /**
+ * An extension attribute named without its schema URN, with a one-element
+ * array for its single value. Microsoft Entra ID's SCIM tutorial (Example 5)
+ * updates the manager with
+ * `{"op":"Add","path":"manager","value":[{"$ref":"…","value":"<id>"}]}`.
+ * RFC 7644 §3.10 lets clients omit the core schema's URN only. A bare name
+ * that is no core or common attribute resolves to the extension attribute of
+ * that name if exactly one extension of the resource type declares it
+ * (custom fields are never guessed).
+ */
+export function quirkBareExtensionAttribute(ctx: WriteContext, rt: ResourceTypeDef, path: string): ResolvedAttr | undefined {
+  if (!ctx.lenient) return undefined;
+  const found = schemasOf(rt)
+    .slice(1)
+    .map((s) => tryResolveAttrPath(rt, `${s.id}:${path}`))
+    .filter((r): r is ResolvedAttr => r !== undefined && !r.custom);
+  return found.length === 1 ? found[0] : undefined;
+}
+
+/** The one-element array of the same request: its element is the value of a single-valued attribute. */
+function quirkSingleElementArray(ctx: WriteContext, def: AttributeDef, v: unknown): unknown {
+  return ctx.lenient && !def.multiValued && Array.isArray(v) && v.length === 1 ? v[0] : v;
+}
+
+/**
  * A request whose `schemas` is missing or lacks the URN it must contain: a
  * resource body without its core schema (RFC 7643 §3), a PATCH body without
  * the PatchOp message URN (RFC 7644 §3.5.2). The URN is assumed.
@@ -271,7 +295,7 @@ function coerceElements(def: AttributeDef, v: unknown, where: string, ctx: Write
  * (at most one of them primary). Undefined means unassigned.
  */
 export function coerceValue(def: AttributeDef, v: unknown, where: string, ctx: WriteContext): unknown {
-  if (!def.multiValued) return coerceOne(def, v, where, ctx);
+  if (!def.multiValued) return coerceOne(def, quirkSingleElementArray(ctx, def, v), where, ctx);
   const out = coerceElements(def, v, where, ctx).filter((e) => e !== undefined);
   const primaries = out.filter((e): e is Json => isObject(e) && e.primary === true);
   if (primaries.length > 1 && !quirkManyPrimaries(ctx, primaries)) {

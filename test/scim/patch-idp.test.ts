@@ -116,6 +116,36 @@ t.test('Microsoft Entra ID', async (t) => {
     t.strictSame(r.resource.emails, [{ value: 'new@joe.com', type: 'work', primary: true }]);
   });
 
+  // "Tutorial: Develop and plan provisioning for a SCIM endpoint", Example 5 (update a user's manager).
+  t.test('manager by its bare name, as a one-element array (lenient only)', async (t) => {
+    const b = {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+      Operations: [
+        {
+          op: 'Add',
+          path: 'manager',
+          value: [{ $ref: 'http://.../scim/Users/00aa00aa-bb11-cc22-dd33-44ee44ee44ee', value: '00aa00aa-bb11-cc22-dd33-44ee44ee44ee' }],
+        },
+      ],
+    };
+    t.throws(() => applyPatch(USER, user(), b), scimError('invalidPath', /Invalid path "manager": no such attribute on User/));
+    const r = applyPatch(USER, user(), b, { lenient: true });
+    t.strictSame(r.resource[ENT], {
+      manager: { value: '00aa00aa-bb11-cc22-dd33-44ee44ee44ee', $ref: 'http://.../scim/Users/00aa00aa-bb11-cc22-dd33-44ee44ee44ee' },
+    });
+    t.same(r.resource.schemas, [USER_SCHEMA, ENT]);
+    t.throws(
+      () => applyPatch(USER, user(), { ...b, Operations: [{ op: 'add', path: 'manager', value: [{ value: 'a' }, { value: 'b' }] }] }, { lenient: true }),
+      scimError('invalidValue', /manager" must be an object, got an array/),
+      'only a one-element array',
+    );
+    t.throws(
+      () => applyPatch(USER, user(), { ...b, Operations: [{ op: 'add', path: 'badgeColour', value: 'red' }] }, { lenient: true }),
+      scimError('invalidPath', /Invalid path "badgeColour"/),
+      'custom fields are never guessed',
+    );
+  });
+
   // The manager as a bare id is reported by implementers of Entra provisioning; Microsoft's samples do not show it.
   t.test('manager as a bare id (lenient only)', async (t) => {
     const b = {

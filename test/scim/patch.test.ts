@@ -3,11 +3,14 @@ import { applyPatch, parsePatchRequest } from '../../src/scim/patch.js';
 import {
   allSchemas,
   ENTERPRISE_USER_SCHEMA as ENT,
+  findAttribute,
   GROUP_SCHEMA,
   groupResourceType as GROUP,
   PATCH_OP_SCHEMA,
   USER_SCHEMA,
   userResourceType as USER,
+  userSchema,
+  type AttributeDef,
   type ResourceTypeDef,
   type SchemaDef,
 } from '../../src/scim/schema.js';
@@ -272,14 +275,13 @@ t.test('mutability (RFC 7643 §2.2, RFC 7644 §3.5.2)', async (t) => {
   );
 
   t.test('immutable attributes: add when unset, nothing else', async (t) => {
+    const plain = findAttribute(userSchema.attributes, 'nickName')!;
+    const attr = (name: string, more: Partial<AttributeDef>): AttributeDef => ({ ...plain, name, ...more });
     const schema: SchemaDef = {
       id: 'urn:example:params:scim:schemas:test:2.0:Widget',
       name: 'Widget',
       description: 'test only',
-      attributes: [
-        { name: 'label', type: 'string', multiValued: false, description: '', required: true, caseExact: false, mutability: 'readWrite', returned: 'default', uniqueness: 'none' },
-        { name: 'serial', type: 'string', multiValued: false, description: '', required: false, caseExact: true, mutability: 'immutable', returned: 'default', uniqueness: 'none' },
-      ],
+      attributes: [attr('label', { required: true }), attr('serial', { caseExact: true, mutability: 'immutable' })],
     };
     allSchemas.push(schema);
     t.teardown(() => void allSchemas.splice(allSchemas.indexOf(schema), 1));

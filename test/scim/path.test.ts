@@ -26,6 +26,16 @@ t.test('extension paths', async (t) => {
   t.match(shape(USER, `${ENT.toLowerCase()}:Department`), { path: `${ENT}:department` }, 'the URN is case-insensitive too');
 });
 
+t.test('lenient: an extension attribute by its bare name (Entra ID)', async (t) => {
+  const lenient = { lenient: true };
+  t.equal(parsePatchPath(USER, 'manager', lenient).attr.path, `${ENT}:manager`);
+  t.equal(parsePatchPath(USER, 'Manager.value', lenient).attr.path, `${ENT}:manager.value`);
+  t.equal(parsePatchPath(USER, 'userName', lenient).attr.path, 'userName', 'core attributes first');
+  t.throws(() => parsePatchPath(USER, 'manager'), scimError('invalidPath', /no such attribute on User/), 'strict');
+  t.throws(() => parsePatchPath(USER, 'costCentreCode', lenient), scimError('invalidPath'), 'not a custom field');
+  t.throws(() => parsePatchPath(GROUP, 'manager', lenient), scimError('invalidPath'), 'not on a resource type without the extension');
+});
+
 t.test('value paths (RFC 7644 §3.5.2 valuePath [subAttr])', async (t) => {
   const work = parsePatchPath(USER, 'emails[type eq "work"].value');
   t.match(shape(USER, 'emails[type eq "work"].value'), { path: 'emails.value', attribute: 'emails', sub: 'value', filter: 'compare' });

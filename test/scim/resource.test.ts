@@ -3,10 +3,13 @@ import { normalizeResource } from '../../src/scim/resource.js';
 import {
   allSchemas,
   ENTERPRISE_USER_SCHEMA as ENT,
+  findAttribute,
   GROUP_SCHEMA,
   groupResourceType as GROUP,
   USER_SCHEMA,
   userResourceType as USER,
+  userSchema,
+  type AttributeDef,
   type ResourceTypeDef,
   type SchemaDef,
 } from '../../src/scim/schema.js';
@@ -187,31 +190,21 @@ t.test('binary values must be base64 (RFC 7643 §2.3.6)', async (t) => {
   t.throws(() => create(user({ x509Certificates: [{ value: 'not base64!' }] })), invalidValue(/x509Certificates\[0\].value" must be base64/));
 });
 
+/** An attribute definition with the schema defaults (RFC 7643 §2.2), taken from nickName, a plain readWrite string. */
+const plain = findAttribute(userSchema.attributes, 'nickName')!;
+const attr = (name: string, type: AttributeDef['type'], more: Partial<AttributeDef> = {}): AttributeDef => ({ ...plain, name, type, ...more });
+
 /** A schema with the attribute types and mutabilities the User and Group schemas do not use. */
 const widgetSchema: SchemaDef = {
   id: 'urn:example:params:scim:schemas:test:2.0:Widget',
   name: 'Widget',
   description: 'test only',
   attributes: [
-    { name: 'serial', type: 'string', multiValued: false, description: '', required: true, caseExact: true, mutability: 'immutable', returned: 'default', uniqueness: 'none' },
-    { name: 'madeAt', type: 'dateTime', multiValued: false, description: '', required: false, caseExact: false, mutability: 'readWrite', returned: 'default', uniqueness: 'none' },
-    { name: 'count', type: 'integer', multiValued: false, description: '', required: false, caseExact: false, mutability: 'readWrite', returned: 'default', uniqueness: 'none' },
-    { name: 'ratio', type: 'decimal', multiValued: false, description: '', required: false, caseExact: false, mutability: 'readWrite', returned: 'default', uniqueness: 'none' },
-    {
-      name: 'spec',
-      type: 'complex',
-      multiValued: false,
-      description: '',
-      required: false,
-      caseExact: false,
-      mutability: 'readWrite',
-      returned: 'default',
-      uniqueness: 'none',
-      subAttributes: [
-        { name: 'model', type: 'string', multiValued: false, description: '', required: false, caseExact: false, mutability: 'immutable', returned: 'default', uniqueness: 'none' },
-        { name: 'colour', type: 'string', multiValued: false, description: '', required: false, caseExact: false, mutability: 'readWrite', returned: 'default', uniqueness: 'none' },
-      ],
-    },
+    attr('serial', 'string', { required: true, caseExact: true, mutability: 'immutable' }),
+    attr('madeAt', 'dateTime'),
+    attr('count', 'integer'),
+    attr('ratio', 'decimal'),
+    attr('spec', 'complex', { subAttributes: [attr('model', 'string', { mutability: 'immutable' }), attr('colour', 'string')] }),
   ],
 };
 const WIDGET = { name: 'Widget', endpoint: '/Widgets', description: '', schema: widgetSchema.id, schemaExtensions: [] } as unknown as ResourceTypeDef;
@@ -290,6 +283,12 @@ t.test('lenient mode: IdP quirks', async (t) => {
     t.throws(() => create(body), invalidValue(/manager" must be an object, got string/));
     t.strictSame(create(body, true).resource[ENT], { manager: { value: 'boss-id' } });
     t.throws(() => create(user({ name: 'Babs' }), true), invalidValue(/"name" must be an object/), 'only for complex attributes with a value sub-attribute');
+  });
+
+  t.test('Entra ID: a one-element array for a single value', async (t) => {
+    t.throws(() => create(user({ displayName: ['Babs'] })), invalidValue(/"displayName" must be a string, got an array/));
+    t.equal(create(user({ displayName: ['Babs'] }), true).resource.displayName, 'Babs');
+    t.throws(() => create(user({ displayName: ['Babs', 'B'] }), true), invalidValue(/"displayName" must be a string, got an array/));
   });
 
   t.test('blank type', async (t) => {
