@@ -8,6 +8,7 @@ import type { Config } from './config.js';
 import type { DatabaseHandle } from './db/index.js';
 import { adminApi } from './http/admin/index.js';
 import { installErrorHandling } from './http/errors.js';
+import { installOps, type Ops } from './http/ops/index.js';
 import { SCIM_PREFIX, scimApi } from './http/scim/index.js';
 import type { Features } from './scim/discovery.js';
 import { TenantService } from './services/tenants.js';
@@ -33,7 +34,7 @@ export function loggerOptions(config: Config): FastifyServerOptions['logger'] {
   };
 }
 
-export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstance; services: Services }> {
+export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstance; services: Services; ops: Ops }> {
   const { config, database } = opts;
   const app = Fastify({
     logger: opts.logger ?? loggerOptions(config),
@@ -53,6 +54,8 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
   });
 
   installErrorHandling(app);
+  // Before the API plugins, so their routes get the OpenAPI, metrics and rate-limit hooks.
+  const ops = await installOps(app, { config, database });
 
   const services: Services = {
     tenants: new TenantService(database.db),
@@ -64,5 +67,5 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
   await app.register(scimApi, { prefix: SCIM_PREFIX, config, tenants: services.tenants, users: services.users, features });
   await app.register(adminApi, { prefix: '/admin/v1', config, tenants: services.tenants });
 
-  return { app, services };
+  return { app, services, ops };
 }

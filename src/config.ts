@@ -31,6 +31,14 @@ export const configSpec = [
   { env: 'DEFAULT_PAGE_SIZE', kind: 'int', default: '100', min: 1, description: 'Page size when a list request gives no `count`.' },
   { env: 'MAX_BODY_BYTES', kind: 'int', default: '1048576', min: 1024, description: 'Largest request body accepted; larger bodies get 413 (also `bulk.maxPayloadSize`).' },
   { env: 'BULK_MAX_OPERATIONS', kind: 'int', default: '1000', min: 1, description: 'Most operations in one `/Bulk` request (`bulk.maxOperations`).' },
+  { env: 'METRICS_ENABLED', kind: 'bool', default: 'true', description: 'Serve Prometheus metrics at `/metrics` on a separate listener (`METRICS_PORT`), kept off the public one.' },
+  { env: 'METRICS_PORT', kind: 'port', default: '9464', description: 'TCP port of the metrics listener (on `HOST`). Must differ from `PORT`.' },
+  { env: 'METRICS_ON_MAIN_LISTENER', kind: 'bool', default: 'false', description: 'Also serve `/metrics` on the public listener (`PORT`). Only when something in front keeps that path private.' },
+  { env: 'RATE_LIMIT_SCIM_PER_MINUTE', kind: 'int', default: '6000', min: 0, description: 'SCIM requests per minute per tenant (token bucket, refilled continuously; a `/Bulk` request counts once per operation). Excess requests get 429 with `Retry-After`. Counted per process: with N replicas a tenant can reach N times this. `0` disables the limit.' },
+  { env: 'RATE_LIMIT_SCIM_BURST', kind: 'int', default: '600', min: 1, description: 'SCIM requests a tenant may send at once above the steady rate (bucket size).' },
+  { env: 'RATE_LIMIT_ADMIN_PER_MINUTE', kind: 'int', default: '600', min: 0, description: 'Admin API requests per minute per client address (per process). `0` disables the limit.' },
+  { env: 'RATE_LIMIT_ADMIN_BURST', kind: 'int', default: '100', min: 1, description: 'Admin API requests a client may send at once above the steady rate.' },
+  { env: 'SHUTDOWN_TIMEOUT_MS', kind: 'int', default: '10000', min: 100, description: 'On SIGTERM/SIGINT: how long in-flight requests and background work may take to finish before connections are cut. Keep it below the pod\'s `terminationGracePeriodSeconds`.' },
 ] as const satisfies readonly Spec[];
 
 export type ConfigEnv = (typeof configSpec)[number]['env'];
@@ -51,6 +59,14 @@ export interface Config {
   defaultPageSize: number;
   maxBodyBytes: number;
   bulkMaxOperations: number;
+  metricsEnabled: boolean;
+  metricsPort: number;
+  metricsOnMainListener: boolean;
+  rateLimitScimPerMinute: number;
+  rateLimitScimBurst: number;
+  rateLimitAdminPerMinute: number;
+  rateLimitAdminBurst: number;
+  shutdownTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -133,8 +149,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     defaultPageSize: value('DEFAULT_PAGE_SIZE') as number,
     maxBodyBytes: value('MAX_BODY_BYTES') as number,
     bulkMaxOperations: value('BULK_MAX_OPERATIONS') as number,
+    metricsEnabled: value('METRICS_ENABLED') as boolean,
+    metricsPort: value('METRICS_PORT') as number,
+    metricsOnMainListener: value('METRICS_ON_MAIN_LISTENER') as boolean,
+    rateLimitScimPerMinute: value('RATE_LIMIT_SCIM_PER_MINUTE') as number,
+    rateLimitScimBurst: value('RATE_LIMIT_SCIM_BURST') as number,
+    rateLimitAdminPerMinute: value('RATE_LIMIT_ADMIN_PER_MINUTE') as number,
+    rateLimitAdminBurst: value('RATE_LIMIT_ADMIN_BURST') as number,
+    shutdownTimeoutMs: value('SHUTDOWN_TIMEOUT_MS') as number,
   };
   if (config.defaultPageSize > config.maxPageSize) problems.push('DEFAULT_PAGE_SIZE must not exceed MAX_PAGE_SIZE');
+  if (config.metricsEnabled && config.metricsPort !== 0 && config.metricsPort === config.port) {
+    problems.push(`METRICS_PORT=${config.metricsPort}: must differ from PORT (or set METRICS_ENABLED=false)`);
+  }
   if (problems.length) throw new ConfigError(problems);
   return config;
 }

@@ -1,9 +1,12 @@
 /**
- * Process entry point: configuration, database, bootstrap, listen, and a
- * graceful stop on SIGTERM/SIGINT.
+ * Process entry point: configuration, database, bootstrap, listen (public
+ * listener and metrics listener), and a graceful stop on SIGTERM/SIGINT
+ * (see src/http/ops/shutdown.ts).
  */
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { startMetricsServer, type MetricsServer } from './http/ops/metrics.js';
+import { gracefulShutdown, type Closer } from './http/ops/shutdown.js';
 import { bootstrap, openConfiguredDatabase } from './startup.js';
 
 async function main(): Promise<void> {
@@ -20,23 +23,46 @@ async function main(): Promise<void> {
 
   const database = await openConfiguredDatabase(config);
   const boot = await bootstrap(config, database);
-  const { app } = await buildApp({ config, database });
+  const { app, ops } = await buildApp({ config, database });
 
+  // Background workers stopped at shutdown, in parallel with the HTTP drain. Whatever
+  // starts one here (e.g. the webhook delivery worker) pushes { name, stop(remainingMs) }.
+  const workers: Closer[] = [];
+
+  let metricsServer: MetricsServer | undefined;
   let stopping = false;
   const stop = async (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      // A second Ctrl-C means now.
+      if (signal === 'SIGINT') process.exit(130);
+      return;
+    }
     stopping = true;
-    app.log.info({ signal }, 'shutting down');
+    let clean = false;
     try {
-      await app.close();
-      await database.close();
+      ({ clean } = await gracefulShutdown({
+        app,
+        lifecycle: ops.lifecycle,
+        workers,
+        resources: [
+          ...(metricsServer ? [{ name: 'metrics listener', stop: () => metricsServer!.close() }] : []),
+          { name: 'database', stop: () => database.close() },
+        ],
+        timeoutMs: config.shutdownTimeoutMs,
+        log: app.log,
+        reason: signal,
+      }));
     } finally {
-      process.exit(0);
+      process.exit(clean ? 0 : 1);
     }
   };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
 
+  if (config.metricsEnabled) {
+    metricsServer = await startMetricsServer(ops.metrics, { host: config.host, port: config.metricsPort });
+    app.log.info({ port: metricsServer.port }, `metrics listening on port ${metricsServer.port} at /metrics`);
+  }
   await app.listen({ port: config.port, host: config.host });
 
   const lines = [

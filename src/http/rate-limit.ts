@@ -1,0 +1,140 @@
+/**
+ * Request rate limits: a token bucket per SCIM tenant and one per admin API
+ * client address. Buckets live in this process's memory, so with N replicas
+ * a tenant can reach N times the configured rate; the limits protect each
+ * process and its share of the database, they are not a global quota.
+ *
+ * SCIM requests are counted after authentication (a root `preParsing` hook
+ * runs after the SCIM plugin's `onRequest` auth hook), keyed by the
+ * authenticated tenant: requests with a wrong token never spend a tenant's
+ * budget, so nobody who merely knows a tenant's URL can throttle its IdP.
+ * Admin requests are counted before authentication, keyed by client address,
+ * which also slows down guessing ADMIN_TOKEN.
+ *
+ * Excess requests get 429 (RFC 6585 §4) with Retry-After and a SCIM error
+ * body (RFC 7644 §3.12, status "429"), rendered by the one error handler.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Config } from '../config.js';
+import { ScimError } from '../scim/errors.js';
+
+export interface BucketOptions {
+  /** Tokens added per minute (the sustained rate). */
+  perMinute: number;
+  /** Bucket size: the burst allowed on top of the sustained rate. */
+  burst: number;
+  /** Clock in milliseconds (tests pass their own). */
+  now?: () => number;
+  /** Idle full buckets are dropped beyond this many keys. */
+  maxKeys?: number;
+}
+
+interface Bucket {
+  tokens: number;
+  at: number;
+}
+
+export type Take = { ok: true } | { ok: false; retryAfterSeconds: number };
+
+/** Token buckets by key, refilled continuously at perMinute/60 tokens a second. */
+export class TokenBuckets {
+  private readonly buckets = new Map<string, Bucket>();
+  private readonly ratePerMs: number;
+  private readonly now: () => number;
+  private readonly maxKeys: number;
+
+  constructor(readonly opts: BucketOptions) {
+    this.ratePerMs = opts.perMinute / 60_000;
+    this.now = opts.now ?? (() => performance.now());
+    this.maxKeys = opts.maxKeys ?? 10_000;
+  }
+
+  /**
+   * Spend `cost` tokens of `key`'s bucket if it has them. A cost above the
+   * bucket size is capped at it (such a request needs a full bucket), so
+   * every request can eventually pass.
+   */
+  take(key: string, cost = 1): Take {
+    cost = Math.min(cost, this.opts.burst);
+    const now = this.now();
+    let b = this.buckets.get(key);
+    if (!b) {
+      if (this.buckets.size >= this.maxKeys) this.sweep(now);
+      b = { tokens: this.opts.burst, at: now };
+      this.buckets.set(key, b);
+    } else {
+      b.tokens = Math.min(this.opts.burst, b.tokens + (now - b.at) * this.ratePerMs);
+      b.at = now;
+    }
+    if (b.tokens >= cost) {
+      b.tokens -= cost;
+      return { ok: true };
+    }
+    const missing = cost - b.tokens;
+    return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil(missing / this.ratePerMs / 1000)) };
+  }
+
+  get size(): number {
+    return this.buckets.size;
+  }
+
+  /** Drop buckets that have refilled completely: forgetting them changes nothing. */
+  private sweep(now: number): void {
+    for (const [key, b] of this.buckets) {
+      if (b.tokens + (now - b.at) * this.ratePerMs >= this.opts.burst) this.buckets.delete(key);
+    }
+  }
+}
+
+const tooMany = (what: string, perMinute: number, retryAfterSeconds: number) =>
+  new ScimError(429, `Too many requests: ${what} is limited to ${perMinute} requests per minute; retry after ${retryAfterSeconds} s`, undefined, {
+    'retry-after': String(retryAfterSeconds),
+  });
+
+const routeUrl = (req: FastifyRequest) => req.routeOptions.url ?? '';
+
+/** Route patterns of the SCIM API start with this (SCIM_PREFIX). */
+const SCIM_ROUTE = '/scim/v2/:tenant';
+const ADMIN_ROUTE = '/admin/v1';
+
+/**
+ * Install the limits as root hooks; call before the SCIM and admin plugins
+ * are registered so they inherit the hooks.
+ */
+export function installRateLimits(app: FastifyInstance, config: Config): { scim?: TokenBuckets; admin?: TokenBuckets } {
+  const out: { scim?: TokenBuckets; admin?: TokenBuckets } = {};
+
+  if (config.rateLimitAdminPerMinute > 0) {
+    const admin = new TokenBuckets({ perMinute: config.rateLimitAdminPerMinute, burst: config.rateLimitAdminBurst });
+    out.admin = admin;
+    app.addHook('onRequest', async (req) => {
+      if (!routeUrl(req).startsWith(ADMIN_ROUTE)) return;
+      const r = admin.take(req.ip);
+      if (!r.ok) throw tooMany('the admin API', config.rateLimitAdminPerMinute, r.retryAfterSeconds);
+    });
+  }
+
+  if (config.rateLimitScimPerMinute > 0) {
+    const scim = new TokenBuckets({ perMinute: config.rateLimitScimPerMinute, burst: config.rateLimitScimBurst });
+    out.scim = scim;
+    const what = (tenant: string) => `SCIM tenant ${tenant}`;
+    // preParsing: after the SCIM auth hook (onRequest), before the body is read.
+    app.addHook('preParsing', async (req) => {
+      const tenant = (req as Partial<Pick<FastifyRequest, 'scim'>>).scim?.tenant;
+      if (!tenant || !routeUrl(req).startsWith(SCIM_ROUTE)) return;
+      const r = scim.take(tenant.id);
+      if (!r.ok) throw tooMany(what(tenant.id), config.rateLimitScimPerMinute, r.retryAfterSeconds);
+    });
+    // RFC 7644 §3.7: one /Bulk request carries many operations; each counts (the first was counted above).
+    app.addHook('preHandler', async (req) => {
+      const tenant = (req as Partial<Pick<FastifyRequest, 'scim'>>).scim?.tenant;
+      if (!tenant || req.method !== 'POST' || !/\/bulk$/i.test(routeUrl(req))) return;
+      const ops = (req.body as { Operations?: unknown } | undefined)?.Operations;
+      const extra = Array.isArray(ops) ? ops.length - 1 : 0;
+      if (extra <= 0) return;
+      const r = scim.take(tenant.id, extra);
+      if (!r.ok) throw tooMany(what(tenant.id), config.rateLimitScimPerMinute, r.retryAfterSeconds);
+    });
+  }
+  return out;
+}
