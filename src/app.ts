@@ -13,10 +13,17 @@ import { SCIM_PREFIX, scimApi } from './http/scim/index.js';
 import type { Features } from './scim/discovery.js';
 import { TenantService } from './services/tenants.js';
 import { UserService } from './services/users.js';
+import { BulkService } from './services/bulk.js';
+import { GroupService } from './services/groups.js';
+import { CURSOR_TIMEOUT_SECONDS } from './services/paging.js';
+import { SearchService } from './services/search.js';
 
 export interface Services {
   tenants: TenantService;
   users: UserService;
+  groups: GroupService;
+  search: SearchService;
+  bulk: BulkService;
 }
 
 export interface BuildOptions {
@@ -57,14 +64,31 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
   // Before the API plugins, so their routes get the OpenAPI, metrics and rate-limit hooks.
   const ops = await installOps(app, { config, database });
 
+  const users = new UserService(database.db);
+  const groups = new GroupService(database.db);
   const services: Services = {
     tenants: new TenantService(database.db),
-    users: new UserService(database.db),
+    users,
+    groups,
+    search: new SearchService(database.db, users, groups),
+    bulk: new BulkService(users, groups, { maxOperations: config.bulkMaxOperations, maxPayloadSize: config.maxBodyBytes }),
   };
 
-  const features = (): Features => ({ maxResults: config.maxPageSize });
+  const features = (): Features => ({
+    maxResults: config.maxPageSize,
+    bulk: { maxOperations: config.bulkMaxOperations, maxPayloadSize: config.maxBodyBytes },
+    // RFC 9865 §4; index paging stays the default (§2.4: existing clients expect it).
+    pagination: {
+      cursor: true,
+      index: true,
+      defaultPaginationMethod: 'index',
+      defaultPageSize: config.defaultPageSize,
+      maxPageSize: config.maxPageSize,
+      cursorTimeout: CURSOR_TIMEOUT_SECONDS,
+    },
+  });
 
-  await app.register(scimApi, { prefix: SCIM_PREFIX, config, tenants: services.tenants, users: services.users, features });
+  await app.register(scimApi, { prefix: SCIM_PREFIX, config, tenants: services.tenants, users: services.users, groups: services.groups, search: services.search, bulk: services.bulk, features });
   await app.register(adminApi, { prefix: '/admin/v1', config, tenants: services.tenants });
 
   return { app, services, ops };

@@ -8,6 +8,7 @@ import type { ResolvedAttr } from '../scim/attributes.js';
 import type { ValidatedFilter } from '../scim/filter.js';
 import type { StoredResource } from '../scim/representation.js';
 import { userFilterSql, userSortSql } from './filter-sql.js';
+import { countRows, fetchRows, type Listing } from './paging.js';
 import type { Database, UsersTable } from './types.js';
 
 type Q = Kysely<Database>;
@@ -86,28 +87,24 @@ export interface ListQuery {
   limit: number;
 }
 
+/** The users a list query selects, in its order (see src/db/paging.ts). */
+export function userListing(q: Pick<ListQuery, 'filter' | 'sortBy' | 'descending'>): Listing {
+  return {
+    table: 'users',
+    alias: 'u',
+    where: q.filter ? userFilterSql(q.filter) : undefined,
+    order: q.sortBy ? userSortSql(q.sortBy) : undefined,
+    descending: q.descending === true,
+  };
+}
+
+/** Index paging (RFC 7644 §3.4.2.4); cursor paging goes through src/db/paging.ts directly. */
 export async function listUsers(db: Q, tenantId: string, q: ListQuery): Promise<{ total: number; items: StoredResource[] }> {
-  const where = q.filter ? userFilterSql(q.filter) : sql<boolean>`true`;
-  const countRow = await db
-    .selectFrom('users as u')
-    .select(sql<number>`count(*)::int`.as('n'))
-    .where('u.tenant_id', '=', tenantId)
-    .where(where)
-    .executeTakeFirstOrThrow();
-  if (q.limit === 0 || countRow.n <= q.offset) return { total: countRow.n, items: [] };
-  const dir = q.descending ? sql`desc` : sql`asc`;
-  const order = q.sortBy ? userSortSql(q.sortBy) : sql`u.created`;
-  const rows = await db
-    .selectFrom('users as u')
-    .select(['u.id', 'u.resource', 'u.version', 'u.created', 'u.last_modified'])
-    .where('u.tenant_id', '=', tenantId)
-    .where(where)
-    .orderBy(sql`${order} ${dir} nulls last`)
-    .orderBy('u.id', q.descending ? 'desc' : 'asc')
-    .offset(q.offset)
-    .limit(q.limit)
-    .execute();
-  return { total: countRow.n, items: rows.map(toStored) };
+  const listing = userListing(q);
+  const total = await countRows(db, tenantId, listing);
+  if (q.limit === 0 || total <= q.offset) return { total, items: [] };
+  const rows = await fetchRows(db, tenantId, listing, { offset: q.offset, limit: q.limit });
+  return { total, items: rows.map((r) => r.stored) };
 }
 
 /** Direct group memberships of the given users, for the readOnly `groups` attribute (RFC 7643 §4.1.2). */
@@ -132,15 +129,4 @@ export async function groupsOfUsers(
     out.set(r.member_id, list);
   }
   return out;
-}
-
-/** Remove a deleted user from every group; returns the affected group ids. */
-export async function removeMemberEverywhere(db: Q, tenantId: string, memberId: string): Promise<string[]> {
-  const rows = await db
-    .deleteFrom('group_members')
-    .where('tenant_id', '=', tenantId)
-    .where('member_id', '=', memberId)
-    .returning('group_id')
-    .execute();
-  return rows.map((r) => r.group_id);
 }

@@ -17,6 +17,9 @@ import { userResourceType as RT } from '../scim/schema.js';
 import type { ScimContext } from './context.js';
 import type { ListQuery } from '../db/users.js';
 import { checkIfMatch } from './preconditions.js';
+import { removeMemberships } from './groups.js';
+import { countRows, fetchRows } from '../db/paging.js';
+import { pageOf, queryBinding, type ListRequest, type PageResult, type Segment } from './paging.js';
 
 export interface UserResult {
   stored: StoredResource;
@@ -86,6 +89,32 @@ export class UserService {
     return { total, items: items.map((stored) => ({ stored, scim: this.present(ctx, stored, groups.get(stored.id)) })) };
   }
 
+  /** The query's users as a paging segment (also used by the root search). */
+  segment(ctx: ScimContext, q: Pick<ListRequest, 'filter' | 'sortBy' | 'descending'>): Segment {
+    const listing = users.userListing(q);
+    return {
+      type: 'User',
+      count: () => countRows(this.db, ctx.tenant.id, listing),
+      fetch: (w) => fetchRows(this.db, ctx.tenant.id, listing, w),
+    };
+  }
+
+  /** Present users read by a page, with their groups if asked (one query for the page). */
+  async presentMany(ctx: ScimContext, stored: StoredResource[], opts: { withGroups?: boolean } = {}): Promise<UserResult[]> {
+    const groups =
+      opts.withGroups === false || stored.length === 0
+        ? new Map<string, { value: string; display: string }[]>()
+        : await users.groupsOfUsers(this.db, ctx.tenant.id, stored.map((s) => s.id));
+    return stored.map((s) => ({ stored: s, scim: this.present(ctx, s, groups.get(s.id)) }));
+  }
+
+  /** GET /Users and POST /Users/.search with index or cursor paging (RFC 7644 §3.4.2, RFC 9865). */
+  async search(ctx: ScimContext, q: ListRequest, opts: { withGroups?: boolean } = {}): Promise<PageResult<UserResult>> {
+    const binding = queryBinding([ctx.tenant.id, 'Users', q.filterText?.trim(), q.sortBy?.path, q.descending]);
+    const page = await pageOf(this.db, [this.segment(ctx, q)], q, binding);
+    return { ...page, items: await this.presentMany(ctx, page.items.map((i) => i.stored), opts) };
+  }
+
   /** PUT: replace every writable attribute (RFC 7644 §3.5.1). */
   async replace(ctx: ScimContext, id: string, body: unknown, ifMatch?: string): Promise<UserResult> {
     return this.#update(ctx, id, ifMatch, (current) => {
@@ -150,7 +179,7 @@ export class UserService {
       const current = await users.findUser(trx, ctx.tenant.id, id, { forUpdate: true });
       if (!current) throw missing(id);
       checkIfMatch(current.version, ifMatch);
-      await users.removeMemberEverywhere(trx, ctx.tenant.id, id);
+      await removeMemberships(trx, ctx, current.id);
       await users.deleteUser(trx, ctx.tenant.id, id);
       await recordChange(trx, {
         tenantId: ctx.tenant.id,

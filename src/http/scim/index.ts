@@ -13,6 +13,12 @@ import { authenticateTenant } from '../auth.js';
 import { SCIM_CONTENT_TYPE } from '../errors.js';
 import { discoveryRoutes } from './discovery.js';
 import { userRoutes } from './users.js';
+import type { BulkService } from '../../services/bulk.js';
+import type { GroupService } from '../../services/groups.js';
+import type { SearchService } from '../../services/search.js';
+import { bulkRoutes } from './bulk.js';
+import { groupRoutes } from './groups.js';
+import { rootSearchRoutes } from './search.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -24,6 +30,9 @@ export interface ScimDeps {
   config: Config;
   tenants: TenantService;
   users: UserService;
+  groups: GroupService;
+  search: SearchService;
+  bulk: BulkService;
   features: () => Features;
 }
 
@@ -41,4 +50,7 @@ export async function scimApi(app: FastifyInstance, deps: ScimDeps): Promise<voi
 
   discoveryRoutes(app, { features: deps.features });
   userRoutes(app, { users: deps.users, limits: config });
+  groupRoutes(app, { groups: deps.groups, limits: config });
+  rootSearchRoutes(app, { search: deps.search, limits: config });
+  bulkRoutes(app, { bulk: deps.bulk });
 }

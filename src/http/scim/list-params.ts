@@ -13,12 +13,22 @@ export interface Projection {
   excludedAttributes: ResolvedAttr[];
 }
 
-export interface ListParams extends Projection {
+export interface ListParams extends Projection, PagingParams {
   filter?: ValidatedFilter | undefined;
+  /** The filter as sent (cursors are bound to it). */
+  filterText?: string | undefined;
   sortBy?: ResolvedAttr | undefined;
   descending: boolean;
+}
+
+/** Paging parameters: index (RFC 7644 §3.4.2.4) or cursor (RFC 9865 §2). */
+export interface PagingParams {
   startIndex: number;
   count: number;
+  /** Whether the request gave a count. */
+  countGiven: boolean;
+  /** Cursor paging when defined ('' = first page). */
+  cursor?: string | undefined;
 }
 
 export interface Limits {
@@ -28,7 +38,7 @@ export interface Limits {
 
 type Raw = Record<string, unknown>;
 
-function intParam(raw: Raw, name: string): number | undefined {
+export function intParam(raw: Raw, name: string): number | undefined {
   const v = raw[name];
   if (v === undefined || v === '') return undefined;
   const n = typeof v === 'number' ? v : Number(v);
@@ -36,7 +46,7 @@ function intParam(raw: Raw, name: string): number | undefined {
   return n;
 }
 
-function stringParam(raw: Raw, name: string): string | undefined {
+export function stringParam(raw: Raw, name: string): string | undefined {
   const v = raw[name];
   if (v === undefined) return undefined;
   if (Array.isArray(v)) return v.map(String).join(',');
@@ -54,21 +64,52 @@ export function parseProjection(rt: ResourceTypeDef, raw: Raw): Projection {
 export function parseListParams(rt: ResourceTypeDef, raw: Raw, limits: Limits): ListParams {
   const filterText = stringParam(raw, 'filter');
   const sortByText = stringParam(raw, 'sortBy');
+  return {
+    ...parseProjection(rt, raw),
+    filter: filterText === undefined || filterText.trim() === '' ? undefined : parseFilter(filterText, rt),
+    filterText,
+    sortBy: sortByText ? resolveAttrPath(rt, sortByText, 'invalidValue') : undefined,
+    descending: parseSortOrder(raw),
+    ...parsePaging(raw, limits),
+  };
+}
+
+export function parseSortOrder(raw: Raw): boolean {
   const sortOrder = stringParam(raw, 'sortOrder');
   if (sortOrder !== undefined && !/^(ascending|descending)$/i.test(sortOrder)) {
     throw badRequest('invalidValue', `sortOrder must be "ascending" or "descending"`);
   }
-  // §3.4.2.4: startIndex < 1 is interpreted as 1; a negative count as 0; count above the maximum is capped.
-  const startIndex = Math.max(1, intParam(raw, 'startIndex') ?? 1);
-  const count = Math.min(limits.maxPageSize, Math.max(0, intParam(raw, 'count') ?? limits.defaultPageSize));
-  return {
-    ...parseProjection(rt, raw),
-    filter: filterText === undefined || filterText.trim() === '' ? undefined : parseFilter(filterText, rt),
-    sortBy: sortByText ? resolveAttrPath(rt, sortByText, 'invalidValue') : undefined,
-    descending: /^descending$/i.test(sortOrder ?? ''),
-    startIndex,
-    count,
-  };
+  return /^descending$/i.test(sortOrder ?? '');
+}
+
+/**
+ * startIndex/count, or cursor/count. A `cursor` parameter, even empty
+ * (`?cursor&count=10`), selects cursor paging (RFC 9865 §2); without it,
+ * paging is by index, the default advertised in ServiceProviderConfig.
+ */
+export function parsePaging(raw: Raw, limits: Limits): PagingParams {
+  const cursor = stringParam(raw, 'cursor');
+  if (cursor === undefined) {
+    // §3.4.2.4: startIndex < 1 is interpreted as 1; a negative count as 0; count above the maximum is capped.
+    const given = intParam(raw, 'count');
+    const startIndex = Math.max(1, intParam(raw, 'startIndex') ?? 1);
+    const count = Math.min(limits.maxPageSize, Math.max(0, given ?? limits.defaultPageSize));
+    return { startIndex, count, countGiven: given !== undefined };
+  }
+  if (raw.startIndex !== undefined && raw.startIndex !== '') {
+    throw badRequest('invalidValue', 'startIndex (index paging) and cursor (cursor paging, RFC 9865) cannot be used together');
+  }
+  // RFC 9865 §2.1: count must be 0 to maxPageSize (a negative count reads as 0), else invalidCount.
+  const v = raw.count;
+  let count = limits.defaultPageSize;
+  const countGiven = v !== undefined && v !== '';
+  if (countGiven) {
+    const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*-?\d+\s*$/.test(v) ? Number(v) : NaN;
+    if (!Number.isSafeInteger(n)) throw badRequest('invalidCount', `count must be an integer from 0 to ${limits.maxPageSize}, got ${JSON.stringify(v)}`);
+    if (n > limits.maxPageSize) throw badRequest('invalidCount', `count must not exceed maxPageSize (${limits.maxPageSize}) with cursor paging, got ${n}`);
+    count = Math.max(0, n);
+  }
+  return { startIndex: 1, count, countGiven, cursor };
 }
 
 /** Whether the projection will return `path` (used to skip loading derived attributes nobody asked for). */

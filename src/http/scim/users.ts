@@ -1,10 +1,11 @@
 /** /Users routes (RFC 7644 §3.3–3.6). Thin: parse, call the service, project, reply. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { project } from '../../scim/projection.js';
-import { LIST_RESPONSE_SCHEMA, userResourceType as RT } from '../../scim/schema.js';
+import { userResourceType as RT } from '../../scim/schema.js';
 import type { UserResult, UserService } from '../../services/users.js';
 import { etagOf, parseETagList } from '../../scim/representation.js';
-import { parseListParams, parseProjection, wants, type Limits, type Projection } from './list-params.js';
+import { parseListParams, parseProjection, wants, type Limits, type ListParams, type Projection } from './list-params.js';
+import { listResponse, searchParams } from './listing.js';
 import { IdParams, ListQuery, ScimBody, ScimResourceResponse, ScimListResponse, ProjectionQuery } from './schemas.js';
 
 type Req = FastifyRequest<{ Params: { tenant: string; id: string }; Querystring: Record<string, unknown> }>;
@@ -18,21 +19,18 @@ export function userRoutes(app: FastifyInstance, deps: { users: UserService; lim
     return reply.code(status).send(project(RT, r.scim, p));
   };
 
-  app.get('/Users', { schema: { tags: ['SCIM Users'], summary: 'List and filter users', querystring: ListQuery, response: { 200: ScimListResponse } } }, async (req: Req) => {
-    const params = parseListParams(RT, req.query, limits);
-    const { total, items } = await users.list(
-      req.scim,
-      { filter: params.filter, sortBy: params.sortBy, descending: params.descending, offset: params.startIndex - 1, limit: params.count },
-      { withGroups: wants(params, 'groups') },
-    );
-    return {
-      schemas: [LIST_RESPONSE_SCHEMA],
-      totalResults: total,
-      startIndex: params.startIndex,
-      itemsPerPage: items.length,
-      Resources: items.map((r) => project(RT, r.scim, params)),
-    };
-  });
+  const list = async (req: FastifyRequest, params: ListParams) => {
+    const page = await users.search(req.scim, params, { withGroups: wants(params, 'groups') });
+    return listResponse(page, page.items.map((r) => project(RT, r.scim, params)));
+  };
+
+  app.get('/Users', { schema: { tags: ['SCIM Users'], summary: 'List and filter users (index or cursor paging)', querystring: ListQuery, response: { 200: ScimListResponse } } }, async (req: Req) =>
+    list(req, parseListParams(RT, req.query, limits)),
+  );
+
+  app.post('/Users/.search', { schema: { tags: ['SCIM Users'], summary: 'Search users with a SearchRequest body (RFC 7644 §3.4.3)', body: ScimBody, response: { 200: ScimListResponse } } }, async (req: Req) =>
+    list(req, parseListParams(RT, searchParams(req.body, req.scim.settings.compatibility === 'lenient'), limits)),
+  );
 
   app.post('/Users', { schema: { tags: ['SCIM Users'], summary: 'Create a user', querystring: ProjectionQuery, body: ScimBody, response: { 201: ScimResourceResponse } } }, async (req: Req, reply) => {
     const p = parseProjection(RT, req.query);

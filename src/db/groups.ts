@@ -1,0 +1,238 @@
+/**
+ * Groups repository (RFC 7643 §4.2). The resource JSON holds the group's own
+ * attributes; membership is relational, one group_members row per member, so
+ * that every membership change costs in proportion to the members it names:
+ * adding one member to a group of 100,000 inserts one row, and nothing here
+ * ever reads a group's whole member list to apply a change.
+ *
+ * Locking (services own the transactions):
+ * - a write to a group locks its row (findGroup forUpdate) for the whole
+ *   transaction, so concurrent PATCHes of one group queue up and none is lost;
+ * - members being added are locked FOR KEY SHARE while their existence is
+ *   checked (lockMembers), so a concurrent DELETE of that user or group
+ *   (FOR UPDATE) waits for the membership to commit and then removes it, or
+ *   wins and the add is refused — never an orphan row. Members are locked
+ *   before the group, the same order a deletion takes (member, then the
+ *   groups it belongs to).
+ */
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { ResolvedAttr } from '../scim/attributes.js';
+import type { ValidatedFilter } from '../scim/filter.js';
+import type { StoredResource } from '../scim/representation.js';
+import { groupFilterSql, groupSortSql } from './filter-sql.js';
+import { countRows, fetchRows, type Listing } from './paging.js';
+import type { Database, GroupsTable } from './types.js';
+import { UUID_RE } from './users.js';
+
+type Q = Kysely<Database>;
+
+export type MemberType = 'User' | 'Group';
+
+/** A member as stored, with what a response shows of it (display read at query time). */
+export interface MemberRow {
+  value: string;
+  type: MemberType;
+  /** The member's displayName, or a user's userName when it has none. */
+  display: string | null;
+}
+
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+
+function columnsOf(resource: Record<string, unknown>) {
+  return {
+    display_name: String(resource.displayName),
+    external_id: str(resource.externalId),
+    resource: JSON.stringify(resource),
+  };
+}
+
+const storedColumns = ['id', 'resource', 'version', 'created', 'last_modified'] as const;
+
+const toStored = (r: Pick<Selectable<GroupsTable>, 'id' | 'resource' | 'version' | 'created' | 'last_modified'>): StoredResource => ({
+  id: r.id,
+  resource: r.resource,
+  version: r.version,
+  created: r.created,
+  lastModified: r.last_modified,
+});
+
+export async function insertGroup(db: Q, tenantId: string, id: string, resource: Record<string, unknown>, at: Date): Promise<StoredResource> {
+  const row = await db
+    .insertInto('groups')
+    .values({ tenant_id: tenantId, id, ...columnsOf(resource), created: at, last_modified: at })
+    .returning(storedColumns)
+    .executeTakeFirstOrThrow();
+  return toStored(row);
+}
+
+export async function findGroup(db: Q, tenantId: string, id: string, opts: { forUpdate?: boolean } = {}): Promise<StoredResource | undefined> {
+  if (!UUID_RE.test(id)) return undefined;
+  let q = db.selectFrom('groups').select(storedColumns).where('tenant_id', '=', tenantId).where('id', '=', id);
+  if (opts.forUpdate) q = q.forUpdate();
+  const row = await q.executeTakeFirst();
+  return row && toStored(row);
+}
+
+/** Write a new version (attributes and/or membership changed); the caller holds the row lock. */
+export async function updateGroup(db: Q, tenantId: string, id: string, resource: Record<string, unknown>, at: Date): Promise<StoredResource> {
+  const row = await db
+    .updateTable('groups')
+    .set({ ...columnsOf(resource), version: sql`version + 1`, last_modified: at })
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', id)
+    .returning(storedColumns)
+    .executeTakeFirstOrThrow();
+  return toStored(row);
+}
+
+/** Delete a group; its own membership rows go with it (foreign key, on delete cascade). */
+export async function deleteGroup(db: Q, tenantId: string, id: string): Promise<boolean> {
+  if (!UUID_RE.test(id)) return false;
+  const r = await db.deleteFrom('groups').where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+  return Number(r.numDeletedRows) > 0;
+}
+
+export interface GroupListQuery {
+  filter?: ValidatedFilter | undefined;
+  sortBy?: ResolvedAttr | undefined;
+  descending?: boolean;
+}
+
+/** The groups a list query selects, in its order (see src/db/paging.ts). */
+export function groupListing(q: GroupListQuery): Listing {
+  return {
+    table: 'groups',
+    alias: 'g',
+    where: q.filter ? groupFilterSql(q.filter) : undefined,
+    order: q.sortBy ? groupSortSql(q.sortBy) : undefined,
+    descending: q.descending === true,
+  };
+}
+
+/** Index paging (RFC 7644 §3.4.2.4). */
+export async function listGroups(
+  db: Q,
+  tenantId: string,
+  q: GroupListQuery & { offset: number; limit: number },
+): Promise<{ total: number; items: StoredResource[] }> {
+  const listing = groupListing(q);
+  const total = await countRows(db, tenantId, listing);
+  if (q.limit === 0 || total <= q.offset) return { total, items: [] };
+  const rows = await fetchRows(db, tenantId, listing, { offset: q.offset, limit: q.limit });
+  return { total, items: rows.map((r) => r.stored) };
+}
+
+// ---------------------------------------------------------------------------
+// Membership
+
+/**
+ * Which of `ids` exist in the tenant, and as what: one statement over users
+ * and groups. The rows found are locked FOR KEY SHARE until the transaction
+ * ends (see the header). Ids that are not UUIDs cannot exist and are left out.
+ */
+export async function lockMembers(db: Q, tenantId: string, ids: string[]): Promise<Map<string, MemberType>> {
+  const out = new Map<string, MemberType>();
+  const uuids = [...new Set(ids.filter((id) => UUID_RE.test(id)).map((id) => id.toLowerCase()))].sort();
+  if (uuids.length === 0) return out;
+  const r = await sql<{ id: string; type: MemberType }>`
+    with u as (select id from users where tenant_id = ${tenantId} and id = any(${uuids}::uuid[]) order by id for key share),
+         g as (select id from groups where tenant_id = ${tenantId} and id = any(${uuids}::uuid[]) order by id for key share)
+    select id, 'User' as type from u
+    union all
+    select id, 'Group' as type from g`.execute(db);
+  for (const row of r.rows) out.set(row.id, row.type);
+  return out;
+}
+
+/** Insert memberships; ones that already exist are left alone. Returns the member ids actually added. */
+export async function addMembers(db: Q, tenantId: string, groupId: string, members: { value: string; type: MemberType }[]): Promise<string[]> {
+  if (members.length === 0) return [];
+  const r = await sql<{ member_id: string }>`
+    insert into group_members (tenant_id, group_id, member_id, member_type)
+    select ${tenantId}, ${groupId}, x.id, x.type
+    from unnest(${members.map((m) => m.value)}::uuid[], ${members.map((m) => m.type)}::text[]) as x(id, type)
+    on conflict (tenant_id, group_id, member_id) do nothing
+    returning member_id`.execute(db);
+  return r.rows.map((row) => row.member_id).sort();
+}
+
+/** Delete the named memberships. Returns the member ids actually removed. */
+export async function removeMembers(db: Q, tenantId: string, groupId: string, memberIds: string[]): Promise<string[]> {
+  const uuids = memberIds.filter((id) => UUID_RE.test(id));
+  if (uuids.length === 0) return [];
+  const r = await sql<{ member_id: string }>`
+    delete from group_members
+    where tenant_id = ${tenantId} and group_id = ${groupId} and member_id = any(${uuids}::uuid[])
+    returning member_id`.execute(db);
+  return r.rows.map((row) => row.member_id).sort();
+}
+
+/** Delete every membership of the group except those in `keep`. Returns the member ids removed. */
+export async function removeMembersExcept(db: Q, tenantId: string, groupId: string, keep: string[]): Promise<string[]> {
+  const uuids = keep.filter((id) => UUID_RE.test(id));
+  const r = await sql<{ member_id: string }>`
+    delete from group_members
+    where tenant_id = ${tenantId} and group_id = ${groupId} and not (member_id = any(${uuids}::uuid[]))
+    returning member_id`.execute(db);
+  return r.rows.map((row) => row.member_id).sort();
+}
+
+/**
+ * Members of the given groups, at most `limitPerGroup` each, ordered by
+ * member id (the primary key's order, so each group's read is one bounded
+ * index range). `display` is read from the member now, so a renamed user
+ * shows its new name at once.
+ */
+export async function membersOfGroups(db: Q, tenantId: string, groupIds: string[], limitPerGroup: number): Promise<Map<string, MemberRow[]>> {
+  const out = new Map<string, MemberRow[]>();
+  const uuids = [...new Set(groupIds.filter((id) => UUID_RE.test(id)))];
+  if (uuids.length === 0 || limitPerGroup <= 0) return out;
+  const r = await sql<{ group_id: string; member_id: string; member_type: MemberType; display: string | null }>`
+    select g.id as group_id, m.member_id, m.member_type, m.display
+    from groups as g
+    cross join lateral (
+      select gm.member_id, gm.member_type, coalesce(u.display_name, u.user_name, mg.display_name) as display
+      from group_members as gm
+      left join users as u on gm.member_type = 'User' and u.tenant_id = gm.tenant_id and u.id = gm.member_id
+      left join groups as mg on gm.member_type = 'Group' and mg.tenant_id = gm.tenant_id and mg.id = gm.member_id
+      where gm.tenant_id = g.tenant_id and gm.group_id = g.id
+      order by gm.member_id
+      limit ${limitPerGroup}
+    ) as m
+    where g.tenant_id = ${tenantId} and g.id = any(${uuids}::uuid[])
+    order by g.id, m.member_id`.execute(db);
+  for (const row of r.rows) {
+    const list = out.get(row.group_id) ?? [];
+    list.push({ value: row.member_id, type: row.member_type, display: row.display });
+    out.set(row.group_id, list);
+  }
+  return out;
+}
+
+/**
+ * Take a member out of every group it belongs to (the member is being
+ * deleted): locks those groups (in id order, so two deletions never wait on
+ * each other in a cycle), deletes the memberships and bumps each group's
+ * version. Returns the groups as they are now.
+ */
+export async function removeMemberEverywhere(db: Q, tenantId: string, memberId: string, at: Date): Promise<StoredResource[]> {
+  if (!UUID_RE.test(memberId)) return [];
+  await sql`
+    select g.id from groups as g
+    where g.tenant_id = ${tenantId}
+      and g.id in (select m.group_id from group_members as m where m.tenant_id = ${tenantId} and m.member_id = ${memberId})
+    order by g.id
+    for update`.execute(db);
+  const removed = await db
+    .deleteFrom('group_members')
+    .where('tenant_id', '=', tenantId)
+    .where('member_id', '=', memberId)
+    .returning('group_id')
+    .execute();
+  if (removed.length === 0) return [];
+  const r = await sql<Pick<Selectable<GroupsTable>, (typeof storedColumns)[number]>>`
+    update groups set version = version + 1, last_modified = ${at}
+    where tenant_id = ${tenantId} and id = any(${removed.map((x) => x.group_id)}::uuid[])
+    returning id, resource, version, created, last_modified`.execute(db);
+  return r.rows.map(toStored).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}

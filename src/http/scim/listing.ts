@@ -1,0 +1,58 @@
+/**
+ * ListResponse bodies (RFC 7644 §3.4.2) and SearchRequest bodies
+ * (RFC 7644 §3.4.3), shared by /Users, /Groups and the root search.
+ */
+import { badRequest } from '../../scim/errors.js';
+import { LIST_RESPONSE_SCHEMA, SEARCH_REQUEST_SCHEMA } from '../../scim/schema.js';
+import type { PageResult } from '../../services/paging.js';
+
+/**
+ * The ListResponse of one page. Index paging reports startIndex; cursor
+ * paging (RFC 9865 §2) reports nextCursor (absent on the last page) and
+ * previousCursor (absent on the first) instead.
+ */
+export function listResponse(page: PageResult<unknown>, resources: Record<string, unknown>[]): Record<string, unknown> {
+  return {
+    schemas: [LIST_RESPONSE_SCHEMA],
+    totalResults: page.totalResults,
+    ...(page.startIndex !== undefined ? { startIndex: page.startIndex } : {}),
+    itemsPerPage: resources.length,
+    ...(page.previousCursor !== undefined ? { previousCursor: page.previousCursor } : {}),
+    ...(page.nextCursor !== undefined ? { nextCursor: page.nextCursor } : {}),
+    Resources: resources,
+  };
+}
+
+/**
+ * A SearchRequest body (POST …/.search, RFC 7644 §3.4.3) as the same raw
+ * parameters a query string gives. `schemas` must name the SearchRequest
+ * message; tenants in lenient compatibility mode may leave it out.
+ */
+export function searchParams(body: unknown, lenient: boolean): Record<string, unknown> {
+  if (body === undefined || body === null) {
+    if (lenient) return {};
+    throw badRequest('invalidSyntax', `A search request needs a SearchRequest body (RFC 7644 §3.4.3)`);
+  }
+  if (typeof body !== 'object' || Array.isArray(body)) throw badRequest('invalidSyntax', 'A SearchRequest body must be a JSON object (RFC 7644 §3.4.3)');
+  const raw: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(body)) raw[k.toLowerCase() === 'schemas' ? 'schemas' : k] = v;
+  const schemas = raw.schemas;
+  const named = Array.isArray(schemas) && schemas.some((s) => typeof s === 'string' && s.toLowerCase() === SEARCH_REQUEST_SCHEMA.toLowerCase());
+  if (!named && !lenient) throw badRequest('invalidSyntax', `"schemas" must contain "${SEARCH_REQUEST_SCHEMA}" (RFC 7644 §3.4.3)`);
+  for (const name of ['attributes', 'excludedAttributes']) {
+    const v = raw[name];
+    if (v !== undefined && !(typeof v === 'string' || (Array.isArray(v) && v.every((x) => typeof x === 'string')))) {
+      throw badRequest('invalidValue', `"${name}" must be an array of attribute names (RFC 7644 §3.4.3)`);
+    }
+  }
+  for (const name of ['filter', 'sortBy', 'sortOrder', 'cursor']) {
+    const v = raw[name];
+    if (v !== undefined && v !== null && typeof v !== 'string') throw badRequest('invalidValue', `"${name}" must be a string (RFC 7644 §3.4.3)`);
+    if (v === null) delete raw[name];
+  }
+  for (const name of ['startIndex', 'count']) {
+    const v = raw[name];
+    if (v === null) delete raw[name];
+  }
+  return raw;
+}

@@ -1,0 +1,367 @@
+/**
+ * Groups (RFC 7643 §4.2, RFC 7644 §3.3–3.6). Like users, every write is one
+ * transaction that locks the group row, writes the new version and records
+ * the change for the outbox, or does nothing at all.
+ *
+ * Membership lives in group_members (src/db/groups.ts), never in the JSON:
+ * - a write applies only the member delta it carries (PATCH add/remove touch
+ *   the named rows; PUT and PATCH replace touch what differs);
+ * - members being added must exist in the tenant (one set-based lookup), or
+ *   the request is 400 invalidValue and nothing changes;
+ * - members are loaded only for a response that returns them, at most
+ *   `memberLimit` per group, ordered by member id (see MEMBER_LIMIT);
+ * - events carry the group without `members`, and the member ids that were
+ *   added or removed.
+ *
+ * Decisions:
+ * - PUT without `members` keeps the membership (RFC 7644 §3.5.1 lets a
+ *   service provider treat omitted attributes as "not asserted"); `"members":
+ *   []` empties the group. Clearing 100,000 memberships because a client left
+ *   the attribute out is not a risk worth taking.
+ * - A group cannot be its own member (400 invalidValue). Nested groups are
+ *   otherwise allowed; membership is direct only (no transitive expansion).
+ * - A member whose `type` says User but whose id is a Group (or the reverse)
+ *   is 400 invalidValue.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Transaction } from 'kysely';
+import * as groups from '../db/groups.js';
+import type { MemberRow, MemberType } from '../db/groups.js';
+import type { Db } from '../db/index.js';
+import { isSerializationFailure } from '../db/errors.js';
+import { fetchRows, countRows } from '../db/paging.js';
+import type { Database } from '../db/types.js';
+import { recordChange } from '../events/record.js';
+import { changedPaths } from '../scim/diff.js';
+import { badRequest, notFound } from '../scim/errors.js';
+import { applyPatch, type MemberDelta } from '../scim/patch.js';
+import { etagOf, parseETagList, toScim, type StoredResource } from '../scim/representation.js';
+import { normalizeResource, type MemberRef } from '../scim/resource.js';
+import { groupResourceType as RT } from '../scim/schema.js';
+import type { ScimContext } from './context.js';
+import { pageOf, queryBinding, type ListRequest, type PageResult, type Segment } from './paging.js';
+import { checkIfMatch } from './preconditions.js';
+
+/**
+ * Most members returned for one group in any response (GET, list, search,
+ * write responses). A larger group's `members` lists its first MEMBER_LIMIT
+ * members by id; clients that need to know whether a particular user is a
+ * member ask with a filter (`members[value eq "<id>"]`), which never loads
+ * members at all.
+ */
+export const MEMBER_LIMIT = 10_000;
+
+export interface GroupResult {
+  stored: StoredResource;
+  /** Full SCIM representation (before projection); `members` only when they were asked for. */
+  scim: Record<string, unknown>;
+}
+
+/** Options of reads and writes that return the group. */
+export interface ReadOptions {
+  /** Load members for the response (default true). False when the projection leaves them out. */
+  withMembers?: boolean;
+}
+
+const missing = (id: string) => notFound(`Group ${id} not found`);
+const invalidValue = (detail: string) => badRequest('invalidValue', detail);
+
+const lenient = (ctx: ScimContext) => ctx.settings.compatibility === 'lenient';
+
+/**
+ * Run a transaction again when Postgres aborts it as a deadlock victim or a
+ * serialization failure (a membership add racing the deletion of the member
+ * can deadlock; the retry then sees the deletion and answers 400).
+ */
+async function retrying<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (attempt >= 3 || !isSerializationFailure(err)) throw err;
+    }
+  }
+}
+
+/** Build a location for a resource of either type. */
+const locationOf = (ctx: ScimContext, type: MemberType, id: string) => `${ctx.baseUrl}/${type === 'User' ? 'Users' : 'Groups'}/${id}`;
+
+export function presentGroup(ctx: ScimContext, stored: StoredResource, members?: MemberRow[]): Record<string, unknown> {
+  const derived = members?.length
+    ? {
+        members: members.map((m) => ({
+          value: m.value,
+          $ref: locationOf(ctx, m.type, m.value),
+          ...(m.display !== null ? { display: m.display } : {}),
+          type: m.type,
+        })),
+      }
+    : {};
+  return toScim(RT, stored, locationOf(ctx, 'Group', stored.id), derived);
+}
+
+/**
+ * Check that every member to add exists in the tenant as the type it claims,
+ * and lock them (see src/db/groups.ts). Returns them with their types.
+ */
+async function resolveMembers(trx: Transaction<Database>, ctx: ScimContext, groupId: string, refs: MemberRef[]): Promise<{ value: string; type: MemberType }[]> {
+  if (refs.length === 0) return [];
+  const found = await groups.lockMembers(trx, ctx.tenant.id, refs.map((r) => r.value));
+  const out: { value: string; type: MemberType }[] = [];
+  const absent: string[] = [];
+  for (const ref of refs) {
+    const id = ref.value.toLowerCase();
+    if (id === groupId) throw invalidValue(`A group cannot be a member of itself (members value "${ref.value}")`);
+    const type = found.get(id);
+    if (!type) absent.push(ref.value);
+    else if (ref.type && ref.type !== type) throw invalidValue(`Member "${ref.value}" is a ${type}, not a ${ref.type}`);
+    else out.push({ value: id, type });
+  }
+  if (absent.length) {
+    const shown = absent.slice(0, 10).map((v) => `"${v}"`).join(', ');
+    throw invalidValue(`No User or Group with id ${shown}${absent.length > 10 ? ` and ${absent.length - 10} more` : ''} exists in this tenant; no members were changed`);
+  }
+  return out;
+}
+
+/** Ids a member delta would add (to resolve and lock them first). */
+const idsAdded = (d: MemberDelta | undefined): MemberRef[] => (d ? (d.replaceWith ?? d.add) : []);
+
+/**
+ * Apply a member delta to the rows. Cost: the members named (incremental),
+ * or the current members that are not kept (absolute).
+ */
+async function applyDelta(
+  trx: Transaction<Database>,
+  tenantId: string,
+  groupId: string,
+  delta: MemberDelta,
+  resolved: { value: string; type: MemberType }[],
+): Promise<{ added: string[]; removed: string[] }> {
+  if (delta.replaceWith) {
+    const removed = await groups.removeMembersExcept(trx, tenantId, groupId, resolved.map((m) => m.value));
+    const added = await groups.addMembers(trx, tenantId, groupId, resolved);
+    return { added, removed };
+  }
+  const removed = await groups.removeMembers(trx, tenantId, groupId, delta.remove.map((id) => id.toLowerCase()));
+  const added = await groups.addMembers(trx, tenantId, groupId, resolved);
+  return { added, removed };
+}
+
+/**
+ * Take a deleted User or Group out of every group it belongs to, bumping
+ * each of those groups' version and recording a member removal for each.
+ * Runs in the caller's transaction (the deletion's), after the caller has
+ * locked the member's row. The one place membership cleanup happens.
+ */
+export async function removeMemberships(trx: Transaction<Database>, ctx: ScimContext, memberId: string): Promise<void> {
+  const affected = await groups.removeMemberEverywhere(trx, ctx.tenant.id, memberId, new Date());
+  for (const g of affected) {
+    await recordChange(trx, {
+      tenantId: ctx.tenant.id,
+      resourceType: 'Group',
+      action: 'updated',
+      id: g.id,
+      externalId: (g.resource.externalId as string | undefined) ?? null,
+      name: String(g.resource.displayName),
+      version: g.version,
+      etag: etagOf(g.version),
+      changed: ['members'],
+      resource: presentGroup(ctx, g),
+      membersAdded: [],
+      membersRemoved: [memberId.toLowerCase()],
+    });
+  }
+}
+
+export class GroupService {
+  readonly memberLimit: number;
+
+  constructor(
+    private readonly db: Db,
+    opts: { memberLimit?: number } = {},
+  ) {
+    this.memberLimit = opts.memberLimit ?? MEMBER_LIMIT;
+  }
+
+  location(ctx: ScimContext, id: string): string {
+    return locationOf(ctx, 'Group', id);
+  }
+
+  async #withMembers(ctx: ScimContext, stored: StoredResource[], withMembers: boolean | undefined): Promise<GroupResult[]> {
+    const members =
+      withMembers === false || stored.length === 0
+        ? new Map<string, MemberRow[]>()
+        : await groups.membersOfGroups(this.db, ctx.tenant.id, stored.map((s) => s.id), this.memberLimit);
+    return stored.map((s) => ({ stored: s, scim: presentGroup(ctx, s, members.get(s.id)) }));
+  }
+
+  /** POST (RFC 7644 §3.3). */
+  async create(ctx: ScimContext, body: unknown, opts: ReadOptions = {}): Promise<GroupResult> {
+    const { resource, members = [] } = normalizeResource(RT, body, { mode: 'create', lenient: lenient(ctx) });
+    const id = randomUUID();
+    const stored = await retrying(() =>
+      this.db.transaction().execute(async (trx) => {
+        const resolved = await resolveMembers(trx, ctx, id, members);
+        const s = await groups.insertGroup(trx, ctx.tenant.id, id, resource, new Date());
+        const added = await groups.addMembers(trx, ctx.tenant.id, id, resolved);
+        await recordChange(trx, {
+          tenantId: ctx.tenant.id,
+          resourceType: 'Group',
+          action: 'created',
+          id,
+          externalId: (resource.externalId as string | undefined) ?? null,
+          name: String(resource.displayName),
+          version: s.version,
+          etag: etagOf(s.version),
+          changed: [],
+          resource: presentGroup(ctx, s),
+          membersAdded: added,
+          membersRemoved: [],
+        });
+        return s;
+      }),
+    );
+    return (await this.#withMembers(ctx, [stored], (opts.withMembers ?? true) && members.length > 0))[0]!;
+  }
+
+  /**
+   * GET one group. With `ifNoneMatch` matching the current version
+   * (RFC 7644 §3.14) the result is `notModified` and members are not loaded.
+   */
+  async get(ctx: ScimContext, id: string, opts: ReadOptions & { ifNoneMatch?: string | undefined } = {}): Promise<GroupResult & { notModified: boolean }> {
+    const stored = await groups.findGroup(this.db, ctx.tenant.id, id);
+    if (!stored) throw missing(id);
+    if (opts.ifNoneMatch) {
+      const { any, versions } = parseETagList(opts.ifNoneMatch);
+      if (any || versions.includes(stored.version)) return { stored, scim: presentGroup(ctx, stored), notModified: true };
+    }
+    const [r] = await this.#withMembers(ctx, [stored], opts.withMembers);
+    return { ...r!, notModified: false };
+  }
+
+  /** The query's groups as a paging segment (also used by the root search). */
+  segment(ctx: ScimContext, q: Pick<ListRequest, 'filter' | 'sortBy' | 'descending'>): Segment {
+    const listing = groups.groupListing(q);
+    return {
+      type: 'Group',
+      count: () => countRows(this.db, ctx.tenant.id, listing),
+      fetch: (w) => fetchRows(this.db, ctx.tenant.id, listing, w),
+    };
+  }
+
+  /** Present groups read by a page, loading members only if asked (one query for the page). */
+  present(ctx: ScimContext, stored: StoredResource[], opts: ReadOptions = {}): Promise<GroupResult[]> {
+    return this.#withMembers(ctx, stored, opts.withMembers);
+  }
+
+  /** GET /Groups and POST /Groups/.search: index or cursor paging (RFC 7644 §3.4.2, RFC 9865). */
+  async list(ctx: ScimContext, q: ListRequest, opts: ReadOptions = {}): Promise<PageResult<GroupResult>> {
+    const binding = queryBinding([ctx.tenant.id, 'Groups', q.filterText?.trim(), q.sortBy?.path, q.descending]);
+    const page = await pageOf(this.db, [this.segment(ctx, q)], q, binding);
+    return { ...page, items: await this.#withMembers(ctx, page.items.map((i) => i.stored), opts.withMembers) };
+  }
+
+  /** PUT (RFC 7644 §3.5.1): replace the attributes; `members`, when given, becomes the membership. */
+  async replace(ctx: ScimContext, id: string, body: unknown, ifMatch?: string, opts: ReadOptions = {}): Promise<GroupResult> {
+    return this.#update(ctx, id, ifMatch, opts, (current) => {
+      const { resource, members } = normalizeResource(RT, body, { mode: 'replace', existing: current.resource, lenient: lenient(ctx) });
+      const delta: MemberDelta | undefined = members ? { add: [], remove: [], removeAll: true, replaceWith: members } : undefined;
+      return { resource, changed: changedPaths(current.resource, resource), members: delta };
+    });
+  }
+
+  /** PATCH (RFC 7644 §3.5.2): all operations or none. */
+  async patch(ctx: ScimContext, id: string, body: unknown, ifMatch?: string, opts: ReadOptions = {}): Promise<GroupResult> {
+    return this.#update(ctx, id, ifMatch, opts, (current) => {
+      const { resource, changed, members } = applyPatch(RT, current.resource, body, { lenient: lenient(ctx) });
+      return { resource, changed, members };
+    });
+  }
+
+  /**
+   * Add members (used by /Bulk to close circular references). Same checks,
+   * locking and events as a PATCH add.
+   */
+  async addMembers(ctx: ScimContext, id: string, members: MemberRef[], opts: ReadOptions = {}): Promise<GroupResult> {
+    return this.#update(ctx, id, undefined, opts, (current) => ({ resource: current.resource, changed: [], members: { add: members, remove: [] } }));
+  }
+
+  async #update(
+    ctx: ScimContext,
+    id: string,
+    ifMatch: string | undefined,
+    opts: ReadOptions,
+    change: (current: StoredResource) => { resource: Record<string, unknown>; changed: string[]; members?: MemberDelta | undefined },
+  ): Promise<GroupResult> {
+    const stored = await retrying(() =>
+      this.db.transaction().execute(async (trx) => {
+        // Compute the change on an unlocked read to learn which members it adds, lock those members, then
+        // lock the group and compute again on what is now current (members before the group: see db/groups.ts).
+        const before = await groups.findGroup(trx, ctx.tenant.id, id);
+        if (!before) throw missing(id);
+        checkIfMatch(before.version, ifMatch);
+        const first = change(before);
+        let resolved = await resolveMembers(trx, ctx, before.id, idsAdded(first.members));
+        const current = await groups.findGroup(trx, ctx.tenant.id, id, { forUpdate: true });
+        if (!current) throw missing(id);
+        checkIfMatch(current.version, ifMatch);
+        let next = first;
+        if (current.version !== before.version) {
+          next = change(current);
+          const known = new Set(resolved.map((m) => m.value));
+          const more = idsAdded(next.members).filter((m) => !known.has(m.value.toLowerCase()));
+          resolved = [...resolved, ...(await resolveMembers(trx, ctx, current.id, more))];
+          const wanted = new Set(idsAdded(next.members).map((m) => m.value.toLowerCase()));
+          resolved = resolved.filter((m) => wanted.has(m.value));
+        }
+        const { added, removed } = next.members ? await applyDelta(trx, ctx.tenant.id, id, next.members, resolved) : { added: [], removed: [] };
+        const changed = added.length || removed.length ? [...next.changed, 'members'] : next.changed;
+        // A write that changes nothing keeps the version and emits nothing.
+        if (changed.length === 0) return current;
+        const s = await groups.updateGroup(trx, ctx.tenant.id, id, next.resource, new Date());
+        await recordChange(trx, {
+          tenantId: ctx.tenant.id,
+          resourceType: 'Group',
+          action: 'updated',
+          id: s.id,
+          externalId: (next.resource.externalId as string | undefined) ?? null,
+          name: String(next.resource.displayName),
+          version: s.version,
+          etag: etagOf(s.version),
+          changed,
+          resource: presentGroup(ctx, s),
+          membersAdded: added,
+          membersRemoved: removed,
+        });
+        return s;
+      }),
+    );
+    return (await this.#withMembers(ctx, [stored], opts.withMembers))[0]!;
+  }
+
+  /** DELETE (RFC 7644 §3.6): the group, its memberships, and its own membership in other groups. */
+  async delete(ctx: ScimContext, id: string, ifMatch?: string): Promise<void> {
+    await retrying(() =>
+      this.db.transaction().execute(async (trx) => {
+        const current = await groups.findGroup(trx, ctx.tenant.id, id, { forUpdate: true });
+        if (!current) throw missing(id);
+        checkIfMatch(current.version, ifMatch);
+        await removeMemberships(trx, ctx, current.id);
+        await groups.deleteGroup(trx, ctx.tenant.id, current.id);
+        await recordChange(trx, {
+          tenantId: ctx.tenant.id,
+          resourceType: 'Group',
+          action: 'deleted',
+          id: current.id,
+          externalId: (current.resource.externalId as string | undefined) ?? null,
+          name: String(current.resource.displayName),
+          version: current.version,
+          etag: etagOf(current.version),
+          changed: [],
+          resource: null,
+        });
+      }),
+    );
+  }
+}

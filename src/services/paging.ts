@@ -1,0 +1,233 @@
+/**
+ * Paging of list and search results: index paging (RFC 7644 §3.4.2.4) and
+ * cursor paging (RFC 9865), over one resource type or several in a row (the
+ * root /.search lists Users, then Groups).
+ *
+ * Cursors (RFC 9865 §2) are keyset positions, not server-side state: a cursor
+ * names the last (nextCursor) or first (previousCursor) resource of the page
+ * it came from, by its sort key and id, and the next page is read from the
+ * index right after (or before) that position. Nothing is stored per cursor,
+ * so cursors cost the server nothing and any replica can continue any of
+ * them; a page costs the same at any depth (no OFFSET).
+ *
+ * A cursor is `<payload>.<mac>`, both base64url (RFC 3986 unreserved
+ * characters only, as RFC 9865 §2 requires): the payload is JSON, the mac an
+ * HMAC-SHA256 (truncated to 128 bits) under a key kept in the database
+ * (server_secrets, shared by replicas). It is bound to the tenant, the
+ * endpoint, the filter and the sort (a hash of them), and to the page size.
+ *
+ * Decisions:
+ * - invalidCursor: anything not issued by Roster, altered, or presented with
+ *   a different filter/sort/endpoint/tenant than the query it came from.
+ * - expiredCursor: a cursor is valid for CURSOR_TIMEOUT_SECONDS after it was
+ *   issued (advertised as `cursorTimeout`). Every page issues fresh cursors,
+ *   so the limit is on the pause between two pages, not on a whole traversal.
+ * - invalidCount: count must be an integer from 0 to maxPageSize in cursor
+ *   paging (negative counts read as 0, RFC 9865 §2), and the same as the
+ *   first page's on later pages; a later page that omits count uses the first
+ *   page's. (Index paging keeps RFC 7644's rule: count is capped.)
+ * - count=0 returns totalResults only, and no cursors.
+ * - Resources that change between pages are seen where they are now: a user
+ *   renamed past the cursor shows up again later in a userName sort, one
+ *   deleted is simply absent. No page ever repeats or skips a resource that
+ *   did not change.
+ */
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Db } from '../db/index.js';
+import type { Position, Row, Window } from '../db/paging.js';
+import { ensureSecret } from '../db/secrets.js';
+import type { ResolvedAttr } from '../scim/attributes.js';
+import { badRequest } from '../scim/errors.js';
+import type { ValidatedFilter } from '../scim/filter.js';
+import type { StoredResource } from '../scim/representation.js';
+
+/** How long a cursor stays valid after the response that issued it (RFC 9865 §4 `cursorTimeout`). */
+export const CURSOR_TIMEOUT_SECONDS = 3600;
+
+/** One resource type's part of a listing. */
+export interface Segment {
+  type: 'User' | 'Group';
+  count(): Promise<number>;
+  fetch(w: Window): Promise<Row[]>;
+}
+
+/** What the client asked for, after parameter validation (src/http/scim/list-params.ts). */
+export interface PageRequest {
+  /** Page size: 0 to maxPageSize. */
+  count: number;
+  /** Whether the request gave `count` (a later cursor page may leave it out). */
+  countGiven: boolean;
+  /** Index paging: 1-based. */
+  startIndex: number;
+  /** Cursor paging when defined; '' asks for the first page. */
+  cursor?: string | undefined;
+}
+
+/** A list or search request on one resource type. */
+export interface ListRequest extends PageRequest {
+  filter?: ValidatedFilter | undefined;
+  /** The filter as sent, which a cursor is bound to. */
+  filterText?: string | undefined;
+  sortBy?: ResolvedAttr | undefined;
+  descending: boolean;
+}
+
+export interface PageResult<T> {
+  totalResults: number;
+  items: T[];
+  /** Index paging only. */
+  startIndex?: number;
+  nextCursor?: string;
+  previousCursor?: string;
+}
+
+export interface PagedItem {
+  type: 'User' | 'Group';
+  stored: StoredResource;
+}
+
+interface CursorPayload {
+  v: 1;
+  /** Hash of the query the cursor belongs to. */
+  q: string;
+  /** Page size. */
+  c: number;
+  /** Segment (resource type index) of the position. */
+  s: number;
+  /** Sort key text, or null. */
+  k: string | null;
+  /** Resource id. */
+  i: string;
+  /** 1: read backwards from the position (previousCursor). */
+  b: 0 | 1;
+  /** Issued at, epoch seconds. */
+  t: number;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const CURSOR_CHARS = /^[A-Za-z0-9._~-]*$/;
+
+const invalidCursor = (detail: string) =>
+  badRequest('invalidCursor', `${detail}. Request the first page with an empty cursor, then use the nextCursor or previousCursor values Roster returns (RFC 9865 §2)`);
+
+const keys = new WeakMap<Db, Promise<Buffer>>();
+
+function cursorKey(db: Db): Promise<Buffer> {
+  let key = keys.get(db);
+  if (!key) {
+    key = ensureSecret(db, 'cursor-hmac', () => randomBytes(32).toString('base64url')).then((s) => Buffer.from(s, 'base64url'));
+    // A failed load (database down) is retried on the next request.
+    key.catch(() => keys.delete(db));
+    keys.set(db, key);
+  }
+  return key;
+}
+
+/** A hash binding a cursor to its query: tenant, endpoint, filter, sort. */
+export function queryBinding(parts: (string | boolean | undefined)[]): string {
+  return createHash('sha256').update(JSON.stringify(parts.map((p) => p ?? null))).digest('base64url').slice(0, 22);
+}
+
+function mac(key: Buffer, payload: string): string {
+  return createHmac('sha256', key).update(payload).digest('base64url').slice(0, 22);
+}
+
+async function encodeCursor(db: Db, p: CursorPayload): Promise<string> {
+  const payload = Buffer.from(JSON.stringify(p)).toString('base64url');
+  return `${payload}.${mac(await cursorKey(db), payload)}`;
+}
+
+async function decodeCursor(db: Db, cursor: string, binding: string, req: PageRequest, now: number): Promise<CursorPayload> {
+  if (!CURSOR_CHARS.test(cursor)) throw invalidCursor('The cursor has characters no Roster cursor has');
+  const [payload, tag, extra] = cursor.split('.');
+  if (!payload || !tag || extra !== undefined) throw invalidCursor('The cursor is malformed');
+  const expected = Buffer.from(mac(await cursorKey(db), payload));
+  const given = Buffer.from(tag);
+  if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw invalidCursor('The cursor was not issued by this service or was altered');
+  let p: CursorPayload;
+  try {
+    p = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as CursorPayload;
+  } catch {
+    throw invalidCursor('The cursor is malformed');
+  }
+  if (p?.v !== 1 || typeof p.i !== 'string' || !UUID.test(p.i) || !Number.isInteger(p.s) || !Number.isInteger(p.c) || !Number.isInteger(p.t)) {
+    throw invalidCursor('The cursor is malformed');
+  }
+  if (p.q !== binding) {
+    throw invalidCursor('The cursor belongs to a different query: repeat the first request\'s filter, sortBy and sortOrder on the same endpoint');
+  }
+  if (now - p.t > CURSOR_TIMEOUT_SECONDS) {
+    throw badRequest('expiredCursor', `The cursor has expired: cursors are valid for ${CURSOR_TIMEOUT_SECONDS} seconds after the response that returned them (cursorTimeout); start again from the first page`);
+  }
+  if (req.countGiven && req.count !== p.c) {
+    throw badRequest('invalidCount', `count must stay ${p.c} for every page of this query (RFC 9865 §2.1), got ${req.count}`);
+  }
+  return p;
+}
+
+/**
+ * One page over `segments` (in that order), by index or by cursor.
+ * `binding` is queryBinding() of what the cursor must be presented with.
+ */
+export async function pageOf(db: Db, segments: Segment[], req: PageRequest, binding: string): Promise<PageResult<PagedItem>> {
+  const now = Math.floor(Date.now() / 1000);
+  // Validate the cursor before any counting work.
+  const anchor = req.cursor ? await decodeCursor(db, req.cursor, binding, req, now) : undefined;
+  if (anchor && anchor.s >= segments.length) throw invalidCursor('The cursor is malformed');
+  const count = anchor && !req.countGiven ? anchor.c : req.count;
+
+  const totals: number[] = [];
+  for (const s of segments) totals.push(await s.count());
+  const totalResults = totals.reduce((a, b) => a + b, 0);
+  const item = (seg: number, r: Row) => ({ seg, row: r });
+
+  if (req.cursor === undefined) {
+    // Index paging across segments: skip whole segments by their counts.
+    const items: PagedItem[] = [];
+    let offset = req.startIndex - 1;
+    for (let s = 0; s < segments.length && items.length < count; s++) {
+      if (offset >= totals[s]!) {
+        offset -= totals[s]!;
+        continue;
+      }
+      const rows = await segments[s]!.fetch({ offset, limit: count - items.length });
+      items.push(...rows.map((r) => ({ type: segments[s]!.type, stored: r.stored })));
+      offset = 0;
+    }
+    return { totalResults, items, startIndex: req.startIndex };
+  }
+
+  if (count === 0) return { totalResults, items: [] };
+
+  const want = count + 1; // one more than the page tells whether there is another page
+  const read: { seg: number; row: Row }[] = [];
+  const backward = anchor?.b === 1;
+  if (!backward) {
+    let from: Position | undefined = anchor ? { key: anchor.k, id: anchor.i } : undefined;
+    for (let s = anchor?.s ?? 0; s < segments.length && read.length < want; s++, from = undefined) {
+      if (totals[s] === 0) continue;
+      const rows = await segments[s]!.fetch({ from, backward: false, limit: want - read.length });
+      read.push(...rows.map((r) => item(s, r)));
+    }
+  } else {
+    let from: Position | undefined = { key: anchor!.k, id: anchor!.i };
+    for (let s = anchor!.s; s >= 0 && read.length < want; s--, from = undefined) {
+      if (totals[s] === 0) continue;
+      const rows = await segments[s]!.fetch({ from, backward: true, limit: want - read.length });
+      read.push(...rows.map((r) => item(s, r)));
+    }
+  }
+  const more = read.length > count;
+  const page = read.slice(0, count);
+  if (backward) page.reverse();
+
+  const cursorAt = (x: { seg: number; row: Row }, b: 0 | 1) =>
+    encodeCursor(db, { v: 1, q: binding, c: count, s: x.seg, k: x.row.position.key, i: x.row.position.id, b, t: now });
+  const result: PageResult<PagedItem> = { totalResults, items: page.map((x) => ({ type: segments[x.seg]!.type, stored: x.row.stored })) };
+  const first = page[0];
+  const last = page[page.length - 1];
+  // nextCursor is omitted only on the last page (RFC 9865 §2); previousCursor never on the first.
+  if (last && (backward || more)) result.nextCursor = await cursorAt(last, 0);
+  if (first && (backward ? more : anchor !== undefined)) result.previousCursor = await cursorAt(first, 1);
+  return result;
+}

@@ -1,0 +1,351 @@
+import { readFileSync } from 'node:fs';
+import { sql } from 'kysely';
+import t from 'tap';
+import { insertUser } from '../../src/db/users.js';
+import { MEMBER_LIMIT } from '../../src/services/groups.js';
+import { ERROR_SCHEMA, startApp, user, USER_SCHEMA, type TestApp } from '../helpers/app.js';
+import { backends } from '../helpers/db.js';
+
+const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group';
+const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+const BABS = '2819c223-7f76-453a-919d-413861904646';
+const JAMES = '08e1d05d-121c-4561-8b96-473d93df9210';
+
+const fixture = (name: string) => readFileSync(new URL(`../fixtures/rfc/${name}`, import.meta.url), 'utf8');
+/** The RFC's PATCH fixtures elide ids ("2819c223...413861904646"); fill them in. */
+const filled = (name: string) =>
+  JSON.parse(
+    fixture(name)
+      .replace(/2819c223[-.0-9a-f]*\.\.\.[-0-9a-f]*413861904646/g, BABS)
+      .replace(/08e1d05d\.\.\.473d93df9210/g, JAMES),
+  );
+
+const group = (displayName: string, extra: Record<string, unknown> = {}) => ({ schemas: [GROUP_SCHEMA], displayName, ...extra });
+const patch = (...Operations: unknown[]) => ({ schemas: [PATCH], Operations });
+
+async function newUser(a: TestApp, userName: string, extra: Record<string, unknown> = {}): Promise<string> {
+  const r = await a.scim('POST', '/Users', user(userName, extra));
+  if (r.status !== 201) throw new Error(`user ${userName}: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body.id;
+}
+
+async function events(a: TestApp, resourceId: string): Promise<{ type: string; members?: string[]; version: number }[]> {
+  const r = await sql<{ type: string; data: { members?: string[]; version: number } }>`
+    select type, data from events where resource_id = ${resourceId} order by id`.execute(a.database.db);
+  return r.rows.map((e) => ({ type: e.type, version: e.data.version, ...(e.data.members ? { members: e.data.members } : {}) }));
+}
+
+const memberIds = (body: any): string[] => (body.members ?? []).map((m: any) => m.value).sort();
+
+for (const backend of backends) {
+  t.test(`${backend}: group lifecycle with members`, async (t) => {
+    const a = await startApp(t, backend);
+    const alice = await newUser(a, 'alice@example.com', { displayName: 'Alice A' });
+    const bob = await newUser(a, 'bob@example.com');
+    const inner = (await a.scim('POST', '/Groups', group('Inner'))).body.id as string;
+
+    const created = await a.scim('POST', '/Groups', group('Tour Guides', { externalId: 'ext-tg', members: [{ value: alice, type: 'User' }, { value: inner }] }));
+    t.equal(created.status, 201);
+    const id = created.body.id as string;
+    t.equal(created.headers.location, `https://roster.test/scim/v2/acme/Groups/${id}`);
+    t.equal(created.headers.etag, 'W/"1"');
+    t.same(created.body.schemas, [GROUP_SCHEMA]);
+    t.equal(created.body.meta.resourceType, 'Group');
+    t.same(
+      [...created.body.members].sort((x: any, y: any) => (x.value < y.value ? -1 : 1)),
+      [
+        { value: alice, $ref: `https://roster.test/scim/v2/acme/Users/${alice}`, display: 'Alice A', type: 'User' },
+        { value: inner, $ref: `https://roster.test/scim/v2/acme/Groups/${inner}`, display: 'Inner', type: 'Group' },
+      ].sort((x, y) => (x.value < y.value ? -1 : 1)),
+      'members carry value, $ref, display (read from the member) and type',
+    );
+
+    const got = await a.scim('GET', `/Groups/${id}`);
+    t.equal(got.status, 200);
+    t.same(got.body, created.body);
+    t.equal(got.headers.etag, 'W/"1"');
+    t.equal((await a.scim('GET', `/Groups/${id}`, undefined, { 'if-none-match': 'W/"1"' })).status, 304);
+    t.equal((await a.scim('GET', `/Groups/${id}`, undefined, { 'if-none-match': 'W/"9"' })).status, 200);
+    const noMembers = await a.scim('GET', `/Groups/${id}?excludedAttributes=members`);
+    t.notOk('members' in noMembers.body, 'excludedAttributes=members leaves them out');
+    t.equal(noMembers.body.displayName, 'Tour Guides');
+    const onlyName = await a.scim('GET', `/Groups/${id}?attributes=displayName`);
+    t.notOk('members' in onlyName.body);
+    t.equal(onlyName.body.id, id);
+
+    // Display is read at query time: renaming the user shows at once.
+    await a.scim('PATCH', `/Users/${alice}`, patch({ op: 'replace', path: 'displayName', value: 'Alice Renamed' }));
+    t.equal((await a.scim('GET', `/Groups/${id}`)).body.members.find((m: any) => m.value === alice).display, 'Alice Renamed');
+    // A user's groups attribute is derived from memberships.
+    const aliceNow = await a.scim('GET', `/Users/${alice}`);
+    t.same(aliceNow.body.groups, [{ value: id, $ref: `https://roster.test/scim/v2/acme/Groups/${id}`, display: 'Tour Guides', type: 'direct' }]);
+
+    // PATCH add / remove members.
+    const added = await a.scim('PATCH', `/Groups/${id}`, patch({ op: 'add', path: 'members', value: [{ value: bob }] }));
+    t.equal(added.status, 200);
+    t.equal(added.headers.etag, 'W/"2"');
+    t.same(memberIds(added.body), [alice, bob, inner].sort());
+    const again = await a.scim('PATCH', `/Groups/${id}`, patch({ op: 'add', path: 'members', value: [{ value: bob }] }));
+    t.equal(again.headers.etag, 'W/"2"', 'adding a current member changes nothing, keeps the version');
+    const removed = await a.scim('PATCH', `/Groups/${id}`, patch({ op: 'remove', path: `members[value eq "${inner}"]` }));
+    t.equal(removed.headers.etag, 'W/"3"');
+    t.same(memberIds(removed.body), [alice, bob].sort());
+    const renamed = await a.scim('PATCH', `/Groups/${id}?excludedAttributes=members`, patch({ op: 'replace', path: 'displayName', value: 'Guides' }));
+    t.equal(renamed.body.displayName, 'Guides');
+    t.notOk('members' in renamed.body);
+
+    // If-Match: a stale version is 412 and nothing changes.
+    const stale = await a.scim('PATCH', `/Groups/${id}`, patch({ op: 'add', path: 'members', value: [{ value: inner }] }), { 'if-match': 'W/"1"' });
+    t.equal(stale.status, 412);
+    t.same(stale.body.schemas, [ERROR_SCHEMA]);
+    t.same(memberIds((await a.scim('GET', `/Groups/${id}`)).body), [alice, bob].sort());
+    t.equal((await a.scim('PATCH', `/Groups/${id}`, patch({ op: 'add', path: 'members', value: [{ value: inner }] }), { 'if-match': 'W/"4"' })).status, 200);
+
+    // PUT: members given replace the membership; members left out keep it.
+    const put = await a.scim('PUT', `/Groups/${id}`, group('Guides', { externalId: 'ext-tg', members: [{ value: bob }] }));
+    t.equal(put.status, 200);
+    t.same(memberIds(put.body), [bob]);
+    t.equal(put.body.meta.version, 'W/"6"');
+    const putKeep = await a.scim('PUT', `/Groups/${id}`, group('Guides 2'));
+    t.equal(putKeep.body.displayName, 'Guides 2');
+    t.notOk('externalId' in putKeep.body, 'PUT clears attributes it leaves out');
+    t.same(memberIds(putKeep.body), [bob], 'PUT without members keeps the membership');
+    const putEmpty = await a.scim('PUT', `/Groups/${id}`, group('Guides 2', { members: [] }));
+    t.notOk('members' in putEmpty.body, 'members: [] empties the group');
+    t.equal((await a.scim('PUT', `/Groups/${id}`, group('x'), { 'if-match': 'W/"2"' })).status, 412);
+
+    // Events: created with its members, then member additions and removals.
+    const ev = await events(a, id);
+    t.same(ev.slice(0, 3), [
+      { type: 'group.created', version: 1 },
+      { type: 'group.members.added', version: 1, members: [alice, inner].sort() },
+      { type: 'group.members.added', version: 2, members: [bob] },
+    ]);
+    t.ok(ev.some((e) => e.type === 'group.members.removed' && e.version === 3 && e.members?.[0] === inner));
+
+    // DELETE
+    t.equal((await a.scim('DELETE', `/Groups/${id}`, undefined, { 'if-match': 'W/"1"' })).status, 412);
+    t.equal((await a.scim('DELETE', `/Groups/${id}`)).status, 204);
+    t.equal((await a.scim('GET', `/Groups/${id}`)).status, 404);
+    t.equal((await a.scim('DELETE', `/Groups/${id}`)).status, 404);
+    t.equal((await a.scim('PATCH', `/Groups/${id}`, patch({ op: 'replace', path: 'displayName', value: 'x' }))).status, 404);
+    t.equal((await a.scim('PUT', `/Groups/not-a-uuid`, group('x'))).status, 404);
+    t.notOk('groups' in (await a.scim('GET', `/Users/${bob}`)).body, 'memberships go with the group');
+  });
+
+  t.test(`${backend}: members must exist in the tenant; otherwise 400 invalidValue and nothing changes`, async (t) => {
+    const a = await startApp(t, backend);
+    const alice = await newUser(a, 'alice@example.com');
+    const g = (await a.scim('POST', '/Groups', group('G', { members: [{ value: alice }] }))).body;
+    const other = await a.newTenant('other');
+    const foreign = (
+      await a.app.inject({
+        method: 'POST',
+        url: '/scim/v2/other/Users',
+        headers: { authorization: `Bearer ${other.token}`, 'content-type': 'application/scim+json' },
+        payload: JSON.stringify(user('foreign@example.com')),
+      })
+    ).json().id as string;
+
+    const expect400 = async (label: string, r: Promise<{ status: number; body: any }>, scimType = 'invalidValue') => {
+      const res = await r;
+      t.equal(res.status, 400, `${label}: status`);
+      t.equal(res.body.scimType, scimType, `${label}: scimType`);
+      t.same(res.body.schemas, [ERROR_SCHEMA]);
+      return res;
+    };
+    const missing = '00000000-0000-4000-8000-000000000000';
+    const r = await expect400('unknown member', a.scim('PATCH', `/Groups/${g.id}`, patch({ op: 'add', path: 'members', value: [{ value: missing }] })));
+    t.match(r.body.detail, missing);
+    await expect400('member of another tenant', a.scim('PATCH', `/Groups/${g.id}`, patch({ op: 'add', path: 'members', value: [{ value: foreign }] })));
+    await expect400('not a uuid', a.scim('PATCH', `/Groups/${g.id}`, patch({ op: 'add', path: 'members', value: [{ value: 'bjensen' }] })));
+    await expect400('one good, one missing', a.scim('PATCH', `/Groups/${g.id}`, patch({ op: 'replace', path: 'members', value: [{ value: alice }, { value: missing }] })));
+    await expect400('type says Group, id is a User', a.scim('PATCH', `/Groups/${g.id}`, patch({ op: 'add', path: 'members', value: [{ value: alice, type: 'Group' }] })));
+    await expect400('itself', a.scim('PATCH', `/Groups/${g.id}`, patch({ op: 'add', path: 'members', value: [{ value: g.id }] })));
+    await expect400('unknown member on create', a.scim('POST', '/Groups', group('H', { members: [{ value: missing }] })));
+    await expect400('unknown member on PUT', a.scim('PUT', `/Groups/${g.id}`, group('G2', { members: [{ value: missing }] })));
+    await expect400('attribute change with a bad member', a.scim('PATCH', `/Groups/${g.id}`, patch({ op: 'replace', path: 'displayName', value: 'Changed' }, { op: 'add', path: 'members', value: [{ value: missing }] })));
+    await expect400('missing displayName', a.scim('POST', '/Groups', { schemas: [GROUP_SCHEMA] }));
+    await expect400('bad PATCH path', a.scim('PATCH', `/Groups/${g.id}`, patch({ op: 'add', path: 'members[value eq', value: [] })), 'invalidPath');
+
+    const after = await a.scim('GET', `/Groups/${g.id}`);
+    t.equal(after.body.meta.version, 'W/"1"', 'no rejected request changed the group');
+    t.equal(after.body.displayName, 'G');
+    t.same(memberIds(after.body), [alice]);
+    t.equal((await a.scim('GET', '/Groups')).body.totalResults, 1, 'no rejected create made a group');
+    t.same(await events(a, g.id), [
+      { type: 'group.created', version: 1 },
+      { type: 'group.members.added', version: 1, members: [alice] },
+    ]);
+  });
+
+  t.test(`${backend}: RFC 7644 §3.5.2 member PATCH examples`, async (t) => {
+    const a = await startApp(t, backend);
+    const seed = (id: string, userName: string, displayName: string) =>
+      insertUser(a.database.db, a.tenant, id, { schemas: [USER_SCHEMA], userName, displayName }, new Date());
+    await seed(BABS, 'bjensen', 'Babs Jensen');
+    await seed(JAMES, 'jsmith', 'James Smith');
+    const id = (await a.scim('POST', '/Groups', group('Tour Guides'))).body.id as string;
+
+    const addMember = await a.scim('PATCH', `/Groups/${id}`, JSON.parse(fixture('7644-3.5.2.1-add-member.json')));
+    t.equal(addMember.status, 200, '§3.5.2.1 add a member');
+    t.same(addMember.body.members, [{ value: BABS, $ref: `https://roster.test/scim/v2/acme/Users/${BABS}`, display: 'Babs Jensen', type: 'User' }]);
+
+    // As printed, the §3.5.2.2 remove example elides the id: it names no member, so nothing changes.
+    const elided = await a.scim('PATCH', `/Groups/${id}`, JSON.parse(fixture('7644-3.5.2.2-remove-member.json')));
+    t.equal(elided.status, 200);
+    t.equal(elided.body.meta.version, addMember.body.meta.version, 'removing a non-member changes nothing');
+    const removeMember = await a.scim('PATCH', `/Groups/${id}`, filled('7644-3.5.2.2-remove-member.json'));
+    t.notOk('members' in removeMember.body, '§3.5.2.2 remove a member');
+
+    const replaced = await a.scim('PATCH', `/Groups/${id}`, filled('7644-3.5.2.3-replace-members.json'));
+    t.same(memberIds(replaced.body), [BABS, JAMES].sort(), '§3.5.2.3 replace members');
+    const removeAndAdd = await a.scim('PATCH', `/Groups/${id}`, filled('7644-3.5.2.2-remove-and-add-member.json'));
+    t.same(memberIds(removeAndAdd.body), [JAMES], '§3.5.2.2 remove one and add one');
+    const removeAllThenAdd = await a.scim('PATCH', `/Groups/${id}`, JSON.parse(fixture('7644-3.5.2.2-remove-all-then-add-members.json')));
+    t.same(memberIds(removeAllThenAdd.body), [BABS, JAMES].sort(), '§3.5.2.2 remove all, then add two');
+    const removeAll = await a.scim('PATCH', `/Groups/${id}`, JSON.parse(fixture('7644-3.5.2.2-remove-all-members.json')));
+    t.notOk('members' in removeAll.body, '§3.5.2.2 remove all members');
+
+    // The elided ids of §3.5.2.3 as printed are not ids of anything: 400, nothing changes.
+    const bad = await a.scim('PATCH', `/Groups/${id}`, JSON.parse(fixture('7644-3.5.2.3-replace-members.json')));
+    t.equal(bad.status, 400);
+    t.equal(bad.body.scimType, 'invalidValue');
+    t.equal((await a.scim('GET', `/Groups/${id}`)).body.meta.version, removeAll.body.meta.version);
+  });
+
+  t.test(`${backend}: deleting a user or group removes its memberships, bumps those groups and records it`, async (t) => {
+    const a = await startApp(t, backend);
+    const alice = await newUser(a, 'alice@example.com');
+    const bob = await newUser(a, 'bob@example.com');
+    const g1 = (await a.scim('POST', '/Groups', group('G1', { members: [{ value: alice }, { value: bob }] }))).body.id as string;
+    const g2 = (await a.scim('POST', '/Groups', group('G2', { members: [{ value: alice }] }))).body.id as string;
+    const parent = (await a.scim('POST', '/Groups', group('Parent', { members: [{ value: g2 }, { value: bob }] }))).body.id as string;
+
+    t.equal((await a.scim('DELETE', `/Users/${alice}`)).status, 204);
+    const g1After = await a.scim('GET', `/Groups/${g1}`);
+    t.same(memberIds(g1After.body), [bob]);
+    t.equal(g1After.body.meta.version, 'W/"2"', 'a group that lost a member gets a new version');
+    t.notOk('members' in (await a.scim('GET', `/Groups/${g2}`)).body);
+    t.same((await events(a, g1)).at(-1), { type: 'group.members.removed', version: 2, members: [alice] });
+    t.same((await events(a, g2)).at(-1), { type: 'group.members.removed', version: 2, members: [alice] });
+    t.equal((await a.scim('GET', `/Groups?filter=${encodeURIComponent(`members.value eq "${alice}"`)}`)).body.totalResults, 0);
+
+    t.equal((await a.scim('DELETE', `/Groups/${g2}`)).status, 204);
+    const parentAfter = await a.scim('GET', `/Groups/${parent}`);
+    t.same(memberIds(parentAfter.body), [bob], 'a deleted group leaves the groups it was in');
+    t.equal(parentAfter.body.meta.version, 'W/"2"');
+    t.same((await events(a, parent)).at(-1), { type: 'group.members.removed', version: 2, members: [g2] });
+    const rows = await sql<{ n: number }>`select count(*)::int as n from group_members where member_id = ${alice} or group_id = ${g2} or member_id = ${g2}`.execute(a.database.db);
+    t.equal(rows.rows[0]!.n, 0, 'no membership rows are left behind');
+  });
+
+  t.test(`${backend}: group filters, sorting and paging`, async (t) => {
+    const a = await startApp(t, backend);
+    const alice = await newUser(a, 'alice@example.com');
+    const bob = await newUser(a, 'bob@example.com');
+    const ids: Record<string, string> = {};
+    for (const [name, members] of [
+      ['Sales', [alice]],
+      ['Engineering', [alice, bob]],
+      ['Admins', []],
+      ['engineering-leads', [bob]],
+    ] as const) {
+      ids[name] = (await a.scim('POST', '/Groups', group(name, { externalId: `ext-${name}`, members: members.map((value) => ({ value })) }))).body.id;
+    }
+    const q = async (query: string) => {
+      const r = await a.scim('GET', `/Groups?${query}`);
+      t.equal(r.status, 200, query);
+      return r.body;
+    };
+    const names = (body: any) => body.Resources.map((r: any) => r.displayName);
+    const f = (filter: string, extra = '') => q(`filter=${encodeURIComponent(filter)}&sortBy=displayName${extra}`);
+
+    t.same(names(await f('displayName eq "sales"')), ['Sales'], 'displayName is case-insensitive');
+    t.same(names(await f('displayName sw "eng"')), ['Engineering', 'engineering-leads']);
+    t.same(names(await f('externalId eq "ext-Admins"')), ['Admins']);
+    t.same(names(await f('externalId eq "ext-admins"')), [], 'externalId is case-exact');
+    t.same(names(await f(`members.value eq "${alice}"`)), ['Engineering', 'Sales']);
+    t.same(names(await f(`members[value eq "${bob}"]`)), ['Engineering', 'engineering-leads']);
+    t.same(names(await f(`members[value eq "${bob}"] and displayName co "lead"`)), ['engineering-leads']);
+    t.same(names(await f('not (members pr)')), ['Admins']);
+    // How Entra ID checks membership: filter on the member, leave members out of the response.
+    const check = await f(`members[value eq "${alice}"] and id eq "${ids.Sales}"`, '&excludedAttributes=members');
+    t.equal(check.totalResults, 1);
+    t.notOk('members' in check.Resources[0]);
+    const withMembers = await f(`displayName eq "Engineering"`);
+    t.same(memberIds(withMembers.Resources[0]), [alice, bob].sort());
+
+    t.same(names(await q('sortBy=displayName&sortOrder=descending')), ['Sales', 'engineering-leads', 'Engineering', 'Admins']);
+    const page = await q('sortBy=displayName&startIndex=2&count=2&attributes=displayName');
+    t.equal(page.totalResults, 4);
+    t.equal(page.startIndex, 2);
+    t.equal(page.itemsPerPage, 2);
+    t.same(names(page), ['Engineering', 'engineering-leads']);
+    t.notOk('members' in page.Resources[0]);
+    t.equal((await a.scim('GET', '/Groups?filter=' + encodeURIComponent('userName eq "x"'))).body.scimType, 'invalidFilter');
+  });
+
+  t.test(`${backend}: 50 concurrent PATCHes adding members to one group lose nothing`, async (t) => {
+    const a = await startApp(t, backend);
+    const id = (await a.scim('POST', '/Groups', group('Crowd'))).body.id as string;
+    const userIds: string[] = [];
+    for (let i = 0; i < 50; i++) userIds.push(await newUser(a, `u${i}@example.com`));
+    const results = await Promise.all(
+      userIds.map((u) => a.scim('PATCH', `/Groups/${id}?excludedAttributes=members`, patch({ op: 'add', path: 'members', value: [{ value: u }] }))),
+    );
+    t.same(results.map((r) => r.status), userIds.map(() => 200));
+    const after = await a.scim('GET', `/Groups/${id}`);
+    t.same(memberIds(after.body), [...userIds].sort(), 'all 50 members are there');
+    t.equal(after.body.meta.version, 'W/"51"', 'every add made its own version');
+    const versions = results.map((r) => Number(/\d+/.exec(r.headers.etag as string)![0])).sort((x, y) => x - y);
+    t.same(versions, Array.from({ length: 50 }, (_, i) => i + 2), 'each PATCH saw a distinct version');
+    const added = (await events(a, id)).filter((e) => e.type === 'group.members.added');
+    t.equal(added.length, 50);
+  });
+
+  t.test(`${backend}: a large group: one-member changes touch one row, responses are bounded`, async (t) => {
+    const a = await startApp(t, backend);
+    const id = (await a.scim('POST', '/Groups', group('Everyone'))).body.id as string;
+    const n = MEMBER_LIMIT + 5;
+    // Seed n users and memberships directly (the HTTP path is what is under test below).
+    await sql`
+      insert into users (tenant_id, id, user_name, resource, created, last_modified)
+      select ${a.tenant}, gen_random_uuid(), 'seed' || i, jsonb_build_object('schemas', jsonb_build_array(${USER_SCHEMA}::text), 'userName', 'seed' || i), now(), now()
+      from generate_series(1, ${n}) as i`.execute(a.database.db);
+    await sql`
+      insert into group_members (tenant_id, group_id, member_id, member_type)
+      select tenant_id, ${id}, id, 'User' from users where tenant_id = ${a.tenant}`.execute(a.database.db);
+    const newcomer = await newUser(a, 'newcomer@example.com');
+
+    const add = await a.scim('PATCH', `/Groups/${id}?excludedAttributes=members`, patch({ op: 'add', path: 'members', value: [{ value: newcomer }] }));
+    t.equal(add.status, 200);
+    t.equal(add.body.meta.version, 'W/"2"');
+    t.same((await events(a, id)).at(-1), { type: 'group.members.added', version: 2, members: [newcomer] }, 'exactly the one member was added');
+    const count = await sql<{ n: number }>`select count(*)::int as n from group_members where group_id = ${id}`.execute(a.database.db);
+    t.equal(count.rows[0]!.n, n + 1);
+
+    const got = await a.scim('GET', `/Groups/${id}`);
+    t.equal(got.body.members.length, MEMBER_LIMIT, `members in a response are capped at ${MEMBER_LIMIT}`);
+    const sorted = [...got.body.members.map((m: any) => m.value)].sort();
+    t.same(got.body.members.map((m: any) => m.value), sorted, 'the first members by id');
+    t.equal(got.body.members[0].display.startsWith('seed'), true);
+
+    const check = await a.scim('GET', `/Groups?filter=${encodeURIComponent(`members[value eq "${newcomer}"]`)}&excludedAttributes=members`);
+    t.equal(check.body.totalResults, 1, 'membership of any member can be checked with a filter');
+    const rm = await a.scim('PATCH', `/Groups/${id}`, patch({ op: 'remove', path: `members[value eq "${newcomer}"]` }), {});
+    t.equal(rm.status, 200);
+    t.same((await events(a, id)).at(-1), { type: 'group.members.removed', version: 3, members: [newcomer] });
+  });
+
+  t.test(`${backend}: patchResponse noContent answers 204 with the ETag`, async (t) => {
+    const a = await startApp(t, backend);
+    t.equal((await a.admin('PATCH', `/tenants/${a.tenant}`, { settings: { patchResponse: 'noContent' } })).status, 200);
+    const alice = await newUser(a, 'alice@example.com');
+    const id = (await a.scim('POST', '/Groups', group('G'))).body.id as string;
+    const r = await a.scim('PATCH', `/Groups/${id}`, patch({ op: 'add', path: 'members', value: [{ value: alice }] }));
+    t.equal(r.status, 204);
+    t.equal(r.headers.etag, 'W/"2"');
+    t.equal(r.raw.body, '');
+  });
+}
