@@ -2,6 +2,9 @@ import { request } from 'node:http';
 import t from 'tap';
 import { Gauge } from 'prom-client';
 import { buildApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { openDatabase } from '../../src/db/index.js';
+import { deliveryMetrics, WebhookService } from '../../src/events/index.js';
 import { outcomeOf, scimOperationOf, startMetricsServer } from '../../src/http/ops/metrics.js';
 import { backends } from '../helpers/db.js';
 import { startApp, user } from '../helpers/app.js';
@@ -145,4 +148,38 @@ t.test('each app has its own registry', async (t) => {
   t.teardown(() => b.app.close());
   t.not(b.ops.metrics.registry, a.app.metrics.registry);
   t.equal(b.ops.metrics, b.app.metrics);
+});
+
+for (const backend of backends) {
+  t.test(`${backend}: webhook delivery totals and the outbox backlog`, async (t) => {
+    const a = await startApp(t, backend, { WEBHOOK_WORKER: 'false' });
+    const scrape = () => a.app.metrics.registry.metrics();
+    let text = await scrape();
+    t.equal(sample(text, 'roster_outbox_pending_deliveries', {}), 0);
+    t.equal(sample(text, 'roster_outbox_oldest_pending_age_seconds', {}), 0);
+    // The counters mirror the worker's process-wide totals.
+    t.equal(sample(text, 'roster_webhook_deliveries_total', { outcome: 'delivered' }), deliveryMetrics.delivered);
+    t.equal(sample(text, 'roster_webhook_deliveries_total', { outcome: 'dead_lettered' }), deliveryMetrics.deadLettered);
+    t.equal(sample(text, 'roster_webhook_failed_attempts_total', {}), deliveryMetrics.failedAttempts);
+    t.equal(sample(text, 'roster_webhook_attempts_total', {}), deliveryMetrics.attemptCount);
+
+    // An endpoint and a change, no worker running: one delivery waits.
+    await new WebhookService(a.database.db, { secretGraceSeconds: 0 }).create(a.tenant, { url: 'http://127.0.0.1:9/hook' });
+    const g = await a.scim('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Metrics' });
+    t.equal(g.status, 201);
+    text = await scrape();
+    t.ok((sample(text, 'roster_outbox_pending_deliveries', {}) ?? 0) >= 1, 'the pending delivery is counted');
+    t.ok((sample(text, 'roster_outbox_oldest_pending_age_seconds', {}) ?? -1) >= 0);
+  });
+}
+
+t.test('a scrape still answers when the outbox cannot be read', async (t) => {
+  // A database without the outbox tables (not migrated): the gauges keep their last value, the rest is served.
+  const database = await openDatabase({ dataDir: 'memory://' });
+  t.teardown(() => database.close());
+  const { app } = await buildApp({ config: loadConfig({ LOG_LEVEL: 'silent' }), database });
+  t.teardown(() => app.close());
+  const text = await app.metrics.registry.metrics();
+  t.equal(sample(text, 'roster_outbox_pending_deliveries', {}), 0);
+  t.ok(sample(text, 'roster_db_pool_max_connections', {}) === 1);
 });

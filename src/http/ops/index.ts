@@ -9,7 +9,7 @@ import type { DatabaseHandle } from '../../db/index.js';
 import { registerOpenApi } from '../openapi.js';
 import { installRateLimits, type TokenBuckets } from '../rate-limit.js';
 import { closeConnectionsWhenStopping, healthRoutes, Lifecycle } from './health.js';
-import { installMetricsHooks, Metrics } from './metrics.js';
+import { installMetricsHooks, Metrics, registerDeliveryMetrics } from './metrics.js';
 
 export { Lifecycle } from './health.js';
 export { Metrics, startMetricsServer, type MetricsServer } from './metrics.js';
@@ -33,6 +33,7 @@ export async function installOps(app: FastifyInstance, deps: { config: Config; d
   const lifecycle = new Lifecycle();
   const metrics = new Metrics({ poolStats: () => database.poolStats(), poolMax: database.kind === 'pglite' ? 1 : config.databasePoolMax });
   app.decorate('metrics', metrics);
+  registerDeliveryMetrics(metrics, database.db);
 
   await registerOpenApi(app, config);
   installMetricsHooks(app, metrics);

@@ -9,6 +9,7 @@
  *   cannot invent tenant label values);
  * - roster_db_pool_connections{state}, roster_db_pool_waiting and
  *   roster_db_pool_max_connections from the pool;
+ * - webhook delivery outcomes and the outbox backlog (registerDeliveryMetrics);
  * - the prom-client default process and Node.js metrics.
  *
  * Other modules add their own metrics to `metrics.registry`, e.g. the outbox
@@ -25,6 +26,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Db } from '../../db/index.js';
+import { deliveryBacklog, deliveryMetrics, type DeliveryMetrics } from '../../events/metrics.js';
 
 export type PoolStats = { total: number; idle: number; waiting: number };
 
@@ -83,6 +86,90 @@ export class Metrics {
   async render(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
+}
+
+/**
+ * Webhook delivery metrics: the delivery worker's process-wide totals
+ * (src/events/metrics.ts) as counters, and the outbox backlog (all
+ * processes, read from the database once per scrape, given up after
+ * `timeoutMs`) as gauges.
+ */
+export function registerDeliveryMetrics(metrics: Metrics, db: Db, opts: { timeoutMs?: number } = {}): void {
+  const registers = [metrics.registry];
+  const total = (name: string, help: string, read: (m: DeliveryMetrics) => number) =>
+    new Counter({
+      name,
+      help,
+      registers,
+      collect() {
+        // The worker keeps monotonic totals; mirror them.
+        this.reset();
+        const v = read(deliveryMetrics);
+        if (v > 0) this.inc(v);
+      },
+    });
+  new Counter({
+    name: 'roster_webhook_deliveries_total',
+    help: 'Webhook deliveries finished by this process, by outcome: delivered (2xx) or dead_lettered (retries exhausted or a permanent 4xx).',
+    labelNames: ['outcome'],
+    registers,
+    collect() {
+      this.reset();
+      this.inc({ outcome: 'delivered' }, deliveryMetrics.delivered);
+      this.inc({ outcome: 'dead_lettered' }, deliveryMetrics.deadLettered);
+    },
+  });
+  total('roster_webhook_failed_attempts_total', 'Delivery attempts that failed and will be retried (timeout, connection error, 408, 425, 429, 5xx).', (m) => m.failedAttempts);
+  total('roster_webhook_endpoints_disabled_total', 'Webhook endpoints switched off because they answered 410 Gone.', (m) => m.endpointsDisabled);
+  total('roster_webhook_attempts_total', 'HTTP delivery attempts made by this process.', (m) => m.attemptCount);
+  total('roster_webhook_attempt_seconds_total', 'Total time spent in delivery attempts; divide by roster_webhook_attempts_total for the mean.', (m) => m.attemptLatencyMsSum / 1000);
+  total('roster_webhook_first_attempt_deliveries_total', 'Events delivered on their first attempt.', (m) => m.commitToDeliveryCount);
+  total(
+    'roster_webhook_commit_to_delivery_seconds_total',
+    'Total time from commit to successful first-attempt delivery; divide by roster_webhook_first_attempt_deliveries_total for the mean.',
+    (m) => m.commitToDeliveryMsSum / 1000,
+  );
+
+  // One database read per scrape for both gauges; a slow or failing database leaves the last values.
+  const timeoutMs = opts.timeoutMs ?? 2_000;
+  let reading: Promise<void> | undefined;
+  let pending = 0;
+  let oldest = 0;
+  const read = () =>
+    (reading ??= (async () => {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        const b = await Promise.race([
+          deliveryBacklog(db),
+          new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), timeoutMs))),
+        ]);
+        pending = b.pending;
+        oldest = b.oldestAgeSeconds ?? 0;
+      } catch {
+        // keep the previous reading
+      } finally {
+        clearTimeout(timer);
+        reading = undefined;
+      }
+    })());
+  new Gauge({
+    name: 'roster_outbox_pending_deliveries',
+    help: 'Webhook deliveries waiting to be sent, across all endpoints and processes.',
+    registers,
+    async collect() {
+      await read();
+      this.set(pending);
+    },
+  });
+  new Gauge({
+    name: 'roster_outbox_oldest_pending_age_seconds',
+    help: 'Age of the oldest pending webhook delivery (0 when none).',
+    registers,
+    async collect() {
+      await read();
+      this.set(oldest);
+    },
+  });
 }
 
 const SCIM_ROUTE = '/scim/v2/:tenant';
