@@ -3,6 +3,8 @@
  * README.md ("Configuration reference") is checked against `configSpec` by
  * test/config.test.ts, so the two cannot drift apart.
  */
+import { DEFAULT_RETRY_SCHEDULE, parseRetrySchedule } from './events/backoff.js';
+
 type Kind = 'string' | 'port' | 'int' | 'url' | 'enum' | 'bool';
 
 interface Spec {
@@ -31,6 +33,13 @@ export const configSpec = [
   { env: 'DEFAULT_PAGE_SIZE', kind: 'int', default: '100', min: 1, description: 'Page size when a list request gives no `count`.' },
   { env: 'MAX_BODY_BYTES', kind: 'int', default: '1048576', min: 1024, description: 'Largest request body accepted; larger bodies get 413 (also `bulk.maxPayloadSize`).' },
   { env: 'BULK_MAX_OPERATIONS', kind: 'int', default: '1000', min: 1, description: 'Most operations in one `/Bulk` request (`bulk.maxOperations`).' },
+  { env: 'WEBHOOK_WORKER', kind: 'bool', default: 'true', description: 'Run the webhook delivery worker in this process. Any number of processes may run it against one database; they share the work without double delivery.' },
+  { env: 'WEBHOOK_RETRY_SCHEDULE', kind: 'string', default: DEFAULT_RETRY_SCHEDULE, description: 'Delays before the 2nd, 3rd, … delivery attempt (comma-separated; units `ms`, `s`, `m`, `h`, `d`), each with ±20% jitter; after the last the delivery is dead-lettered. The default spans about 3 days (12 attempts). A longer `Retry-After` from the receiver wins.' },
+  { env: 'WEBHOOK_TIMEOUT_MS', kind: 'int', default: '10000', min: 100, description: 'Time a webhook receiver has to answer one delivery before the attempt counts as failed.' },
+  { env: 'WEBHOOK_CONCURRENCY', kind: 'int', default: '32', min: 1, description: 'Deliveries in flight per process. Events of one resource always go one at a time, in order; different resources go in parallel.' },
+  { env: 'WEBHOOK_POLL_INTERVAL_MS', kind: 'int', default: '1000', min: 10, description: 'How often the delivery worker looks for due deliveries (retries, missed wake-ups) besides being woken at once by new events.' },
+  { env: 'WEBHOOK_SECRET_GRACE_SECONDS', kind: 'int', default: '86400', min: 0, description: 'After a webhook secret rotation, how long deliveries are also signed with the previous secret.' },
+  { env: 'EVENTS_RETENTION_DAYS', kind: 'int', default: '30', min: 1, description: 'Events older than this whose deliveries are all finished are deleted; the poll feed and replay reach back this far.' },
   { env: 'METRICS_ENABLED', kind: 'bool', default: 'true', description: 'Serve Prometheus metrics at `/metrics` on a separate listener (`METRICS_PORT`), kept off the public one.' },
   { env: 'METRICS_PORT', kind: 'port', default: '9464', description: 'TCP port of the metrics listener (on `HOST`). Must differ from `PORT`.' },
   { env: 'METRICS_ON_MAIN_LISTENER', kind: 'bool', default: 'false', description: 'Also serve `/metrics` on the public listener (`PORT`). Only when something in front keeps that path private.' },
@@ -59,6 +68,14 @@ export interface Config {
   defaultPageSize: number;
   maxBodyBytes: number;
   bulkMaxOperations: number;
+  webhookWorker: boolean;
+  /** Retry delays in ms (parsed WEBHOOK_RETRY_SCHEDULE). */
+  webhookRetrySchedule: number[];
+  webhookTimeoutMs: number;
+  webhookConcurrency: number;
+  webhookPollIntervalMs: number;
+  webhookSecretGraceSeconds: number;
+  eventsRetentionDays: number;
   metricsEnabled: boolean;
   metricsPort: number;
   metricsOnMainListener: boolean;
@@ -149,6 +166,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     defaultPageSize: value('DEFAULT_PAGE_SIZE') as number,
     maxBodyBytes: value('MAX_BODY_BYTES') as number,
     bulkMaxOperations: value('BULK_MAX_OPERATIONS') as number,
+    webhookWorker: value('WEBHOOK_WORKER') as boolean,
+    webhookRetrySchedule: retrySchedule(value('WEBHOOK_RETRY_SCHEDULE') as string, problems),
+    webhookTimeoutMs: value('WEBHOOK_TIMEOUT_MS') as number,
+    webhookConcurrency: value('WEBHOOK_CONCURRENCY') as number,
+    webhookPollIntervalMs: value('WEBHOOK_POLL_INTERVAL_MS') as number,
+    webhookSecretGraceSeconds: value('WEBHOOK_SECRET_GRACE_SECONDS') as number,
+    eventsRetentionDays: value('EVENTS_RETENTION_DAYS') as number,
     metricsEnabled: value('METRICS_ENABLED') as boolean,
     metricsPort: value('METRICS_PORT') as number,
     metricsOnMainListener: value('METRICS_ON_MAIN_LISTENER') as boolean,
@@ -164,6 +188,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (problems.length) throw new ConfigError(problems);
   return config;
+}
+
+function retrySchedule(text: string, problems: string[]): number[] {
+  try {
+    return parseRetrySchedule(text);
+  } catch (err) {
+    problems.push(`WEBHOOK_RETRY_SCHEDULE=${JSON.stringify(text)}: ${(err as Error).message}`);
+    return [];
+  }
 }
 
 /** Tenant ids appear in URLs: lower-case letters, digits and dashes. */

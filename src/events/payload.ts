@@ -3,6 +3,7 @@
  * `{type, timestamp, data}` (https://www.standardwebhooks.com, "Payload
  * structure"), `data.resource` projected to the endpoint's attributes.
  */
+import { tryResolveAttrPath } from '../scim/attributes.js';
 import { project } from '../scim/projection.js';
 import { groupResourceType, userResourceType } from '../scim/schema.js';
 import type { Endpoint, StoredEvent } from './types.js';
@@ -12,7 +13,10 @@ export function resourceFor(event: StoredEvent, endpoint: Pick<Endpoint, 'attrib
   if (!event.resource) return undefined;
   if (!endpoint.attributes || endpoint.attributes.length === 0) return event.resource;
   const rt = event.resourceType === 'User' ? userResourceType : groupResourceType;
-  return project(rt, event.resource, { attributes: endpoint.attributes });
+  // One list serves users and groups: keep the paths this resource type has;
+  // none left means the endpoint wants nothing beyond what is always returned (id).
+  const mine = endpoint.attributes.filter((a) => tryResolveAttrPath(rt, a) !== undefined);
+  return project(rt, event.resource, { attributes: mine.length ? mine : ['id'] });
 }
 
 export interface WebhookEnvelope {

@@ -28,7 +28,7 @@ export interface Received {
   at: number;
 }
 
-export type Handler = (req: IncomingMessage, body: string, res: ServerResponse, n: number) => void | Promise<void>;
+export type Handler = (req: IncomingMessage, body: string, res: ServerResponse, n: number) => unknown;
 
 export const ok: Handler = (_req, _body, res) => {
   res.writeHead(204).end();
@@ -182,7 +182,7 @@ export async function churn(db: Db, tenantId: string, users: number, updates: nu
 export const fastConfig = (over: Partial<DeliveryConfig> = {}): DeliveryConfig => ({
   publicUrl: 'https://roster.test',
   webhookRetrySchedule: [50, 100, 150, 200, 250, 300, 400, 500],
-  webhookTimeoutMs: 1000,
+  webhookTimeoutMs: 5000, // PGlite runs on the test's own thread; a tight timeout would fire while a query blocks the event loop
   webhookConcurrency: 8,
   webhookPollIntervalMs: 50,
   ...over,
@@ -190,7 +190,7 @@ export const fastConfig = (over: Partial<DeliveryConfig> = {}): DeliveryConfig =
 
 export const silentLogger = pino({ level: 'silent' });
 
-export function worker(t: T, db: Db, over: Partial<DeliveryWorkerOptions> & { config?: Partial<DeliveryConfig> } = {}): DeliveryWorker {
+export function worker(t: T, db: Db, over: Omit<Partial<DeliveryWorkerOptions>, 'config'> & { config?: Partial<DeliveryConfig> } = {}): DeliveryWorker {
   const w = startDeliveryWorker({ db, logger: silentLogger, ...over, config: fastConfig(over.config) });
   t.teardown(() => w.stop(0));
   return w;

@@ -15,7 +15,7 @@ export interface EventRoutesOptions {
 }
 
 const DateTime = Type.String({ format: 'date-time' });
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([Type.Null(), t]); // null first: with coerceTypes, ajv would turn null into [""] for an array schema listed first
 
 const FeedItemSchema = Type.Object({
   id: Type.String({ description: 'Event id; also the webhook-id header and the SET jti' }),

@@ -19,7 +19,7 @@ const EventTypeSchema = Type.Union(EVENT_TYPES.map((t) => Type.Literal(t)));
 const FormatSchema = Type.Union(ENDPOINT_FORMATS.map((f) => Type.Literal(f)), {
   description: '`standard-webhooks` (JSON envelope, signed headers) or `set` (RFC 9967 Security Event Tokens pushed per RFC 8935)',
 });
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([Type.Null(), t]); // null first: with coerceTypes, ajv would turn null into [""] for an array schema listed first
 const DateTime = Type.String({ format: 'date-time' });
 
 const EndpointSchema = Type.Object({
