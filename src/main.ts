@@ -5,6 +5,7 @@
  */
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { startDeliveryWorker } from './events/index.js';
 import { startMetricsServer, type MetricsServer } from './http/ops/metrics.js';
 import { gracefulShutdown, type Closer } from './http/ops/shutdown.js';
 import { bootstrap, openConfiguredDatabase } from './startup.js';
@@ -25,9 +26,14 @@ async function main(): Promise<void> {
   const boot = await bootstrap(config, database);
   const { app, ops } = await buildApp({ config, database });
 
-  // Background workers stopped at shutdown, in parallel with the HTTP drain. Whatever
-  // starts one here (e.g. the webhook delivery worker) pushes { name, stop(remainingMs) }.
+  // Background workers, stopped at shutdown in parallel with the HTTP drain: whatever
+  // starts one here pushes { name, stop(remainingMs) }.
   const workers: Closer[] = [];
+  if (config.webhookWorker) {
+    const worker = startDeliveryWorker({ db: database.db, logger: app.log, config });
+    // In-flight deliveries get the time left; unfinished ones go back to the queue (at-least-once).
+    workers.push({ name: 'webhook delivery', stop: (remainingMs) => worker.stop(remainingMs) });
+  }
 
   let metricsServer: MetricsServer | undefined;
   let stopping = false;
