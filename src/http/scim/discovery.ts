@@ -28,6 +28,13 @@ export function discoveryRoutes(app: FastifyInstance, deps: { features: () => Fe
   const tags = ['SCIM discovery'];
   const spc = async (req: Req) => serviceProviderConfig(req.scim.baseUrl, deps.features());
   app.get('/ServiceProviderConfig', { schema: { tags, summary: 'Service provider configuration', params: TenantParams, response: { 200: ScimResourceResponse } } }, spc);
+  // Microsoft's SCIM validation collection for Entra ID (AzureAD/SCIMReferenceCode's
+  // PostmanCollection.json, "Get ServiceProviderConfig") reads /serviceConfiguration, its
+  // reference server's name for it. Lenient tenants answer it; strict ones 404 (RFC 7644 §4).
+  app.get('/serviceConfiguration', { schema: { hide: true } as FastifySchema }, async (req: Req) => {
+    if (req.scim.settings.compatibility !== 'lenient') throw notFound(`No endpoint GET ${req.url.split('?')[0]}`);
+    return spc(req);
+  });
 
   app.get('/Schemas', { schema: { tags, summary: 'Schemas', params: TenantParams, response: { 200: ScimListResponse } } }, async (req: Req) =>
     list(discoverySchemas.map((s) => schemaResource(s, req.scim.baseUrl))),
@@ -51,7 +58,8 @@ export function discoveryRoutes(app: FastifyInstance, deps: { features: () => Fe
   const readOnly = async (req: FastifyRequest) => {
     throw new ScimError(405, `${req.method} is not allowed on ${req.routeOptions.url}; discovery endpoints are read-only`, undefined, { allow: 'GET' });
   };
+  // Answered before the body is parsed: Okta's SCIM 2.0 SPEC test POSTs the text "test" and expects 405.
   for (const url of ['/ServiceProviderConfig', '/Schemas', '/Schemas/:name', '/ResourceTypes', '/ResourceTypes/:name']) {
-    app.route({ method: ['POST', 'PUT', 'PATCH', 'DELETE'], url, schema: { hide: true } as FastifySchema, handler: readOnly });
+    app.route({ method: ['POST', 'PUT', 'PATCH', 'DELETE'], url, schema: { hide: true } as FastifySchema, preParsing: readOnly, handler: readOnly });
   }
 }

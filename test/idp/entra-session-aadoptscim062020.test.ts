@@ -1,0 +1,25 @@
+/**
+ * The Entra ID run of entra-session.test.ts with `?aadOptscim062020` in the
+ * Tenant URL (test/fixtures/entra/session-initial-cycle-aadoptscim062020.json):
+ * the flag is in the query string of every request, and PATCH uses the
+ * SCIM-compliant forms Microsoft documents for it (lower-case ops, JSON
+ * booleans, no-path replace with dotted and URN keys, member removal by
+ * `members[value eq "…"]`). Same final state, checked exactly.
+ */
+import t from 'tap';
+import { startApp } from '../helpers/app.js';
+import { backends } from '../helpers/db.js';
+import { readFixture, runSession, type Session } from '../helpers/idp.js';
+
+const session = readFixture<Session>('entra/session-initial-cycle-aadoptscim062020.json');
+
+for (const backend of backends) {
+  t.test(`${backend}: default tenant`, async (t) => {
+    const a = await startApp(t, backend);
+    await runSession(t, a, session);
+  });
+  t.test(`${backend}: patchResponse noContent`, async (t) => {
+    const a = await startApp(t, backend);
+    await runSession(t, a, session, { patchResponse: 'noContent' });
+  });
+}
