@@ -6,8 +6,10 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Config } from './config.js';
 import type { DatabaseHandle } from './db/index.js';
+import { securityEventsConfig } from './events/index.js';
 import { adminApi } from './http/admin/index.js';
 import { installErrorHandling } from './http/errors.js';
+import { jwksRoutes } from './http/jwks.js';
 import { installOps, type Ops } from './http/ops/index.js';
 import { SCIM_PREFIX, scimApi } from './http/scim/index.js';
 import type { Features } from './scim/discovery.js';
@@ -77,6 +79,8 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
   const features = (): Features => ({
     maxResults: config.maxPageSize,
     bulk: { maxOperations: config.bulkMaxOperations, maxPayloadSize: config.maxBodyBytes },
+    // RFC 9967 §4: the SET event URIs pushed to webhook endpoints registered with format "set".
+    extra: { securityEvents: securityEventsConfig() },
     // RFC 9865 §4; index paging stays the default (§2.4: existing clients expect it).
     pagination: {
       cursor: true,
@@ -89,7 +93,8 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
   });
 
   await app.register(scimApi, { prefix: SCIM_PREFIX, config, tenants: services.tenants, users: services.users, groups: services.groups, search: services.search, bulk: services.bulk, features });
-  await app.register(adminApi, { prefix: '/admin/v1', config, tenants: services.tenants });
+  await app.register(adminApi, { prefix: '/admin/v1', config, tenants: services.tenants, db: database.db });
+  await app.register(jwksRoutes, { db: database.db });
 
   return { app, services, ops };
 }

@@ -6,14 +6,19 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Config } from '../../config.js';
+import type { Db } from '../../db/index.js';
 import type { TenantRecord, TokenRecord } from '../../db/tenants.js';
 import { badRequest } from '../../scim/errors.js';
 import { settingsOf, type TenantService } from '../../services/tenants.js';
 import { authenticateAdmin } from '../auth.js';
+import { eventRoutes } from './events.js';
+import { webhookRoutes } from './webhooks.js';
 
 export interface AdminDeps {
   config: Config;
   tenants: TenantService;
+  /** Enables the webhook and event routes under /tenants/:tenant. */
+  db?: Db;
 }
 
 const SettingsSchema = Type.Object(
@@ -161,4 +166,9 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
     await tenants.revokeToken(req.params.tenant, req.params.tokenId);
     return reply.code(204).send();
   });
+
+  if (deps.db) {
+    await app.register(webhookRoutes, { prefix: '/tenants/:tenant', db: deps.db, secretGraceSeconds: config.webhookSecretGraceSeconds });
+    await app.register(eventRoutes, { prefix: '/tenants/:tenant', db: deps.db });
+  }
 }
