@@ -61,8 +61,10 @@ export async function main(argv: string[]): Promise<BenchReport> {
 
   const profDir = o.cpuProf ? path.join(o.outDir, 'profiles') : undefined;
   const port = await freePort();
+  let metricsPort = await freePort();
+  while (metricsPort === port) metricsPort = await freePort();
   const server = await startServer(
-    { mode: o.server, noBuild: o.noBuild, databaseUrl: seeded.databaseUrl, port, tenant: TENANT, token: o.token, env: o.serverEnv, cpuProfDir: profDir, logFile: path.join(o.outDir, 'server.log') },
+    { mode: o.server, noBuild: o.noBuild, databaseUrl: seeded.databaseUrl, port, metricsPort, tenant: TENANT, token: o.token, env: o.serverEnv, cpuProfDir: profDir, logFile: path.join(o.outDir, 'server.log') },
     log,
   );
   log(`bench: Roster pid ${server.pid} on 127.0.0.1:${port} (${o.server}), RSS ${rssMB(server.pid)} MB`);

@@ -14,6 +14,8 @@ export interface ServerOptions {
   noBuild?: boolean;
   databaseUrl: string;
   port: number;
+  /** Port of the Prometheus metrics listener (kept on, as in production). */
+  metricsPort: number;
   tenant: string;
   token: string;
   env?: Record<string, string>;
@@ -60,10 +62,13 @@ export async function startServer(opts: ServerOptions, log: (l: string) => void)
     DATABASE_URL: opts.databaseUrl,
     HOST: '127.0.0.1',
     PORT: String(opts.port),
+    METRICS_PORT: String(opts.metricsPort),
     PUBLIC_URL: `http://127.0.0.1:${opts.port}`,
     BOOTSTRAP_TENANT: opts.tenant,
     BOOTSTRAP_TOKEN: opts.token,
     LOG_LEVEL: 'warn',
+    // The bench measures capacity: the per-tenant request limit (6,000/min by default) would cap it.
+    RATE_LIMIT_SCIM_PER_MINUTE: '0',
     ...opts.env,
   };
   mkdirSync(path.dirname(opts.logFile), { recursive: true });
