@@ -86,38 +86,63 @@ export async function countRows(db: Q, tenantId: string, l: Listing): Promise<nu
  * display order; backward keyset windows in reading order, nearest to `from`
  * first (the reverse of display order), so that callers can keep reading
  * backwards across tables.
+ *
+ * A keyset window reads the rows that have a sort key and those that have
+ * none as two separate parts, each an index range: `(key, id) > (k, i)` over
+ * the rows with a key in the index's own order (a row comparison, which
+ * Postgres answers from an index on (tenant_id, key, id) by entering it at
+ * the position), then the keyless rows by id. A single query with
+ * `… or key is null` would defeat the index and cost in proportion to the
+ * depth of the page.
  */
 export async function fetchRows(db: Q, tenantId: string, l: Listing, w: Window): Promise<Row[]> {
   const p = parts(l);
+  if ('offset' in w) {
+    const dir = l.descending ? sql`desc` : sql`asc`;
+    return select(db, p, l, tenantId, sql`true`, sql`${p.order} ${dir} nulls last, ${p.col('id')} ${dir}`, w.limit, w.offset);
+  }
+  // Reading backwards walks the display order in reverse.
+  const desc = l.descending !== w.backward;
+  const dir = desc ? sql`desc` : sql`asc`;
+  const cmp = sql.raw(desc ? '<' : '>');
   const o = p.order;
   const id = p.col('id');
-  const backward = 'backward' in w && w.backward;
-  // Reading backwards walks the display order in reverse: directions flip and nulls come first.
-  const desc = l.descending !== backward;
-  const dir = desc ? sql`desc` : sql`asc`;
-  const nulls = backward ? sql`nulls first` : sql`nulls last`;
+  const keyed = async (after: Position | undefined, limit: number): Promise<Row[]> =>
+    limit <= 0
+      ? []
+      : select(db, p, l, tenantId, after ? sql`${o} is not null and (${o}, ${id}) ${cmp} (${after.key}, ${after.id})` : sql`${o} is not null`, sql`${o} ${dir}, ${id} ${dir}`, limit);
+  const keyless = async (after: Position | undefined, limit: number): Promise<Row[]> =>
+    limit <= 0 ? [] : select(db, p, l, tenantId, after ? sql`${o} is null and ${id} ${cmp} ${after.id}` : sql`${o} is null`, sql`${id} ${dir}`, limit);
 
-  let keyset: RawBuilder<unknown> = sql`true`;
-  if ('backward' in w && w.from) {
-    const { key, id: fromId } = w.from;
-    const cmp = sql.raw(desc ? '<' : '>');
-    if (key !== null) {
-      // Past `from` in reading order; rows without a key sort last, so forward reading reaches them too.
-      keyset = sql`(${o} ${cmp} ${key} or (${o} = ${key} and ${id} ${cmp} ${fromId})${backward ? sql`` : sql` or ${o} is null`})`;
-    } else {
-      keyset = backward
-        ? sql`(${o} is not null or (${o} is null and ${id} ${cmp} ${fromId}))`
-        : sql`(${o} is null and ${id} ${cmp} ${fromId})`;
-    }
+  // Keyless rows sort last in display order: first when reading backwards.
+  const from = w.from;
+  if (!w.backward) {
+    if (from && from.key === null) return keyless(from, w.limit);
+    const rows = await keyed(from, w.limit);
+    return rows.concat(await keyless(undefined, w.limit - rows.length));
   }
-  const offset = 'offset' in w ? sql` offset ${w.offset}` : sql``;
+  if (from && from.key !== null) return keyed(from, w.limit);
+  const rows = await keyless(from, w.limit);
+  return rows.concat(await keyed(undefined, w.limit - rows.length));
+}
+
+async function select(
+  db: Q,
+  p: ReturnType<typeof parts>,
+  l: Listing,
+  tenantId: string,
+  range: RawBuilder<unknown>,
+  orderBy: RawBuilder<unknown>,
+  limit: number,
+  offset = 0,
+): Promise<Row[]> {
   const r = await sql<RawRow>`
-    select ${id} as id, ${p.col('resource')} as resource, ${p.col('version')} as version,
-           ${p.col('created')} as created, ${p.col('last_modified')} as last_modified, (${o})::text as sort_key
+    select ${p.col('id')} as id, ${p.col('resource')} as resource, ${p.col('version')} as version,
+           ${p.col('created')} as created, ${p.col('last_modified')} as last_modified, (${p.order})::text as sort_key
     from ${p.from}
-    where ${p.where}${tenantId} and (${l.where ?? sql`true`}) and ${keyset}
-    order by ${o} ${dir} ${nulls}, ${id} ${dir}
-    limit ${w.limit}${offset}`.execute(db);
+    where ${p.where}${tenantId} and (${l.where ?? sql`true`}) and ${range}
+    order by ${orderBy}
+    limit ${limit}${offset > 0 ? sql` offset ${offset}` : sql``}`.execute(db);
   return r.rows.map((row) => ({
     stored: { id: row.id, resource: row.resource, version: row.version, created: row.created, lastModified: row.last_modified },
     position: { key: row.sort_key, id: row.id },

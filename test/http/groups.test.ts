@@ -269,6 +269,10 @@ for (const backend of backends) {
     t.same(names(await f(`members[value eq "${bob}"]`)), ['Engineering', 'engineering-leads']);
     t.same(names(await f(`members[value eq "${bob}"] and displayName co "lead"`)), ['engineering-leads']);
     t.same(names(await f('not (members pr)')), ['Admins']);
+    const nested = (await a.scim('POST', '/Groups', group('Nested', { members: [{ value: ids.Admins }] }))).body.id as string;
+    t.same(names(await f('members[type eq "Group"]')), ['Nested']);
+    t.same(names(await f('members[type eq "User"] and displayName sw "e"')), ['Engineering', 'engineering-leads']);
+    await a.scim('DELETE', `/Groups/${nested}`);
     // How Entra ID checks membership: filter on the member, leave members out of the response.
     const check = await f(`members[value eq "${alice}"] and id eq "${ids.Sales}"`, '&excludedAttributes=members');
     t.equal(check.totalResults, 1);
@@ -338,14 +342,26 @@ for (const backend of backends) {
     t.same((await events(a, id)).at(-1), { type: 'group.members.removed', version: 3, members: [newcomer] });
   });
 
-  t.test(`${backend}: patchResponse noContent answers 204 with the ETag`, async (t) => {
+  t.test(`${backend}: PATCH answers 200 with the resource or 204: Prefer header, else the tenant's patchResponse`, async (t) => {
     const a = await startApp(t, backend);
-    t.equal((await a.admin('PATCH', `/tenants/${a.tenant}`, { settings: { patchResponse: 'noContent' } })).status, 200);
     const alice = await newUser(a, 'alice@example.com');
     const id = (await a.scim('POST', '/Groups', group('G'))).body.id as string;
-    const r = await a.scim('PATCH', `/Groups/${id}`, patch({ op: 'add', path: 'members', value: [{ value: alice }] }));
-    t.equal(r.status, 204);
-    t.equal(r.headers.etag, 'W/"2"');
+    const minimal = await a.scim('PATCH', `/Groups/${id}`, patch({ op: 'add', path: 'members', value: [{ value: alice }] }), { prefer: 'return=minimal' });
+    t.equal(minimal.status, 204, 'Prefer: return=minimal (RFC 7240)');
+    t.equal(minimal.headers['preference-applied'], 'return=minimal');
+    t.equal(minimal.headers.etag, 'W/"2"');
+    const userMinimal = await a.scim('PATCH', `/Users/${alice}`, patch({ op: 'replace', path: 'title', value: 'x' }), { prefer: 'return=minimal' });
+    t.equal(userMinimal.status, 204);
+    t.equal(userMinimal.headers.etag, 'W/"2"');
+
+    t.equal((await a.admin('PATCH', `/tenants/${a.tenant}`, { settings: { patchResponse: 'noContent' } })).status, 200);
+    const r = await a.scim('PATCH', `/Groups/${id}`, patch({ op: 'replace', path: 'displayName', value: 'G2' }));
+    t.equal(r.status, 204, 'tenant setting patchResponse=noContent');
+    t.equal(r.headers.etag, 'W/"3"');
     t.equal(r.raw.body, '');
+    t.notOk('preference-applied' in r.headers);
+    const full = await a.scim('PATCH', `/Groups/${id}?attributes=displayName`, patch({ op: 'replace', path: 'displayName', value: 'G3' }), { prefer: 'return=representation' });
+    t.equal(full.status, 200, 'Prefer: return=representation overrides the tenant setting');
+    t.same(Object.keys(full.body).sort(), ['displayName', 'id', 'schemas'], 'the attributes parameter applies to the PATCH response');
   });
 }

@@ -9,7 +9,7 @@ import { etagOf } from '../../scim/representation.js';
 import { groupResourceType as RT } from '../../scim/schema.js';
 import type { GroupResult, GroupService } from '../../services/groups.js';
 import { parseListParams, parseProjection, wants, type Limits, type ListParams, type Projection } from './list-params.js';
-import { listResponse, searchParams } from './listing.js';
+import { listResponse, patchNoContent, searchParams } from './listing.js';
 import { IdParams, ListQuery, ProjectionQuery, ScimBody, ScimListResponse, ScimResourceResponse } from './schemas.js';
 
 type Req = FastifyRequest<{ Params: { tenant: string; id: string }; Querystring: Record<string, unknown> }>;
@@ -65,13 +65,14 @@ export function groupRoutes(app: FastifyInstance, deps: { groups: GroupService; 
         params: IdParams,
         querystring: ProjectionQuery,
         body: ScimBody,
-        response: { 200: ScimResourceResponse, 204: { type: 'null', description: 'No Content (tenant setting patchResponse=noContent)' } },
+        response: { 200: ScimResourceResponse, 204: { type: 'null', description: 'No Content (Prefer: return=minimal, or tenant setting patchResponse=noContent)' } },
       },
     },
     async (req: Req, reply) => {
       const p = parseProjection(RT, req.query);
-      const noContent = req.scim.settings.patchResponse === 'noContent';
+      const { noContent, applied } = patchNoContent(req);
       const r = await groups.patch(req.scim, req.params.id, req.body, req.headers['if-match'], { withMembers: !noContent && wants(p, 'members') });
+      if (applied) reply.header('preference-applied', applied);
       if (noContent) return reply.code(204).header('etag', etagOf(r.stored.version)).send();
       return reply1(req, reply, r, p);
     },

@@ -2,6 +2,7 @@
  * ListResponse bodies (RFC 7644 §3.4.2) and SearchRequest bodies
  * (RFC 7644 §3.4.3), shared by /Users, /Groups and the root search.
  */
+import type { FastifyRequest } from 'fastify';
 import { badRequest } from '../../scim/errors.js';
 import { LIST_RESPONSE_SCHEMA, SEARCH_REQUEST_SCHEMA } from '../../scim/schema.js';
 import type { PageResult } from '../../services/paging.js';
@@ -55,4 +56,18 @@ export function searchParams(body: unknown, lenient: boolean): Record<string, un
     if (v === null) delete raw[name];
   }
   return raw;
+}
+
+/**
+ * Whether a successful PATCH answers 204 No Content rather than 200 with the
+ * resource (RFC 7644 §3.5.2 allows both). A request decides with
+ * `Prefer: return=minimal` or `Prefer: return=representation` (RFC 7240
+ * §4.2); without one, the tenant's `patchResponse` setting does. Returns the
+ * preference applied, for the Preference-Applied header.
+ */
+export function patchNoContent(req: FastifyRequest): { noContent: boolean; applied?: string } {
+  const prefer = String(req.headers.prefer ?? '').toLowerCase();
+  const m = /(?:^|[,;\s])return\s*=\s*"?(minimal|representation)"?/.exec(prefer);
+  if (m) return { noContent: m[1] === 'minimal', applied: `return=${m[1]}` };
+  return { noContent: req.scim.settings.patchResponse === 'noContent' };
 }

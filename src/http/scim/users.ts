@@ -5,7 +5,7 @@ import { userResourceType as RT } from '../../scim/schema.js';
 import type { UserResult, UserService } from '../../services/users.js';
 import { etagOf, parseETagList } from '../../scim/representation.js';
 import { parseListParams, parseProjection, wants, type Limits, type ListParams, type Projection } from './list-params.js';
-import { listResponse, searchParams } from './listing.js';
+import { listResponse, patchNoContent, searchParams } from './listing.js';
 import { IdParams, ListQuery, ScimBody, ScimResourceResponse, ScimListResponse, ProjectionQuery } from './schemas.js';
 
 type Req = FastifyRequest<{ Params: { tenant: string; id: string }; Querystring: Record<string, unknown> }>;
@@ -54,10 +54,12 @@ export function userRoutes(app: FastifyInstance, deps: { users: UserService; lim
     return reply1(req, reply, await users.replace(req.scim, req.params.id, req.body, req.headers['if-match']), p);
   });
 
-  app.patch('/Users/:id', { schema: { tags: ['SCIM Users'], summary: 'Modify a user (PatchOp)', params: IdParams, querystring: ProjectionQuery, body: ScimBody, response: { 200: ScimResourceResponse, 204: { type: 'null', description: 'No Content (tenant setting patchResponse=noContent)' } } } }, async (req: Req, reply) => {
+  app.patch('/Users/:id', { schema: { tags: ['SCIM Users'], summary: 'Modify a user (PatchOp)', params: IdParams, querystring: ProjectionQuery, body: ScimBody, response: { 200: ScimResourceResponse, 204: { type: 'null', description: 'No Content (Prefer: return=minimal, or tenant setting patchResponse=noContent)' } } } }, async (req: Req, reply) => {
     const p = parseProjection(RT, req.query);
     const r = await users.patch(req.scim, req.params.id, req.body, req.headers['if-match']);
-    if (req.scim.settings.patchResponse === 'noContent') return reply.code(204).header('etag', etagOf(r.stored.version)).send();
+    const { noContent, applied } = patchNoContent(req);
+    if (applied) reply.header('preference-applied', applied);
+    if (noContent) return reply.code(204).header('etag', etagOf(r.stored.version)).send();
     return reply1(req, reply, r, p);
   });
 
