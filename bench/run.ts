@@ -15,6 +15,7 @@ import { runPgbench, type PgbenchResult } from './lib/pgbench.js';
 import { formatSummary, summarize } from './lib/profile.js';
 import { compare, evaluateTargets, markdown, PGBENCH_FOR, updateReadme, writeResults, type BenchReport } from './lib/report.js';
 import { startServer } from './lib/server.js';
+import { runInSnapshot, snapshotInfo } from './lib/snapshot.js';
 import { environment, findPgbench, freePort, machineBusy, rssMB, RssSampler, waitQuiet } from './lib/system.js';
 import { dropDatabase, seed } from './seed.js';
 
@@ -47,6 +48,11 @@ async function checkpoint(url: string): Promise<void> {
 export async function main(argv: string[]): Promise<BenchReport> {
   const o = parseArgs(argv);
   const date = new Date();
+  // Inside a snapshot (--source head), results and the README go to the work tree the run started from.
+  const snap = snapshotInfo();
+  const home = snap?.home ?? process.cwd();
+  const outDir = path.resolve(home, o.outDir);
+  const readme = path.join(home, 'bench', 'README.md');
   const pgbench = o.skipPgbench ? null : findPgbench();
   if (!o.skipPgbench && !pgbench) {
     throw new Error('pgbench not found: install it (Debian: apt-get install postgresql-client, or postgresql-contrib on older releases), or pass --skip-pgbench');
@@ -56,15 +62,15 @@ export async function main(argv: string[]): Promise<BenchReport> {
   const quiet = o.waitQuiet > 0 ? await waitQuiet(o.waitQuiet, 0.25, log) : undefined;
   if (quiet && quiet.busy >= 0.25) log(`bench: WARNING: the machine is ${Math.round(quiet.busy * 100)}% busy with other work; figures will be low`);
   const seeded = await seed({ adminUrl: o.adminUrl, database: o.database, users: o.users, token: o.token, reseed: o.reseed, log });
-  const env = await environment(seeded.databaseUrl, pgbench);
+  const env = await environment(seeded.databaseUrl, pgbench, snap?.commit);
   log(`bench: ${env.cpus} CPUs (${env.cpuModel}), ${env.memoryGiB} GiB, node ${env.node}, Postgres ${env.postgres}, Roster ${env.commit}${env.dirty ? '+dirty' : ''}`);
 
-  const profDir = o.cpuProf ? path.join(o.outDir, 'profiles') : undefined;
+  const profDir = o.cpuProf ? path.join(outDir, 'profiles') : undefined;
   const port = await freePort();
   let metricsPort = await freePort();
   while (metricsPort === port) metricsPort = await freePort();
   const server = await startServer(
-    { mode: o.server, noBuild: o.noBuild, databaseUrl: seeded.databaseUrl, port, metricsPort, tenant: TENANT, token: o.token, env: o.serverEnv, cpuProfDir: profDir, logFile: path.join(o.outDir, 'server.log') },
+    { mode: o.server, noBuild: o.noBuild, databaseUrl: seeded.databaseUrl, port, metricsPort, tenant: TENANT, token: o.token, env: o.serverEnv, cpuProfDir: profDir, logFile: path.join(outDir, 'server.log') },
     log,
   );
   log(`bench: Roster pid ${server.pid} on 127.0.0.1:${port} (${o.server}), RSS ${rssMB(server.pid)} MB`);
@@ -72,7 +78,7 @@ export async function main(argv: string[]): Promise<BenchReport> {
   const results: ScenarioResult[] = [];
   const skipped: { name: string; reason: string }[] = [];
   const pgResults: Record<string, PgbenchResult> = {};
-  const sampler = new RssSampler(server.pid);
+  const sampler = new RssSampler(server.pid, o.database);
   let peak = 0;
   let rssEnd = 0;
   let exitCode: number | null = null;
@@ -117,7 +123,7 @@ export async function main(argv: string[]): Promise<BenchReport> {
       log(
         `  ${name.padEnd(18)} ${String(r.rps).padStart(8)} req/s  p50 ${r.latencyMs.p50} ms  p99 ${r.latencyMs.p99} ms  max ${r.latencyMs.max} ms  ` +
           `errors ${r.errors + r.timeouts}  non-2xx ${r.non2xx}${r.mismatches ? `  failed checks ${r.mismatches}` : ''}  RSS ${r.rss.endMB} MB  ` +
-          `server ${r.cpu.serverCores} cores (${r.cpu.serverMsPerRequest} ms CPU/req), machine ${r.cpu.machineCores} cores busy`,
+          `CPU cores: server ${r.cpu.serverCores} (${r.cpu.serverMsPerRequest} ms/req), Postgres ${r.cpu.postgresCores}, load ${r.cpu.loadCores}, other ${r.cpu.otherCores}`,
       );
       for (const f of r.sampleFailures) log(`      ${f}`);
 
@@ -132,9 +138,14 @@ export async function main(argv: string[]): Promise<BenchReport> {
           seconds: o.duration,
           transactions: o.requests ? Math.max(1, Math.ceil(o.requests / o.connections)) : undefined,
           users: o.users,
+          database: o.database,
+          ownPids: [server.pid],
         });
         pgResults[script] = p;
-        log(`  ${`pgbench ${script}`.padEnd(18)} ${String(p.tps).padStart(8)} tps    p50 ${p.latencyMs.p50} ms  p99 ${p.latencyMs.p99} ms  → Roster at ${Math.round((r.rps / p.tps) * 100) / 100}×`);
+        log(
+          `  ${`pgbench ${script}`.padEnd(18)} ${String(p.tps).padStart(8)} tps    p50 ${p.latencyMs.p50} ms  p99 ${p.latencyMs.p99} ms  → Roster at ${Math.round((r.rps / p.tps) * 100) / 100}×  ` +
+            `CPU cores: Postgres ${p.cpu.postgresCores}, pgbench ${p.cpu.pgbenchCores}, other ${p.cpu.otherCores}`,
+        );
         for (const e of p.errors) log(`      ${e}`);
       }
     }
@@ -168,9 +179,9 @@ export async function main(argv: string[]): Promise<BenchReport> {
     server: { rssEndMB: rssEnd, rssPeakMB: peak, exitCode },
   };
   const report: BenchReport = { ...partial, targets: evaluateTargets(partial) };
-  const file = writeResults(o.outDir, report, o.quick);
-  const md = markdown(report, file);
-  if (o.readme) updateReadme(path.join('bench', 'README.md'), md);
+  const file = writeResults(outDir, report, o.quick);
+  const md = markdown(report, path.relative(path.dirname(readme), file));
+  if (o.readme) updateReadme(readme, md);
   log(`\n${md}\n`);
   log(`bench: results in ${file}${o.readme ? ', table in bench/README.md' : ''}`);
   if (o.dropAfter) await dropDatabase(o.adminUrl, o.database);
@@ -178,9 +189,20 @@ export async function main(argv: string[]): Promise<BenchReport> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  main(process.argv.slice(2)).catch((err: unknown) => {
+  const argv = process.argv.slice(2);
+  const fail = (err: unknown) => {
     process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
     if (err instanceof Error && /unknown option/.test(err.message)) process.stderr.write(HELP);
     process.exit(1);
-  });
+  };
+  try {
+    const o = parseArgs(argv);
+    if (o.source === 'head' && !snapshotInfo()) {
+      runInSnapshot(process.cwd(), argv, log).then((code) => process.exit(code), fail);
+    } else {
+      main(argv).catch(fail);
+    }
+  } catch (err) {
+    fail(err);
+  }
 }

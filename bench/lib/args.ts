@@ -21,6 +21,13 @@ export interface BenchOptions {
   server: 'dist' | 'tsx';
   /** With --server dist: run the existing bench/.build without compiling again. */
   noBuild: boolean;
+  /**
+   * `head`: run everything (seed, migrations, server) from a snapshot of the
+   * last commit, so others' uncommitted edits in the work tree cannot break or
+   * skew the run (the bench's own files come from the work tree);
+   * `worktree`: run the files as they are now.
+   */
+  source: 'head' | 'worktree';
   cpuProf: boolean;
   /** Where results/<date>.json goes. */
   outDir: string;
@@ -50,6 +57,8 @@ export const HELP = `npm run bench -- [options]
   --database NAME    bench database name (default roster_bench)
   --server dist|tsx  run the compiled server (default) or the TypeScript sources
   --no-build         run the server already compiled in bench/.build
+  --source head|worktree   benchmark the last commit (default; a snapshot in the temp directory,
+                     with bench/ from the work tree) or the work tree as it is
   --cpu-prof         write a V8 CPU profile of the server to <out>/profiles/
   --out DIR          results directory (default bench/results)
   --readme / --no-readme   update the results table in bench/README.md
@@ -80,6 +89,7 @@ export function parseArgs(argv: string[]): BenchOptions {
     token: 'rst_bench-loopback-only-token-0000',
     server: 'dist',
     noBuild: false,
+    source: 'head',
     cpuProf: false,
     outDir: 'bench/results',
     readme: !quick,
@@ -125,6 +135,12 @@ export function parseArgs(argv: string[]): BenchOptions {
         const v = val();
         if (v !== 'dist' && v !== 'tsx') throw new Error('--server is dist or tsx');
         o.server = v;
+        break;
+      }
+      case '--source': {
+        const v = val();
+        if (v !== 'head' && v !== 'worktree') throw new Error('--source is head or worktree');
+        o.source = v;
         break;
       }
       case '--no-build':

@@ -37,7 +37,7 @@ export interface ScenarioResult {
   mismatches: number;
   rss: { peakMB: number; endMB: number };
   /** Server CPU: cores used on average and milliseconds per request; machine: busy cores of all (server, Postgres, load generator, others). */
-  cpu: { serverCores: number; serverMsPerRequest: number; machineCores: number };
+  cpu: { serverCores: number; serverMsPerRequest: number; postgresCores: number; loadCores: number; otherCores: number; machineCores: number };
   notes?: string[];
 }
 
@@ -338,6 +338,9 @@ export async function runScenario(
     cpu: {
       serverCores: mem.serverCores,
       serverMsPerRequest: total ? r2((mem.serverCpuSeconds * 1000) / total) : 0,
+      postgresCores: mem.postgresCores,
+      loadCores: mem.loadCores,
+      otherCores: mem.otherCores,
       machineCores: mem.machineCores,
     },
   };

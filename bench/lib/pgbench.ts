@@ -15,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ENTERPRISE_USER_SCHEMA } from '../../src/scim/schema.js';
 import { TENANT, userId, userIdSql, userNameSql, userResource, workEmailSql } from './dataset.js';
+import { machineCpu, PostgresCpuTracker, processCpuSeconds } from './system.js';
 
 export interface PgbenchResult {
   script: string;
@@ -26,6 +27,8 @@ export interface PgbenchResult {
   failed: number;
   /** Non-empty when pgbench reported errors (aborted clients, failed transactions). */
   errors: string[];
+  /** CPU cores used by Postgres (this database's backends and writers), pgbench itself, and everything else. */
+  cpu: { postgresCores: number; pgbenchCores: number; otherCores: number; machineCores: number };
 }
 
 /**
@@ -95,6 +98,10 @@ export interface PgbenchRun {
   seconds: number;
   transactions?: number | undefined;
   users: number;
+  /** The bench database's name (for attributing Postgres CPU). */
+  database: string;
+  /** Processes of the bench whose CPU is not "other" work (the idle server). */
+  ownPids?: number[];
 }
 
 export async function runPgbench(o: PgbenchRun): Promise<PgbenchResult> {
@@ -124,15 +131,34 @@ export async function runPgbench(o: PgbenchRun): Promise<PgbenchResult> {
       file,
       o.databaseUrl,
     ];
+    const own0 = (o.ownPids ?? []).map((pid) => processCpuSeconds(pid) ?? 0);
+    const self0 = process.cpuUsage();
+    const pgTracker = new PostgresCpuTracker(o.database);
+    pgTracker.start();
+    const m0 = machineCpu();
+    const t0 = performance.now();
+    let pgbenchCpu = 0;
     const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
       const p = spawn(o.pgbench, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      // pgbench's own CPU, read while it runs (its /proc entry is gone after exit).
+      const poll = setInterval(() => (pgbenchCpu = processCpuSeconds(p.pid!) ?? pgbenchCpu), 200);
       let out = '';
       let err = '';
       p.stdout.on('data', (d) => (out += d));
       p.stderr.on('data', (d) => (err += d));
       p.once('error', reject);
-      p.once('exit', (c) => resolve({ code: c, stdout: out, stderr: err }));
+      p.once('exit', (c) => {
+        clearInterval(poll);
+        resolve({ code: c, stdout: out, stderr: err });
+      });
     });
+    const wall = (performance.now() - t0) / 1000;
+    const m1 = machineCpu();
+    const pgCpu = pgTracker.stop();
+    const self = process.cpuUsage(self0);
+    const ownCpu = (o.ownPids ?? []).reduce((a, pid, k) => a + ((processCpuSeconds(pid) ?? 0) - own0[k]!), 0) + (self.user + self.system) / 1e6;
+    const machineCores = m1.total > m0.total ? ((m1.busy - m0.busy) / (m1.total - m0.total)) * os.availableParallelism() : 0;
+    const c2 = (x: number) => Math.round((x / wall) * 100) / 100;
     const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(stdout)?.[1] ?? NaN);
     const failed = Number(/number of failed transactions: (\d+)/.exec(stdout)?.[1] ?? 0);
     const errors = stderr
@@ -163,6 +189,12 @@ export async function runPgbench(o: PgbenchRun): Promise<PgbenchResult> {
       latencyMs: { avg: r2(avg), p50: r2(percentile(sorted, 50)), p99: r2(percentile(sorted, 99)), max: r2(sorted[sorted.length - 1] ?? 0) },
       failed,
       errors,
+      cpu: {
+        postgresCores: c2(pgCpu),
+        pgbenchCores: c2(pgbenchCpu),
+        otherCores: Math.max(0, Math.round((machineCores - (pgCpu + pgbenchCpu + ownCpu) / wall) * 100) / 100),
+        machineCores: Math.round(machineCores * 100) / 100,
+      },
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -117,11 +117,12 @@ export function writeResults(dir: string, report: BenchReport, quick: boolean): 
 
 const mark = (m: boolean | null) => (m === null ? 'n/a' : m ? 'met' : '**missed**');
 
+/** `file`: the results file, relative to bench/README.md. */
 export function markdown(r: BenchReport, file: string): string {
   const e = r.environment;
   const lines: string[] = [];
   lines.push(
-    `Run of ${r.date.slice(0, 16).replace('T', ' ')} UTC, results in [\`${file}\`](${path.relative('bench', file)}).`,
+    `Run of ${r.date.slice(0, 16).replace('T', ' ')} UTC, results in [\`${file}\`](${file}).`,
     '',
     `Machine: ${e.cpus} CPUs (${e.cpuModel}), ${e.memoryGiB} GiB memory, Linux ${e.kernel}; Node ${e.node}, Postgres ${e.postgres}, ` +
       `${e.pgbench ?? 'no pgbench'}; Roster ${e.commit}${e.dirty ? ' (with uncommitted changes)' : ''}. ` +

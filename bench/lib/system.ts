@@ -1,6 +1,6 @@
 /** Machine and version facts for the report, and the server's resident memory. */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import pg from 'pg';
@@ -25,7 +25,8 @@ function sh(cmd: string, args: string[]): string | null {
   }
 }
 
-export async function environment(databaseUrl: string, pgbench: string | null): Promise<Environment> {
+/** `commit`: the snapshot's commit when running one (then nothing is uncommitted by definition). */
+export async function environment(databaseUrl: string, pgbench: string | null, commit?: string): Promise<Environment> {
   const c = new pg.Client({ connectionString: databaseUrl });
   await c.connect();
   const version = (await c.query('show server_version')).rows[0].server_version as string;
@@ -38,9 +39,9 @@ export async function environment(databaseUrl: string, pgbench: string | null): 
     node: process.version,
     postgres: version,
     pgbench: pgbench ? sh(pgbench, ['--version']) : null,
-    commit: sh('git', ['rev-parse', '--short', 'HEAD']) ?? 'unknown',
-    // Only tracked files under src/ and migrations/ count: they are what the server runs.
-    dirty: (sh('git', ['status', '--porcelain', '--', 'src', 'migrations']) ?? '') !== '',
+    commit: commit?.slice(0, 7) ?? sh('git', ['rev-parse', '--short', 'HEAD']) ?? 'unknown',
+    // Only files under src/ and migrations/ count: they are what the server runs.
+    dirty: commit ? false : (sh('git', ['status', '--porcelain', '--', 'src', 'migrations']) ?? '') !== '',
   };
 }
 
@@ -112,6 +113,67 @@ export async function waitQuiet(maxSeconds: number, threshold: number, log: (l: 
   return { busy, waitedSeconds: Math.round((Date.now() - started) / 1000) };
 }
 
+/**
+ * CPU seconds used so far by the Postgres processes doing the bench's work:
+ * backends connected to `database`, and the shared writers (WAL writer,
+ * checkpointer, background writer), by pid.
+ */
+export function postgresCpu(database: string): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let cmd: string;
+    try {
+      cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8');
+    } catch {
+      continue;
+    }
+    if (!cmd.startsWith('postgres: ')) continue;
+    const words = cmd.replace(/\0/g, ' ').split(/\s+/);
+    if (!(words.includes(database) || /: (walwriter|checkpointer|background writer)/.test(cmd))) continue;
+    const cpu = processCpuSeconds(Number(name));
+    if (cpu !== undefined) out.set(Number(name), cpu);
+  }
+  return out;
+}
+
+/**
+ * CPU used by the bench database's Postgres processes between start() and
+ * stop(). Polled, because backends come and go (pgbench's exit with it):
+ * each process counts from its value at start(), or from zero when it
+ * appeared later, to the last value seen.
+ */
+export class PostgresCpuTracker {
+  #base = new Map<number, number>();
+  #last = new Map<number, number>();
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly database: string) {}
+
+  start(): void {
+    this.#base = postgresCpu(this.database);
+    this.#last = new Map(this.#base);
+    this.#timer = setInterval(() => this.#poll(), 200);
+    this.#timer.unref();
+  }
+
+  #poll(): void {
+    for (const [pid, v] of postgresCpu(this.database)) {
+      if (!this.#base.has(pid)) this.#base.set(pid, 0);
+      this.#last.set(pid, v);
+    }
+  }
+
+  /** CPU seconds used since start(). */
+  stop(): number {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#poll();
+    let sum = 0;
+    for (const [pid, v] of this.#last) sum += v - (this.#base.get(pid) ?? 0);
+    return sum;
+  }
+}
+
 export interface ProcessStats {
   peakMB: number;
   endMB: number;
@@ -121,6 +183,12 @@ export interface ProcessStats {
   machineCores: number;
   /** Server CPU milliseconds per request, when the caller divides by its request count. */
   serverCpuSeconds: number;
+  /** Cores used by the bench database's Postgres processes. */
+  postgresCores: number;
+  /** Cores used by this process (the load generator). */
+  loadCores: number;
+  /** Cores busy with anything else on the machine (other people's work): it distorts the figures when above ~0.1. */
+  otherCores: number;
 }
 
 /** Samples a process's RSS every `ms` and its CPU use between start() and stop(). */
@@ -129,20 +197,27 @@ export class RssSampler {
   #cpu0 = 0;
   #machine0 = { busy: 0, total: 0 };
   #t0 = 0;
+  #pg: PostgresCpuTracker;
+  #self0 = process.cpuUsage();
   peak = 0;
   last = 0;
   samples = 0;
 
   constructor(
     private readonly pid: number,
+    database: string,
     private readonly ms = 250,
-  ) {}
+  ) {
+    this.#pg = new PostgresCpuTracker(database);
+  }
 
   start(): this {
     this.peak = 0;
     this.samples = 0;
     this.#cpu0 = processCpuSeconds(this.pid) ?? 0;
     this.#machine0 = machineCpu();
+    this.#pg.start();
+    this.#self0 = process.cpuUsage();
     this.#t0 = performance.now();
     this.#sample();
     this.#timer = setInterval(() => this.#sample(), this.ms);
@@ -164,15 +239,23 @@ export class RssSampler {
     const wall = (performance.now() - this.#t0) / 1000;
     const cpu = (processCpuSeconds(this.pid) ?? this.#cpu0) - this.#cpu0;
     const m = machineCpu();
+    const pgCpu = this.#pg.stop();
+    const self = process.cpuUsage(this.#self0);
+    const selfCpu = (self.user + self.system) / 1e6;
     const cpus = os.availableParallelism();
     const machineShare = m.total > this.#machine0.total ? (m.busy - this.#machine0.busy) / (m.total - this.#machine0.total) : 0;
     const r2 = (x: number) => Math.round(x * 100) / 100;
+    const cores = (x: number) => (wall > 0 ? r2(x / wall) : 0);
+    const machineCores = r2(machineShare * cpus);
     return {
       peakMB: this.peak,
       endMB: this.last,
-      serverCores: wall > 0 ? r2(cpu / wall) : 0,
-      machineCores: r2(machineShare * cpus),
+      serverCores: cores(cpu),
+      machineCores,
       serverCpuSeconds: r2(cpu),
+      postgresCores: cores(pgCpu),
+      loadCores: cores(selfCpu),
+      otherCores: Math.max(0, r2(machineCores - cores(cpu) - cores(pgCpu) - cores(selfCpu))),
     };
   }
 }

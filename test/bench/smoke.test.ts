@@ -57,6 +57,7 @@ t.test('a tiny benchmark run: every scenario answers, nothing fails', async (t) 
     '--connections', '2',
     '--warmup', '0',
     '--server', 'tsx',
+    '--source', 'worktree',
     '--database', database,
     '--admin-url', ADMIN_DATABASE_URL,
     '--out', out,
