@@ -6,8 +6,9 @@
  * ever reads a group's whole member list to apply a change.
  *
  * Locking (services own the transactions):
- * - a write to a group locks its row (findGroup forUpdate) for the whole
- *   transaction, so concurrent PATCHes of one group queue up and none is lost;
+ * - a write to a group locks its row (findGroup, FOR NO KEY UPDATE) for the
+ *   whole transaction, so concurrent PATCHes of one group queue up and none
+ *   is lost; a deletion locks it FOR UPDATE;
  * - members being added are locked FOR KEY SHARE while their existence is
  *   checked (lockMembers), so a concurrent DELETE of that user or group
  *   (FOR UPDATE) waits for the membership to commit and then removes it, or
@@ -65,10 +66,17 @@ export async function insertGroup(db: Q, tenantId: string, id: string, resource:
   return toStored(row);
 }
 
-export async function findGroup(db: Q, tenantId: string, id: string, opts: { forUpdate?: boolean } = {}): Promise<StoredResource | undefined> {
+/**
+ * Read a group, optionally locking its row: `update` for a deletion (it
+ * conflicts with the KEY SHARE locks of lockMembers, so a group being added
+ * somewhere is not deleted under it), `noKeyUpdate` for a write that keeps the
+ * group (it serialises writers but lets other groups lock it as a member).
+ */
+export async function findGroup(db: Q, tenantId: string, id: string, opts: { lock?: 'update' | 'noKeyUpdate' } = {}): Promise<StoredResource | undefined> {
   if (!UUID_RE.test(id)) return undefined;
   let q = db.selectFrom('groups').select(storedColumns).where('tenant_id', '=', tenantId).where('id', '=', id);
-  if (opts.forUpdate) q = q.forUpdate();
+  if (opts.lock === 'update') q = q.forUpdate();
+  if (opts.lock === 'noKeyUpdate') q = q.forNoKeyUpdate();
   const row = await q.executeTakeFirst();
   return row && toStored(row);
 }
@@ -211,9 +219,9 @@ export async function membersOfGroups(db: Q, tenantId: string, groupIds: string[
 
 /**
  * Take a member out of every group it belongs to (the member is being
- * deleted): locks those groups (in id order, so two deletions never wait on
- * each other in a cycle), deletes the memberships and bumps each group's
- * version. Returns the groups as they are now.
+ * deleted): locks those groups like any write to them (in id order, so two
+ * deletions never wait on each other in a cycle), deletes the memberships and
+ * bumps each group's version. Returns the groups as they are now.
  */
 export async function removeMemberEverywhere(db: Q, tenantId: string, memberId: string, at: Date): Promise<StoredResource[]> {
   if (!UUID_RE.test(memberId)) return [];
@@ -222,7 +230,7 @@ export async function removeMemberEverywhere(db: Q, tenantId: string, memberId: 
     where g.tenant_id = ${tenantId}
       and g.id in (select m.group_id from group_members as m where m.tenant_id = ${tenantId} and m.member_id = ${memberId})
     order by g.id
-    for update`.execute(db);
+    for no key update`.execute(db);
   const removed = await db
     .deleteFrom('group_members')
     .where('tenant_id', '=', tenantId)

@@ -303,7 +303,7 @@ export class GroupService {
         checkIfMatch(before.version, ifMatch);
         const first = change(before);
         let resolved = await resolveMembers(trx, ctx, before.id, idsAdded(first.members));
-        const current = await groups.findGroup(trx, ctx.tenant.id, id, { forUpdate: true });
+        const current = await groups.findGroup(trx, ctx.tenant.id, id, { lock: 'noKeyUpdate' });
         if (!current) throw missing(id);
         checkIfMatch(current.version, ifMatch);
         let next = first;
@@ -344,7 +344,7 @@ export class GroupService {
   async delete(ctx: ScimContext, id: string, ifMatch?: string): Promise<void> {
     await retrying(() =>
       this.db.transaction().execute(async (trx) => {
-        const current = await groups.findGroup(trx, ctx.tenant.id, id, { forUpdate: true });
+        const current = await groups.findGroup(trx, ctx.tenant.id, id, { lock: 'update' });
         if (!current) throw missing(id);
         checkIfMatch(current.version, ifMatch);
         await removeMemberships(trx, ctx, current.id);

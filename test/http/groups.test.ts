@@ -308,6 +308,35 @@ for (const backend of backends) {
     t.equal(added.length, 50);
   });
 
+  t.test(`${backend}: concurrent membership changes and deletions never deadlock or leave orphans`, async (t) => {
+    const a = await startApp(t, backend);
+    for (let i = 0; i < 8; i++) {
+      // Two groups adding each other at the same time.
+      const g1 = (await a.scim('POST', '/Groups', group(`A${i}`))).body.id as string;
+      const g2 = (await a.scim('POST', '/Groups', group(`B${i}`))).body.id as string;
+      const [r1, r2] = await Promise.all([
+        a.scim('PATCH', `/Groups/${g1}`, patch({ op: 'add', path: 'members', value: [{ value: g2 }] })),
+        a.scim('PATCH', `/Groups/${g2}`, patch({ op: 'add', path: 'members', value: [{ value: g1 }] })),
+      ]);
+      t.same([r1.status, r2.status], [200, 200], `pair ${i}: both adds succeed`);
+
+      // A user deleted while being added to a group: the add succeeds and the deletion then removes it, or it
+      // sees the user gone (400). Never a membership of a user that no longer exists.
+      const u = await newUser(a, `u${i}@example.com`);
+      const [del, add] = await Promise.all([
+        a.scim('DELETE', `/Users/${u}`),
+        a.scim('PATCH', `/Groups/${g1}`, patch({ op: 'add', path: 'members', value: [{ value: u }] })),
+      ]);
+      t.equal(del.status, 204);
+      t.ok(add.status === 200 || (add.status === 400 && add.body.scimType === 'invalidValue'), `add: ${add.status}`);
+    }
+    const orphans = await sql<{ n: number }>`
+      select count(*)::int as n from group_members m
+      where not exists (select 1 from users u where u.tenant_id = m.tenant_id and u.id = m.member_id)
+        and not exists (select 1 from groups g where g.tenant_id = m.tenant_id and g.id = m.member_id)`.execute(a.database.db);
+    t.equal(orphans.rows[0]!.n, 0, 'no membership points to a deleted resource');
+  });
+
   t.test(`${backend}: a large group: one-member changes touch one row, responses are bounded`, async (t) => {
     const a = await startApp(t, backend);
     const id = (await a.scim('POST', '/Groups', group('Everyone'))).body.id as string;
