@@ -88,27 +88,23 @@ export async function insertEvents(
   if (events.length === 0) return 0;
   const { tenantId, resourceType, resourceId, txn } = scope;
   const n = events.length;
-  const seqRow = await sql<{ last_seq: unknown }>`
-    insert into event_sequences (tenant_id, resource_id, last_seq) values (${tenantId}, ${resourceId}, ${n})
-    on conflict (tenant_id, resource_id) do update set last_seq = event_sequences.last_seq + excluded.last_seq
-    returning last_seq`.execute(trx);
-  const first = num(seqRow.rows[0]!.last_seq) - n + 1;
-  const rows = events.map((e, i) => ({
-    uid: e.uid,
-    type: e.type,
-    seq: first + i,
-    data: { ...e.data, sequence: first + i },
-    resource: e.resource,
-  }));
-  // One statement: the events, their deliveries (in event order, so delivery
-  // ids follow event ids), the queue counters, and a NOTIFY that Postgres
-  // delivers to listening workers when (and only if) the transaction commits.
+  const rows = events.map((e, i) => ({ uid: e.uid, type: e.type, ord: i + 1, data: e.data, resource: e.resource }));
+  // One statement, one round trip: take n sequence numbers for the resource,
+  // write the events, their deliveries (in event order, so delivery ids follow
+  // event ids), the queue counters, and a NOTIFY that Postgres delivers to
+  // listening workers when (and only if) the transaction commits.
   const r = await sql<{ deliveries: unknown }>`
-    with ev as (
+    with s as (
+      insert into event_sequences (tenant_id, resource_id, last_seq) values (${tenantId}, ${resourceId}, ${n})
+      on conflict (tenant_id, resource_id) do update set last_seq = event_sequences.last_seq + excluded.last_seq
+      returning last_seq
+    ), x as (
+      select r.uid, r.type, r.ord, r.data, r.resource, (select last_seq from s) - ${n} + r.ord as seq
+      from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(uid text, type text, ord int, data jsonb, resource jsonb)
+    ), ev as (
       insert into events (uid, tenant_id, type, resource_type, resource_id, seq, txn, data, resource)
-      select x.uid, ${tenantId}, x.type, ${resourceType}, ${resourceId}, x.seq, ${txn}, x.data, x.resource
-      from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(uid text, type text, seq bigint, data jsonb, resource jsonb)
-      order by x.seq
+      select x.uid, ${tenantId}, x.type, ${resourceType}, ${resourceId}, x.seq, ${txn}, x.data || jsonb_build_object('sequence', x.seq), x.resource
+      from x order by x.ord
       returning id, type
     ), dl as (
       insert into webhook_deliveries (event_id, endpoint_id, resource_id)
@@ -280,29 +276,6 @@ export interface ClaimedQueue {
   resourceId: string;
 }
 
-/**
- * Claim up to `limit` ready queues of enabled endpoints. Rows another worker
- * is claiming right now are skipped (SKIP LOCKED); a claimed row's ready_at
- * moves to the end of the lease, which is what keeps it from being claimed
- * again until completed, released, or abandoned (crash: the lease runs out).
- */
-export async function claimQueues(db: Db, limit: number, leaseMs: number, token: string): Promise<ClaimedQueue[]> {
-  const r = await sql<{ endpoint_id: string; resource_id: string }>`
-    update webhook_queues q
-    set ready_at = now() + make_interval(secs => ${leaseMs / 1000}), claim_token = ${token}
-    from (
-      select q2.endpoint_id, q2.resource_id
-      from webhook_queues q2 join webhook_endpoints w on w.id = q2.endpoint_id
-      where q2.pending > 0 and q2.ready_at <= now() and w.enabled
-      order by q2.ready_at
-      limit ${limit}
-      for update of q2 skip locked
-    ) r
-    where q.endpoint_id = r.endpoint_id and q.resource_id = r.resource_id
-    returning q.endpoint_id, q.resource_id`.execute(db);
-  return r.rows.map((x) => ({ endpointId: x.endpoint_id, resourceId: x.resource_id }));
-}
-
 export interface HeadDelivery {
   deliveryId: string;
   attempts: number;
@@ -310,26 +283,60 @@ export interface HeadDelivery {
   endpoint: Endpoint;
 }
 
-/** The oldest pending delivery of each claimed queue, with its event and endpoint. */
-export async function loadHeads(db: Db, queues: ClaimedQueue[]): Promise<HeadDelivery[]> {
-  if (queues.length === 0) return [];
-  const keys = JSON.stringify(queues.map((q) => ({ endpoint_id: q.endpointId, resource_id: q.resourceId })));
-  const r = await sql<EventRow & EndpointRow & { delivery_id: unknown; attempts: unknown; endpoint_id: string }>`
-    select distinct on (d.endpoint_id, d.resource_id)
-      d.id as delivery_id, d.attempts, d.endpoint_id, ${EVENT_COLUMNS},
-      w.id as w_id, w.tenant_id as w_tenant_id, w.url, w.description, w.events, w.format, w.attributes, w.secret,
-      w.previous_secret, w.ed25519_secret, w.previous_ed25519_secret, w.previous_expires_at, w.enabled,
-      w.disabled_reason, w.created_at, w.updated_at
-    from jsonb_to_recordset(${keys}::jsonb) as c(endpoint_id uuid, resource_id text)
-    join webhook_deliveries d on d.endpoint_id = c.endpoint_id and d.resource_id = c.resource_id and d.status = 'pending'
-    join events e on e.id = d.event_id
-    join webhook_endpoints w on w.id = d.endpoint_id
-    order by d.endpoint_id, d.resource_id, d.id`.execute(db);
+export interface Claim {
+  queue: ClaimedQueue;
+  /** The queue's oldest pending delivery; undefined if its counter was off (repair it). */
+  head: HeadDelivery | undefined;
+}
+
+/**
+ * Claim up to `limit` ready queues of enabled endpoints and load the oldest
+ * pending delivery of each, with its event and endpoint, in one statement.
+ * Rows another worker is claiming right now are skipped (SKIP LOCKED); a
+ * claimed row's ready_at moves to the end of the lease, which keeps it from
+ * being claimed again until completed, released, or abandoned (crash: the
+ * lease runs out).
+ */
+export async function claimQueues(db: Db, limit: number, leaseMs: number, token: string): Promise<Claim[]> {
+  const r = await sql<EventRow & EndpointRow & { q_endpoint_id: string; q_resource_id: string; delivery_id: unknown; attempts: unknown; w_id: string; w_tenant_id: string }>`
+    with claimed as (
+      update webhook_queues q
+      set ready_at = now() + make_interval(secs => ${leaseMs / 1000}), claim_token = ${token}
+      from (
+        select q2.endpoint_id, q2.resource_id
+        from webhook_queues q2 join webhook_endpoints w on w.id = q2.endpoint_id
+        where q2.pending > 0 and q2.ready_at <= now() and w.enabled
+        order by q2.ready_at
+        limit ${limit}
+        for update of q2 skip locked
+      ) r
+      where q.endpoint_id = r.endpoint_id and q.resource_id = r.resource_id
+      returning q.endpoint_id, q.resource_id
+    )
+    select c.endpoint_id as q_endpoint_id, c.resource_id as q_resource_id, h.*
+    from claimed c
+    left join lateral (
+      select d.id as delivery_id, d.attempts, ${EVENT_COLUMNS},
+        w.id as w_id, w.tenant_id as w_tenant_id, w.url, w.description, w.events, w.format, w.attributes, w.secret,
+        w.previous_secret, w.ed25519_secret, w.previous_ed25519_secret, w.previous_expires_at, w.enabled,
+        w.disabled_reason, w.created_at, w.updated_at
+      from webhook_deliveries d
+      join events e on e.id = d.event_id
+      join webhook_endpoints w on w.id = d.endpoint_id
+      where d.endpoint_id = c.endpoint_id and d.resource_id = c.resource_id and d.status = 'pending'
+      order by d.id limit 1
+    ) h on true`.execute(db);
   return r.rows.map((row) => ({
-    deliveryId: str(row.delivery_id),
-    attempts: num(row.attempts),
-    event: eventFromRow(row),
-    endpoint: endpointFromRow({ ...row, id: (row as unknown as { w_id: string }).w_id, tenant_id: (row as unknown as { w_tenant_id: string }).w_tenant_id }),
+    queue: { endpointId: row.q_endpoint_id, resourceId: row.q_resource_id },
+    head:
+      row.delivery_id === null || row.delivery_id === undefined
+        ? undefined
+        : {
+            deliveryId: str(row.delivery_id),
+            attempts: num(row.attempts),
+            event: eventFromRow(row),
+            endpoint: endpointFromRow({ ...row, id: row.w_id, tenant_id: row.w_tenant_id }),
+          },
   }));
 }
 
@@ -372,27 +379,31 @@ export interface Completion {
 export async function completeDelivery(db: Db, c: Completion): Promise<boolean> {
   const final = c.outcome === 'succeeded' || c.outcome === 'dead';
   const delaySecs = c.outcome === 'retry' ? Math.max(0, c.retryInMs ?? 0) / 1000 : 0;
-  return db.transaction().execute(async (trx) => {
-    const q = await sql`
+  // One statement (atomic, one round trip): every part runs only if the claim still holds.
+  const r = await sql<{ claimed: unknown }>`
+    with q as (
       update webhook_queues
       set pending = pending - ${final ? 1 : 0}, ready_at = now() + make_interval(secs => ${delaySecs}), claim_token = null
       where endpoint_id = ${c.queue.endpointId} and resource_id = ${c.queue.resourceId} and claim_token = ${c.token}
-      returning pending`.execute(trx);
-    if (q.rows.length === 0) return false;
-    await sql`
+      returning 1
+    ), d as (
       update webhook_deliveries
       set status = ${final ? c.outcome : 'pending'}, attempts = attempts + 1, last_status = ${c.statusCode},
-          last_error = ${c.error}, finished_at = ${final ? sql`now()` : null}
-      where id = ${c.deliveryId}`.execute(trx);
-    await sql`
+          last_error = ${c.error}, finished_at = ${final ? sql`now()` : sql`null`}
+      where id = ${c.deliveryId} and exists (select 1 from q)
+      returning 1
+    ), a as (
       insert into webhook_attempts (delivery_id, endpoint_id, attempted_at, status_code, latency_ms, error, outcome)
-      values (${c.deliveryId}, ${c.queue.endpointId}, ${c.attemptedAt.toISOString()}, ${c.statusCode}, ${Math.round(c.latencyMs)}, ${c.error}, ${c.outcome})`.execute(trx);
-    if (c.outcome === 'disabled') {
-      await sql`update webhook_endpoints set enabled = false, disabled_reason = ${c.error ?? 'disabled by the receiver'}, updated_at = now()
-                where id = ${c.queue.endpointId}`.execute(trx);
-    }
-    return true;
-  });
+      select ${c.deliveryId}::bigint, ${c.queue.endpointId}::uuid, ${c.attemptedAt.toISOString()}::timestamptz, ${c.statusCode}::int, ${Math.round(c.latencyMs)}::int, ${c.error}::text, ${c.outcome}::text
+      where exists (select 1 from q)
+      returning 1
+    ), off as (
+      update webhook_endpoints set enabled = false, disabled_reason = ${c.error ?? 'disabled by the receiver'}, updated_at = now()
+      where id = ${c.queue.endpointId} and ${c.outcome === 'disabled' ? sql`true` : sql`false`} and exists (select 1 from q)
+      returning 1
+    )
+    select (select count(*) from q) as claimed, (select count(*) from d) + (select count(*) from a) + (select count(*) from off) as written`.execute(db);
+  return num(r.rows[0]!.claimed) > 0;
 }
 
 // ---------------------------------------------------------------------------

@@ -20,7 +20,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Db } from '../db/index.js';
-import { claimQueues, completeDelivery, loadHeads, pruneEvents, releaseQueue, repairQueue, type ClaimedQueue, type HeadDelivery } from '../db/outbox.js';
+import { claimQueues, completeDelivery, pruneEvents, releaseQueue, repairQueue, type ClaimedQueue, type HeadDelivery } from '../db/outbox.js';
 import { nextDelay, parseRetryAfter } from './backoff.js';
 import { deliveryMetrics } from './metrics.js';
 import { listenForNotifications, onWake } from './notify.js';
@@ -99,18 +99,8 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker
 
   async function claimAndStart(free: number): Promise<number> {
     const token = `${id}:${randomUUID()}`;
-    const queues = await claimQueues(db, free, leaseMs, token);
-    if (queues.length === 0) return 0;
-    let heads: HeadDelivery[];
-    try {
-      heads = await loadHeads(db, queues);
-    } catch (err) {
-      await Promise.allSettled(queues.map((q) => releaseQueue(db, q, token)));
-      throw err;
-    }
-    const byQueue = new Map(heads.map((h) => [`${h.endpoint.id}/${h.event.resourceId}`, h]));
-    for (const q of queues) {
-      const head = byQueue.get(`${q.endpointId}/${q.resourceId}`);
+    const claims = await claimQueues(db, free, leaseMs, token);
+    for (const { queue: q, head } of claims) {
       if (!head) {
         await repairQueue(db, q, token);
         continue;
@@ -125,7 +115,7 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker
         });
       inflight.set(key, { abort, done });
     }
-    return queues.length;
+    return claims.length;
   }
 
   async function send(head: HeadDelivery, signal: AbortSignal): Promise<Attempt> {
