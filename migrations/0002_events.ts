@@ -36,7 +36,8 @@ export async function up(db: Kysely<any>): Promise<void> {
       seq bigint not null,
       txn text not null,
       data jsonb not null,
-      resource jsonb,
+      -- json, not jsonb: kept byte for byte as the service represented it (key order included); never queried into.
+      resource json,
       occurred_at timestamptz not null default now()
     )`.execute(db);
   await sql`create index events_feed on events (tenant_id, position)`.execute(db);

@@ -100,7 +100,7 @@ export async function insertEvents(
       returning last_seq
     ), x as (
       select r.uid, r.type, r.ord, r.data, r.resource, (select last_seq from s) - ${n} + r.ord as seq
-      from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(uid text, type text, ord int, data jsonb, resource jsonb)
+      from json_to_recordset(${JSON.stringify(rows)}::json) as r(uid text, type text, ord int, data jsonb, resource json)
     ), ev as (
       insert into events (uid, tenant_id, type, resource_type, resource_id, seq, txn, data, resource)
       select x.uid, ${tenantId}, x.type, ${resourceType}, ${resourceId}, x.seq, ${txn}, x.data || jsonb_build_object('sequence', x.seq), x.resource

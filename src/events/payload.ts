@@ -27,9 +27,25 @@ export interface WebhookEnvelope {
 
 export function webhookEnvelope(event: StoredEvent, endpoint: Pick<Endpoint, 'attributes'> | null): WebhookEnvelope {
   const resource = endpoint ? resourceFor(event, endpoint) : (event.resource ?? undefined);
+  const { tenant, resourceType, id, externalId, userName, displayName, sequence, version, etag, changed, members, ...rest } = event.data;
   return {
     type: event.type,
     timestamp: event.occurredAt.toISOString(),
-    data: { ...event.data, ...(resource ? { resource } : {}) },
+    // Fields in a fixed, readable order (the database keeps them in jsonb's own order).
+    data: {
+      tenant,
+      resourceType,
+      id,
+      externalId,
+      ...(userName !== undefined ? { userName } : {}),
+      ...(displayName !== undefined ? { displayName } : {}),
+      sequence,
+      version,
+      etag,
+      changed,
+      ...(members !== undefined ? { members } : {}),
+      ...rest,
+      ...(resource ? { resource } : {}),
+    },
   };
 }
