@@ -3,7 +3,7 @@
  * handler. No listening, no process concerns (see main.ts), so tests drive it
  * with app.inject or on an ephemeral port.
  */
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Config } from './config.js';
 import type { DatabaseHandle } from './db/index.js';
 import { securityEventsConfig } from './events/index.js';
@@ -49,7 +49,11 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
     logger: opts.logger ?? loggerOptions(config),
     bodyLimit: config.maxBodyBytes,
     requestIdHeader: 'x-request-id',
-    requestIdLogLabel: 'requestId',
+    // Probes every few seconds would drown the log; every other request is logged with its id.
+    logController: new LogController({
+      requestIdLogLabel: 'requestId',
+      disableRequestLogging: (req) => req.url === '/livez' || req.url === '/readyz',
+    }),
     // Microsoft's SCIM validator uses /users and /groups; resource paths are case-insensitive here.
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true },
   });
