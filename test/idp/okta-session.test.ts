@@ -18,11 +18,12 @@ import { backends } from '../helpers/db.js';
 import { readFixture, runSession, type Session } from '../helpers/idp.js';
 
 for (const backend of backends) {
-  for (const file of ['okta/session-oin.json', 'okta/session-aiw.json']) {
-    const session = readFixture<Session>(file);
-    t.test(`${backend}: ${file}`, async (t) => {
-      const a = await startApp(t, backend);
-      await runSession(t, a, session);
-    });
-  }
+  t.test(backend, async (t) => {
+    // One app per backend; each replay runs on a tenant of its own.
+    const a = await startApp(t, backend);
+    for (const file of ['okta/session-oin.json', 'okta/session-aiw.json']) {
+      const session = readFixture<Session>(file);
+      await t.test(file, (t) => runSession(t, a, session));
+    }
+  });
 }
