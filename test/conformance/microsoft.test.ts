@@ -7,14 +7,14 @@
  * requests after them run, in the collection's order.
  *
  * Two tenants:
- * - one with `patchResponse: "noContent"`, the setting docs/idp-setup.md
- *   gives for Entra ID: every assertion passes except the ones listed in
+ * - one with `patchResponse: "noContent"` (optional for Entra ID, see
+ *   docs/idp-setup.md): every assertion passes except the ones listed in
  *   DEVIATIONS, where the collection's expectation contradicts RFC 7644 and
  *   Roster does what docs/compatibility.md says instead (checked here);
- * - one with the default settings (PATCH answers 200 with the resource, as
- *   RFC 7644 §3.5.2 recommends and Okta expects): additionally exactly the
- *   collection's four "Status code is 204" assertions on PATCH fail, and
- *   those PATCHes answer 200.
+ * - one with the default settings (PATCH answers 200 with the resource,
+ *   RFC 7644 §3.5.2's first option, which Okta documents): additionally the
+ *   collection's "Status code is 204" assertions on the two user PATCHes
+ *   fail, and those PATCHes answer 200 with the user.
  *
  * The set of failing assertions must equal the documented set exactly, so a
  * fix that makes a deviation pass also shows up here.
