@@ -20,6 +20,8 @@
  * - one resource: `--serial` events of a single user: per-resource ordering
  *   makes these strictly sequential (claim, POST, complete, next).
  * Every run checks that each event arrived exactly once and in order per user.
+ * Each backend waits (up to --wait-quiet seconds, default 600) for the machine
+ * to be under 25 % busy first, and reports how busy it was.
  *
  * Postgres: a throw-away database on BENCH_ADMIN_URL / TEST_DATABASE_URL
  * (default postgres://postgres@127.0.0.1:5432/test). Results go to
@@ -40,6 +42,7 @@ import { insertTenant } from '../src/db/tenants.js';
 import { recordChange, type ResourceChange } from '../src/events/record.js';
 import { WebhookService } from '../src/events/service.js';
 import { startDeliveryWorker, type DeliveryWorker } from '../src/events/worker.js';
+import { waitQuiet } from './lib/system.js';
 
 // ---------------------------------------------------------------------------
 // Receiver process (this same file, forked with --receiver)
@@ -79,6 +82,7 @@ interface Args {
   serial: number;
   writers: number;
   readme: boolean;
+  waitQuietSeconds: number;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -97,6 +101,7 @@ function parseArgs(argv: string[]): Args {
     serial: num('serial', 1000),
     writers: num('writers', 8),
     readme: !argv.includes('--no-readme'),
+    waitQuietSeconds: num('wait-quiet', 600),
   };
 }
 
@@ -244,12 +249,16 @@ function check(got: [string, number, number][], w: Writer, before: Map<string, n
 
 interface BackendResult {
   backend: string;
+  /** Machine CPU busy (other work) just before the run, 0–1. */
+  busyBefore: number;
   steady: { target: number; achieved: number; events: number; p50: number; p90: number; p99: number; max: number; within1s: number; dup: number; ooo: number };
   drain: { events: number; resources: number; writeSeconds: number; drainSeconds: number; perSecond: number; dup: number; ooo: number };
   serial: { events: number; seconds: number; perSecond: number; ooo: number };
 }
 
 async function runBackend(backend: 'postgres' | 'pglite', a: Args): Promise<BackendResult> {
+  const quiet = await waitQuiet(a.waitQuietSeconds, 0.25, log);
+  log(`[${backend}] machine ${Math.round(quiet.busy * 100)} % busy before the run`);
   const adminUrl = process.env.BENCH_ADMIN_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
   let dbName: string | undefined;
   let url: string | undefined;
@@ -331,7 +340,7 @@ async function runBackend(backend: 'postgres' | 'pglite', a: Args): Promise<Back
 
     const left = await sql<{ n: unknown }>`select count(*) as n from webhook_deliveries where endpoint_id = ${ep.endpoint.id} and status <> 'succeeded'`.execute(h.db);
     if (Number(left.rows[0]!.n) !== 0) throw new Error(`${left.rows[0]!.n} deliveries not succeeded`);
-    return { backend, steady, drain, serial };
+    return { backend, busyBefore: quiet.busy, steady, drain, serial };
   } finally {
     await Promise.all(workers.map((w) => w.stop(2000)));
     rx.close();
@@ -358,11 +367,11 @@ function markdown(a: Args, results: BackendResult[], env: string): string {
   const lines = [
     `Measured ${new Date().toISOString().slice(0, 10)} on ${env}; \`npx tsx bench/delivery.ts --rate ${a.rate} --seconds ${a.seconds} --users ${a.users} --burst ${a.burst} --serial ${a.serial}\`.`,
     '',
-    '| Backend | Steady load: written/s | commit→receiver p50 | p90 | p99 | max | within 1 s | Backlog drain (deliveries/s) | One resource (deliveries/s) | Duplicates / out of order |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| Backend | Other CPU load before | Steady load: written/s | commit→receiver p50 | p90 | p99 | max | within 1 s | Backlog drain (deliveries/s) | One resource (deliveries/s) | Duplicates / out of order |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...results.map(
       (r) =>
-        `| ${r.backend} | ${f(r.steady.achieved)} (target ${r.steady.target}) | ${f(r.steady.p50, 1)} ms | ${f(r.steady.p90, 1)} ms | ${f(r.steady.p99, 1)} ms | ${f(r.steady.max, 0)} ms | ${f(r.steady.within1s * 100, 2)} % | ${f(r.drain.perSecond)} (${r.drain.events} events, ${r.drain.resources} users) | ${f(r.serial.perSecond)} | ${r.steady.dup + r.drain.dup} / ${r.steady.ooo + r.drain.ooo + r.serial.ooo} |`,
+        `| ${r.backend} | ${f(r.busyBefore * 100)} % | ${f(r.steady.achieved)} (target ${r.steady.target}) | ${f(r.steady.p50, 1)} ms | ${f(r.steady.p90, 1)} ms | ${f(r.steady.p99, 1)} ms | ${f(r.steady.max, 0)} ms | ${f(r.steady.within1s * 100, 2)} % | ${f(r.drain.perSecond)} (${r.drain.events} events, ${r.drain.resources} users) | ${f(r.serial.perSecond)} | ${r.steady.dup + r.drain.dup} / ${r.steady.ooo + r.drain.ooo + r.serial.ooo} |`,
     ),
   ];
   return lines.join('\n');

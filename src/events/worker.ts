@@ -66,6 +66,24 @@ const USER_AGENT = 'Roster-Webhooks/1';
 const RESPONSE_SNIPPET = 500;
 const PRUNE_EVERY_MS = 10 * 60_000;
 
+/** The first `max` characters of a response body; the rest is not read (a receiver cannot make Roster buffer a huge answer). */
+async function readStart(res: Response, max: number): Promise<string> {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  try {
+    while (text.length < max) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  return text.slice(0, max);
+}
+
 type Attempt = { statusCode: number | null; error: string | null; retryAfterMs?: number | undefined; body?: string };
 
 export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker {
@@ -138,8 +156,8 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker
     const timeout = AbortSignal.timeout(config.webhookTimeoutMs);
     try {
       const res = await fetch(endpoint.url, { method: 'POST', body, headers, redirect: 'manual', signal: AbortSignal.any([signal, timeout]) });
-      const text = await res.text();
-      return { statusCode: res.status, error: null, retryAfterMs: parseRetryAfter(res.headers.get('retry-after')), body: text.slice(0, RESPONSE_SNIPPET) };
+      const text = await readStart(res, RESPONSE_SNIPPET);
+      return { statusCode: res.status, error: null, retryAfterMs: parseRetryAfter(res.headers.get('retry-after')), body: text };
     } catch (err) {
       if (signal.aborted) throw err;
       if (timeout.aborted) return { statusCode: null, error: `timeout: no response within ${config.webhookTimeoutMs} ms` };
