@@ -173,7 +173,7 @@ export async function pageOf(db: Db, segments: Segment[], req: PageRequest, bind
   const now = Math.floor(Date.now() / 1000);
   // Validate the cursor before any counting work.
   const anchor = req.cursor ? await decodeCursor(db, req.cursor, binding, req, now) : undefined;
-  if (anchor && anchor.s >= segments.length) throw invalidCursor('The cursor is malformed');
+  if (anchor && (anchor.s < 0 || anchor.s >= segments.length)) throw invalidCursor('The cursor is malformed');
   const count = anchor && !req.countGiven ? anchor.c : req.count;
 
   const totals: number[] = [];

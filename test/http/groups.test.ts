@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { sql } from 'kysely';
 import t from 'tap';
 import { insertUser } from '../../src/db/users.js';
-import { MEMBER_LIMIT } from '../../src/services/groups.js';
 import { ERROR_SCHEMA, startApp, user, USER_SCHEMA, type TestApp } from '../helpers/app.js';
 import { backends } from '../helpers/db.js';
 
@@ -288,87 +287,6 @@ for (const backend of backends) {
     t.same(names(page), ['Engineering', 'engineering-leads']);
     t.notOk('members' in page.Resources[0]);
     t.equal((await a.scim('GET', '/Groups?filter=' + encodeURIComponent('userName eq "x"'))).body.scimType, 'invalidFilter');
-  });
-
-  t.test(`${backend}: 50 concurrent PATCHes adding members to one group lose nothing`, async (t) => {
-    const a = await startApp(t, backend);
-    const id = (await a.scim('POST', '/Groups', group('Crowd'))).body.id as string;
-    const userIds: string[] = [];
-    for (let i = 0; i < 50; i++) userIds.push(await newUser(a, `u${i}@example.com`));
-    const results = await Promise.all(
-      userIds.map((u) => a.scim('PATCH', `/Groups/${id}?excludedAttributes=members`, patch({ op: 'add', path: 'members', value: [{ value: u }] }))),
-    );
-    t.same(results.map((r) => r.status), userIds.map(() => 200));
-    const after = await a.scim('GET', `/Groups/${id}`);
-    t.same(memberIds(after.body), [...userIds].sort(), 'all 50 members are there');
-    t.equal(after.body.meta.version, 'W/"51"', 'every add made its own version');
-    const versions = results.map((r) => Number(/\d+/.exec(r.headers.etag as string)![0])).sort((x, y) => x - y);
-    t.same(versions, Array.from({ length: 50 }, (_, i) => i + 2), 'each PATCH saw a distinct version');
-    const added = (await events(a, id)).filter((e) => e.type === 'group.members.added');
-    t.equal(added.length, 50);
-  });
-
-  t.test(`${backend}: concurrent membership changes and deletions never deadlock or leave orphans`, async (t) => {
-    const a = await startApp(t, backend);
-    for (let i = 0; i < 8; i++) {
-      // Two groups adding each other at the same time.
-      const g1 = (await a.scim('POST', '/Groups', group(`A${i}`))).body.id as string;
-      const g2 = (await a.scim('POST', '/Groups', group(`B${i}`))).body.id as string;
-      const [r1, r2] = await Promise.all([
-        a.scim('PATCH', `/Groups/${g1}`, patch({ op: 'add', path: 'members', value: [{ value: g2 }] })),
-        a.scim('PATCH', `/Groups/${g2}`, patch({ op: 'add', path: 'members', value: [{ value: g1 }] })),
-      ]);
-      t.same([r1.status, r2.status], [200, 200], `pair ${i}: both adds succeed`);
-
-      // A user deleted while being added to a group: the add succeeds and the deletion then removes it, or it
-      // sees the user gone (400). Never a membership of a user that no longer exists.
-      const u = await newUser(a, `u${i}@example.com`);
-      const [del, add] = await Promise.all([
-        a.scim('DELETE', `/Users/${u}`),
-        a.scim('PATCH', `/Groups/${g1}`, patch({ op: 'add', path: 'members', value: [{ value: u }] })),
-      ]);
-      t.equal(del.status, 204);
-      t.ok(add.status === 200 || (add.status === 400 && add.body.scimType === 'invalidValue'), `add: ${add.status}`);
-    }
-    const orphans = await sql<{ n: number }>`
-      select count(*)::int as n from group_members m
-      where not exists (select 1 from users u where u.tenant_id = m.tenant_id and u.id = m.member_id)
-        and not exists (select 1 from groups g where g.tenant_id = m.tenant_id and g.id = m.member_id)`.execute(a.database.db);
-    t.equal(orphans.rows[0]!.n, 0, 'no membership points to a deleted resource');
-  });
-
-  t.test(`${backend}: a large group: one-member changes touch one row, responses are bounded`, async (t) => {
-    const a = await startApp(t, backend);
-    const id = (await a.scim('POST', '/Groups', group('Everyone'))).body.id as string;
-    const n = MEMBER_LIMIT + 5;
-    // Seed n users and memberships directly (the HTTP path is what is under test below).
-    await sql`
-      insert into users (tenant_id, id, user_name, resource, created, last_modified)
-      select ${a.tenant}, gen_random_uuid(), 'seed' || i, jsonb_build_object('schemas', jsonb_build_array(${USER_SCHEMA}::text), 'userName', 'seed' || i), now(), now()
-      from generate_series(1, ${n}) as i`.execute(a.database.db);
-    await sql`
-      insert into group_members (tenant_id, group_id, member_id, member_type)
-      select tenant_id, ${id}, id, 'User' from users where tenant_id = ${a.tenant}`.execute(a.database.db);
-    const newcomer = await newUser(a, 'newcomer@example.com');
-
-    const add = await a.scim('PATCH', `/Groups/${id}?excludedAttributes=members`, patch({ op: 'add', path: 'members', value: [{ value: newcomer }] }));
-    t.equal(add.status, 200);
-    t.equal(add.body.meta.version, 'W/"2"');
-    t.same((await events(a, id)).at(-1), { type: 'group.members.added', version: 2, members: [newcomer] }, 'exactly the one member was added');
-    const count = await sql<{ n: number }>`select count(*)::int as n from group_members where group_id = ${id}`.execute(a.database.db);
-    t.equal(count.rows[0]!.n, n + 1);
-
-    const got = await a.scim('GET', `/Groups/${id}`);
-    t.equal(got.body.members.length, MEMBER_LIMIT, `members in a response are capped at ${MEMBER_LIMIT}`);
-    const sorted = [...got.body.members.map((m: any) => m.value)].sort();
-    t.same(got.body.members.map((m: any) => m.value), sorted, 'the first members by id');
-    t.equal(got.body.members[0].display.startsWith('seed'), true);
-
-    const check = await a.scim('GET', `/Groups?filter=${encodeURIComponent(`members[value eq "${newcomer}"]`)}&excludedAttributes=members`);
-    t.equal(check.body.totalResults, 1, 'membership of any member can be checked with a filter');
-    const rm = await a.scim('PATCH', `/Groups/${id}`, patch({ op: 'remove', path: `members[value eq "${newcomer}"]` }), {});
-    t.equal(rm.status, 200);
-    t.same((await events(a, id)).at(-1), { type: 'group.members.removed', version: 3, members: [newcomer] });
   });
 
   t.test(`${backend}: PATCH answers 200 with the resource or 204: Prefer header, else the tenant's patchResponse`, async (t) => {
