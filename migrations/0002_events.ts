@@ -44,6 +44,8 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`create index events_unsequenced on events (id) where position is null`.execute(db);
   await sql`create index events_time on events (tenant_id, occurred_at, id)`.execute(db);
   await sql`create index events_resource on events (tenant_id, resource_id, seq)`.execute(db);
+  // Retention: the oldest events first, without scanning the young ones.
+  await sql`create index events_age on events (occurred_at)`.execute(db);
 
   await sql`
     create table event_sequences (

@@ -463,6 +463,6 @@ export async function pruneEvents(db: Db, olderThanDays: number, batch = 1000): 
       select e.id from events e
       where e.occurred_at < now() - make_interval(days => ${olderThanDays})
         and not exists (select 1 from webhook_deliveries d where d.event_id = e.id and d.status = 'pending')
-      order by e.id limit ${batch})`.execute(db);
+      order by e.occurred_at limit ${batch})`.execute(db);
   return num(r.numAffectedRows ?? 0);
 }
