@@ -48,6 +48,8 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
   const app = Fastify({
     logger: opts.logger ?? loggerOptions(config),
     bodyLimit: config.maxBodyBytes,
+    // A hop count is accepted at run time though Fastify's types omit it.
+    trustProxy: config.trustProxy as boolean | string[],
     requestIdHeader: 'x-request-id',
     // Probes every few seconds would drown the log; every other request is logged with its id.
     logController: new LogController({

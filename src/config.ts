@@ -47,6 +47,7 @@ export const configSpec = [
   { env: 'RATE_LIMIT_SCIM_BURST', kind: 'int', default: '600', min: 1, description: 'SCIM requests a tenant may send at once above the steady rate (bucket size).' },
   { env: 'RATE_LIMIT_ADMIN_PER_MINUTE', kind: 'int', default: '600', min: 0, description: 'Admin API requests per minute per client address (per process). `0` disables the limit.' },
   { env: 'RATE_LIMIT_ADMIN_BURST', kind: 'int', default: '100', min: 1, description: 'Admin API requests a client may send at once above the steady rate.' },
+  { env: 'TRUST_PROXY', kind: 'string', description: 'Behind a load balancer or ingress: `true` (trust X-Forwarded-For from any hop), a hop count, or comma-separated addresses/CIDRs of trusted proxies. Used for client addresses in logs and the admin rate limit.' },
   { env: 'SHUTDOWN_TIMEOUT_MS', kind: 'int', default: '10000', min: 100, description: 'On SIGTERM/SIGINT: how long in-flight requests and background work may take to finish before connections are cut. Keep it below the pod\'s `terminationGracePeriodSeconds`.' },
 ] as const satisfies readonly Spec[];
 
@@ -84,6 +85,8 @@ export interface Config {
   rateLimitAdminPerMinute: number;
   rateLimitAdminBurst: number;
   shutdownTimeoutMs: number;
+  /** Fastify trustProxy: true, a hop count, or trusted addresses. */
+  trustProxy: boolean | number | string[];
 }
 
 export class ConfigError extends Error {
@@ -181,6 +184,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rateLimitAdminPerMinute: value('RATE_LIMIT_ADMIN_PER_MINUTE') as number,
     rateLimitAdminBurst: value('RATE_LIMIT_ADMIN_BURST') as number,
     shutdownTimeoutMs: value('SHUTDOWN_TIMEOUT_MS') as number,
+    trustProxy: parseTrustProxy(value('TRUST_PROXY') as string | undefined),
   };
   if (config.defaultPageSize > config.maxPageSize) problems.push('DEFAULT_PAGE_SIZE must not exceed MAX_PAGE_SIZE');
   if (config.metricsEnabled && config.metricsPort !== 0 && config.metricsPort === config.port) {
@@ -207,4 +211,11 @@ export const TENANT_ID_RULE = 'must be 1-63 lower-case letters, digits or dashes
 export function configTable(): string {
   const rows = configSpec.map((s: Spec) => `| \`${s.env}\` | ${s.default !== undefined ? `\`${s.default}\`` : '—'} | ${s.description} |`);
   return ['| Variable | Default | Meaning |', '| --- | --- | --- |', ...rows].join('\n');
+}
+
+function parseTrustProxy(v: string | undefined): boolean | number | string[] {
+  if (v === undefined || /^(false|0)$/i.test(v)) return false;
+  if (/^true$/i.test(v)) return true;
+  if (/^\d+$/.test(v)) return Number(v);
+  return v.split(',').map((s) => s.trim()).filter(Boolean);
 }
