@@ -1,6 +1,6 @@
 /**
  * Microsoft's SCIM test collection for Entra ID (the Postman collection of
- * AzureAD/SCIMReferenceCode, kept in ../shared/conformance/), run with
+ * AzureAD/SCIMReferenceCode, vendored in test/conformance/microsoft/), run with
  * newman against Roster over real HTTP: an ephemeral port on 127.0.0.1, a
  * fresh database and a fresh tenant. Every folder but "Get Token" (which
  * calls the reference server's own token endpoint) and the two top-level
@@ -28,7 +28,7 @@ import { backends } from '../helpers/db.js';
 import type { TenantSettings } from '../../src/services/tenants.js';
 
 const COLLECTION =
-  process.env.MICROSOFT_SCIM_COLLECTION ?? new URL('../../../shared/conformance/microsoft-scim-tests.postman_collection.json', import.meta.url).pathname;
+  process.env.MICROSOFT_SCIM_COLLECTION ?? new URL('./microsoft/microsoft-scim-tests.postman_collection.json', import.meta.url).pathname;
 
 // newman ships no type declarations; the part of its API used here.
 interface NewmanAssertion {
