@@ -59,9 +59,10 @@ export async function main(argv: string[]): Promise<BenchReport> {
   }
   log(`bench: ${o.users.toLocaleString('en-US')} users, ${o.requests ? `${o.requests} requests` : `${o.duration} s`} per scenario, ${o.connections} connections`);
 
+  const seeded = await seed({ adminUrl: o.adminUrl, database: o.database, users: o.users, token: o.token, reseed: o.reseed, log });
+  // Seeding may share the machine; measuring should not.
   const quiet = o.waitQuiet > 0 ? await waitQuiet(o.waitQuiet, 0.25, log) : undefined;
   if (quiet && quiet.busy >= 0.25) log(`bench: WARNING: the machine is ${Math.round(quiet.busy * 100)}% busy with other work; figures will be low`);
-  const seeded = await seed({ adminUrl: o.adminUrl, database: o.database, users: o.users, token: o.token, reseed: o.reseed, log });
   const env = await environment(seeded.databaseUrl, pgbench, snap?.commit);
   log(`bench: ${env.cpus} CPUs (${env.cpuModel}), ${env.memoryGiB} GiB, node ${env.node}, Postgres ${env.postgres}, Roster ${env.commit}${env.dirty ? '+dirty' : ''}`);
 

@@ -115,8 +115,8 @@ export async function waitQuiet(maxSeconds: number, threshold: number, log: (l: 
 
 /**
  * CPU seconds used so far by the Postgres processes doing the bench's work:
- * backends connected to `database`, and the shared writers (WAL writer,
- * checkpointer, background writer), by pid.
+ * backends connected to `database`, their parallel workers, and the shared
+ * writers (WAL writer, checkpointer, background writer), by pid.
  */
 export function postgresCpu(database: string): Map<number, number> {
   const out = new Map<number, number>();
@@ -130,7 +130,8 @@ export function postgresCpu(database: string): Map<number, number> {
     }
     if (!cmd.startsWith('postgres: ')) continue;
     const words = cmd.replace(/\0/g, ' ').split(/\s+/);
-    if (!(words.includes(database) || /: (walwriter|checkpointer|background writer)/.test(cmd))) continue;
+    // Parallel query workers do the bench's work too (they name the leader's pid, not the database).
+    if (!(words.includes(database) || /: (walwriter|checkpointer|background writer|parallel worker)/.test(cmd))) continue;
     const cpu = processCpuSeconds(Number(name));
     if (cpu !== undefined) out.set(Number(name), cpu);
   }
