@@ -369,41 +369,70 @@ export interface Completion {
 }
 
 /**
- * Record an attempt and move the queue on: succeeded/dead finish the delivery
+ * Record attempts and move their queues on, many at once (one statement, one
+ * round trip, whatever the batch size): succeeded/dead finish the delivery
  * (the queue's next event becomes ready at once), retry keeps it pending and
  * makes the queue ready again after the backoff, disabled (410) switches the
  * endpoint off and keeps the delivery pending for when it is switched on.
- * Returns false, changing nothing, when the claim was lost (lease expired and
- * another worker took the queue).
+ * A completion whose claim was lost (lease expired and another worker took
+ * the queue) changes nothing. Returns the delivery ids that were recorded.
  */
-export async function completeDelivery(db: Db, c: Completion): Promise<boolean> {
-  const final = c.outcome === 'succeeded' || c.outcome === 'dead';
-  const delaySecs = c.outcome === 'retry' ? Math.max(0, c.retryInMs ?? 0) / 1000 : 0;
-  // One statement (atomic, one round trip): every part runs only if the claim still holds.
-  const r = await sql<{ claimed: unknown }>`
-    with q as (
-      update webhook_queues
-      set pending = pending - ${final ? 1 : 0}, ready_at = now() + make_interval(secs => ${delaySecs}), claim_token = null
-      where endpoint_id = ${c.queue.endpointId} and resource_id = ${c.queue.resourceId} and claim_token = ${c.token}
-      returning 1
+export async function completeDeliveries(db: Db, cs: Completion[]): Promise<Set<string>> {
+  if (cs.length === 0) return new Set();
+  const rows = cs.map((c) => {
+    const final = c.outcome === 'succeeded' || c.outcome === 'dead';
+    return {
+      endpoint_id: c.queue.endpointId,
+      resource_id: c.queue.resourceId,
+      token: c.token,
+      delivery_id: c.deliveryId,
+      final,
+      status: final ? c.outcome : 'pending',
+      delay_secs: c.outcome === 'retry' ? Math.max(0, c.retryInMs ?? 0) / 1000 : 0,
+      attempted_at: c.attemptedAt.toISOString(),
+      status_code: c.statusCode,
+      latency_ms: Math.round(c.latencyMs),
+      error: c.error,
+      outcome: c.outcome,
+    };
+  });
+  // Every part applies only to completions whose claim token is still on the queue row.
+  const r = await sql<{ delivery_id: unknown }>`
+    with c as (
+      select * from json_to_recordset(${JSON.stringify(rows)}::json) as c(
+        endpoint_id uuid, resource_id text, token text, delivery_id bigint, final boolean, status text, delay_secs float8,
+        attempted_at timestamptz, status_code int, latency_ms int, error text, outcome text)
+    ), q as (
+      update webhook_queues q
+      set pending = q.pending - case when c.final then 1 else 0 end, ready_at = now() + make_interval(secs => c.delay_secs), claim_token = null
+      from c
+      where q.endpoint_id = c.endpoint_id and q.resource_id = c.resource_id and q.claim_token = c.token
+      returning c.delivery_id
     ), d as (
-      update webhook_deliveries
-      set status = ${final ? c.outcome : 'pending'}, attempts = attempts + 1, last_status = ${c.statusCode},
-          last_error = ${c.error}, finished_at = ${final ? sql`now()` : sql`null`}
-      where id = ${c.deliveryId} and exists (select 1 from q)
+      update webhook_deliveries d
+      set status = c.status, attempts = d.attempts + 1, last_status = c.status_code, last_error = c.error,
+          finished_at = case when c.final then now() end
+      from c
+      where d.id = c.delivery_id and c.delivery_id in (select delivery_id from q)
       returning 1
     ), a as (
       insert into webhook_attempts (delivery_id, endpoint_id, attempted_at, status_code, latency_ms, error, outcome)
-      select ${c.deliveryId}::bigint, ${c.queue.endpointId}::uuid, ${c.attemptedAt.toISOString()}::timestamptz, ${c.statusCode}::int, ${Math.round(c.latencyMs)}::int, ${c.error}::text, ${c.outcome}::text
-      where exists (select 1 from q)
+      select c.delivery_id, c.endpoint_id, c.attempted_at, c.status_code, c.latency_ms, c.error, c.outcome
+      from c where c.delivery_id in (select delivery_id from q)
       returning 1
     ), off as (
-      update webhook_endpoints set enabled = false, disabled_reason = ${c.error ?? 'disabled by the receiver'}, updated_at = now()
-      where id = ${c.queue.endpointId} and ${c.outcome === 'disabled' ? sql`true` : sql`false`} and exists (select 1 from q)
+      update webhook_endpoints w set enabled = false, disabled_reason = coalesce(c.error, 'disabled by the receiver'), updated_at = now()
+      from c
+      where w.id = c.endpoint_id and c.outcome = 'disabled' and c.delivery_id in (select delivery_id from q)
       returning 1
     )
-    select (select count(*) from q) as claimed, (select count(*) from d) + (select count(*) from a) + (select count(*) from off) as written`.execute(db);
-  return num(r.rows[0]!.claimed) > 0;
+    select q.delivery_id, (select count(*) from d) + (select count(*) from a) + (select count(*) from off) as written from q`.execute(db);
+  return new Set(r.rows.map((x) => str(x.delivery_id)));
+}
+
+/** One completion (see completeDeliveries); false when the claim was lost. */
+export async function completeDelivery(db: Db, c: Completion): Promise<boolean> {
+  return (await completeDeliveries(db, [c])).has(c.deliveryId);
 }
 
 // ---------------------------------------------------------------------------

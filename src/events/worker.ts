@@ -20,7 +20,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Db } from '../db/index.js';
-import { claimQueues, completeDelivery, pruneEvents, releaseQueue, repairQueue, type ClaimedQueue, type HeadDelivery } from '../db/outbox.js';
+import { claimQueues, completeDeliveries, pruneEvents, releaseQueue, repairQueue, type ClaimedQueue, type Completion, type HeadDelivery } from '../db/outbox.js';
 import { nextDelay, parseRetryAfter } from './backoff.js';
 import { deliveryMetrics } from './metrics.js';
 import { listenForNotifications, onWake } from './notify.js';
@@ -65,6 +65,7 @@ export interface DeliveryWorker {
 const USER_AGENT = 'Roster-Webhooks/1';
 const RESPONSE_SNIPPET = 500;
 const PRUNE_EVERY_MS = 10 * 60_000;
+const COALESCE_MS = 5;
 
 /** The first `max` characters of a response body; the rest is not read (a receiver cannot make Roster buffer a huge answer). */
 async function readStart(res: Response, max: number): Promise<string> {
@@ -103,6 +104,34 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker
   };
   const unsubscribe = onWake(wake);
   const unlisten = config.databaseUrl ? listenForNotifications(config.databaseUrl, wake, logger) : async () => {};
+
+  // Completions are written in batches: while one batch is being written, the
+  // next ones gather (one statement for all of them; on PGlite's single
+  // connection this is what keeps delivery up with the writers).
+  let batch: { c: Completion; resolve: (ok: boolean) => void; reject: (e: unknown) => void }[] = [];
+  let flushing = false;
+  const complete = (c: Completion) =>
+    new Promise<boolean>((resolve, reject) => {
+      batch.push({ c, resolve, reject });
+      if (batch.length === 1) setImmediate(() => void flush()); // gather what completes in the same turn
+    });
+  async function flush(): Promise<void> {
+    if (flushing) return;
+    flushing = true;
+    try {
+      while (batch.length) {
+        const now = batch.splice(0, 200);
+        try {
+          const ok = await completeDeliveries(db, now.map((b) => b.c));
+          for (const b of now) b.resolve(ok.has(b.c.deliveryId));
+        } catch (err) {
+          for (const b of now) b.reject(err);
+        }
+      }
+    } finally {
+      flushing = false;
+    }
+  }
 
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -195,7 +224,7 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker
     }
     const latencyMs = performance.now() - t0;
     const verdict = classify(head, attempt);
-    const ok = await completeDelivery(db, {
+    const ok = await complete({
       queue: q,
       token,
       deliveryId: head.deliveryId,
@@ -250,11 +279,25 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker
     if (n) logger.info({ deleted: n, retentionDays: config.eventsRetentionDays }, 'old events pruned');
   }
 
+  // Claims are batched too: with deliveries in flight, a freed slot waits up to
+  // COALESCE_MS for others (a quarter of the slots) rather than costing a
+  // query each; an idle worker claims at once, so latency stays low.
+  const minBatch = Math.max(1, Math.floor(config.webhookConcurrency / 4));
+  let freeSince = 0;
   const loop = (async () => {
     while (!stopping) {
       dirty = false;
       const free = config.webhookConcurrency - inflight.size;
       let claimed = 0;
+      if (free > 0 && inflight.size > 0 && free < minBatch) {
+        freeSince ||= Date.now();
+        const wait = COALESCE_MS - (Date.now() - freeSince);
+        if (wait > 0) {
+          await sleep(wait); // a completion's wake ends it early; then look again
+          continue;
+        }
+      }
+      freeSince = 0;
       try {
         if (free > 0) claimed = await claimAndStart(free);
         await housekeeping();
