@@ -366,6 +366,19 @@ export interface Completion {
   error: string | null;
   /** outcome 'retry': when to try again, in ms from now. */
   retryInMs?: number;
+  /**
+   * After a final outcome, keep the claim (for another lease) and return the
+   * queue's next delivery, so that a busy resource costs one statement per
+   * event instead of a completion and a claim.
+   */
+  continueLeaseMs?: number;
+}
+
+export interface CompletionResult {
+  /** The next pending delivery of the same queue, still claimed with the same token. */
+  next?: HeadDelivery;
+  /** The claim was kept but no next delivery could be read (it was not yet visible): release the queue. */
+  release?: boolean;
 }
 
 /**
@@ -377,8 +390,8 @@ export interface Completion {
  * A completion whose claim was lost (lease expired and another worker took
  * the queue) changes nothing. Returns the delivery ids that were recorded.
  */
-export async function completeDeliveries(db: Db, cs: Completion[]): Promise<Set<string>> {
-  if (cs.length === 0) return new Set();
+export async function completeDeliveries(db: Db, cs: Completion[]): Promise<Map<string, CompletionResult>> {
+  if (cs.length === 0) return new Map();
   const rows = cs.map((c) => {
     const final = c.outcome === 'succeeded' || c.outcome === 'dead';
     return {
@@ -387,6 +400,8 @@ export async function completeDeliveries(db: Db, cs: Completion[]): Promise<Set<
       token: c.token,
       delivery_id: c.deliveryId,
       final,
+      keep: final && c.continueLeaseMs !== undefined,
+      lease_secs: (c.continueLeaseMs ?? 0) / 1000,
       status: final ? c.outcome : 'pending',
       delay_secs: c.outcome === 'retry' ? Math.max(0, c.retryInMs ?? 0) / 1000 : 0,
       attempted_at: c.attemptedAt.toISOString(),
@@ -396,18 +411,23 @@ export async function completeDeliveries(db: Db, cs: Completion[]): Promise<Set<
       outcome: c.outcome,
     };
   });
-  // Every part applies only to completions whose claim token is still on the queue row.
-  const r = await sql<{ delivery_id: unknown }>`
+  // Every part applies only to completions whose claim token is still on the
+  // queue row. A kept claim reads the queue's next delivery: the smallest
+  // pending id above the one just finished (this statement's own update of
+  // it is not visible to its other parts).
+  const r = await sql<EventRow & EndpointRow & { delivery_id: unknown; kept: boolean; next_id: unknown; attempts: unknown; w_id: string; w_tenant_id: string }>`
     with c as (
       select * from json_to_recordset(${JSON.stringify(rows)}::json) as c(
-        endpoint_id uuid, resource_id text, token text, delivery_id bigint, final boolean, status text, delay_secs float8,
-        attempted_at timestamptz, status_code int, latency_ms int, error text, outcome text)
+        endpoint_id uuid, resource_id text, token text, delivery_id bigint, final boolean, keep boolean, lease_secs float8,
+        status text, delay_secs float8, attempted_at timestamptz, status_code int, latency_ms int, error text, outcome text)
     ), q as (
       update webhook_queues q
-      set pending = q.pending - case when c.final then 1 else 0 end, ready_at = now() + make_interval(secs => c.delay_secs), claim_token = null
+      set pending = q.pending - case when c.final then 1 else 0 end,
+          ready_at = now() + make_interval(secs => case when c.keep and q.pending > 1 then c.lease_secs else c.delay_secs end),
+          claim_token = case when c.keep and q.pending > 1 then q.claim_token end
       from c
       where q.endpoint_id = c.endpoint_id and q.resource_id = c.resource_id and q.claim_token = c.token
-      returning c.delivery_id
+      returning c.delivery_id, c.endpoint_id, c.resource_id, q.claim_token is not null as kept
     ), d as (
       update webhook_deliveries d
       set status = c.status, attempts = d.attempts + 1, last_status = c.status_code, last_error = c.error,
@@ -426,8 +446,35 @@ export async function completeDeliveries(db: Db, cs: Completion[]): Promise<Set<
       where w.id = c.endpoint_id and c.outcome = 'disabled' and c.delivery_id in (select delivery_id from q)
       returning 1
     )
-    select q.delivery_id, (select count(*) from d) + (select count(*) from a) + (select count(*) from off) as written from q`.execute(db);
-  return new Set(r.rows.map((x) => str(x.delivery_id)));
+    select q.delivery_id, q.kept, h.*, (select count(*) from d) + (select count(*) from a) + (select count(*) from off) as written
+    from q
+    left join lateral (
+      select d2.id as next_id, d2.attempts, ${EVENT_COLUMNS},
+        w.id as w_id, w.tenant_id as w_tenant_id, w.url, w.description, w.events, w.format, w.attributes, w.secret,
+        w.previous_secret, w.ed25519_secret, w.previous_ed25519_secret, w.previous_expires_at, w.enabled,
+        w.disabled_reason, w.created_at, w.updated_at
+      from webhook_deliveries d2
+      join events e on e.id = d2.event_id
+      join webhook_endpoints w on w.id = d2.endpoint_id and w.enabled
+      where q.kept and d2.endpoint_id = q.endpoint_id and d2.resource_id = q.resource_id and d2.status = 'pending' and d2.id > q.delivery_id
+      order by d2.id limit 1
+    ) h on true`.execute(db);
+  const out = new Map<string, CompletionResult>();
+  for (const row of r.rows) {
+    const res: CompletionResult = {};
+    if (row.kept) {
+      if (row.next_id === null || row.next_id === undefined) res.release = true;
+      else
+        res.next = {
+          deliveryId: str(row.next_id),
+          attempts: num(row.attempts),
+          event: eventFromRow(row),
+          endpoint: endpointFromRow({ ...row, id: row.w_id, tenant_id: row.w_tenant_id }),
+        };
+    }
+    out.set(str(row.delivery_id), res);
+  }
+  return out;
 }
 
 /** One completion (see completeDeliveries); false when the claim was lost. */

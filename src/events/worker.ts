@@ -20,7 +20,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Db } from '../db/index.js';
-import { claimQueues, completeDeliveries, pruneEvents, releaseQueue, repairQueue, type ClaimedQueue, type Completion, type HeadDelivery } from '../db/outbox.js';
+import { claimQueues, completeDeliveries, pruneEvents, releaseQueue, repairQueue, type ClaimedQueue, type Completion, type CompletionResult, type HeadDelivery } from '../db/outbox.js';
 import { nextDelay, parseRetryAfter } from './backoff.js';
 import { deliveryMetrics } from './metrics.js';
 import { listenForNotifications, onWake } from './notify.js';
@@ -108,10 +108,10 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker
   // Completions are written in batches: while one batch is being written, the
   // next ones gather (one statement for all of them; on PGlite's single
   // connection this is what keeps delivery up with the writers).
-  let batch: { c: Completion; resolve: (ok: boolean) => void; reject: (e: unknown) => void }[] = [];
+  let batch: { c: Completion; resolve: (r: CompletionResult | undefined) => void; reject: (e: unknown) => void }[] = [];
   let flushing = false;
   const complete = (c: Completion) =>
-    new Promise<boolean>((resolve, reject) => {
+    new Promise<CompletionResult | undefined>((resolve, reject) => {
       batch.push({ c, resolve, reject });
       if (batch.length === 1) setImmediate(() => void flush()); // gather what completes in the same turn
     });
@@ -123,7 +123,7 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker
         const now = batch.splice(0, 200);
         try {
           const ok = await completeDeliveries(db, now.map((b) => b.c));
-          for (const b of now) b.resolve(ok.has(b.c.deliveryId));
+          for (const b of now) b.resolve(ok.get(b.c.deliveryId));
         } catch (err) {
           for (const b of now) b.reject(err);
         }
@@ -208,62 +208,75 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker
     return { outcome: 'retry', error: detail, retryInMs: Math.max(delay, retryAfter) };
   }
 
-  async function deliver(q: ClaimedQueue, token: string, head: HeadDelivery, signal: AbortSignal): Promise<void> {
-    const attemptedAt = new Date();
-    const t0 = performance.now();
-    let attempt: Attempt;
-    try {
-      attempt = await send(head, signal);
-    } catch (err) {
-      if (signal.aborted) {
-        // Stopping: give the queue back so that another worker sends it now rather than after the lease.
-        await releaseQueue(db, q, token);
+  /**
+   * Work one claimed queue: send its head; after a final outcome keep the
+   * claim and go on with the queue's next event (one statement per event),
+   * until the queue is empty, an attempt is to be retried later, or the
+   * worker stops.
+   */
+  async function deliver(q: ClaimedQueue, token: string, first: HeadDelivery, signal: AbortSignal): Promise<void> {
+    let head: HeadDelivery | undefined = first;
+    while (head) {
+      const attemptedAt = new Date();
+      const t0 = performance.now();
+      let attempt: Attempt;
+      try {
+        if (signal.aborted) throw new Error('stopping');
+        attempt = await send(head, signal);
+      } catch (err) {
+        if (signal.aborted) {
+          // Stopping: give the queue back so that another worker sends it now rather than after the lease.
+          await releaseQueue(db, q, token);
+          return;
+        }
+        attempt = { statusCode: null, error: `could not build the request: ${(err as Error).message}` };
+      }
+      const latencyMs = performance.now() - t0;
+      const verdict = classify(head, attempt);
+      const result = await complete({
+        queue: q,
+        token,
+        deliveryId: head.deliveryId,
+        outcome: verdict.outcome,
+        attemptedAt,
+        statusCode: attempt.statusCode,
+        latencyMs,
+        error: verdict.error,
+        ...(verdict.retryInMs !== undefined ? { retryInMs: verdict.retryInMs } : {}),
+        ...(stopping ? {} : { continueLeaseMs: leaseMs }),
+      });
+      const m = deliveryMetrics;
+      m.attemptCount++;
+      m.attemptLatencyMsSum += latencyMs;
+      const log = { worker: id, endpoint: head.endpoint.id, event: head.event.uid, type: head.event.type, status: attempt.statusCode, attempt: head.attempts + 1 };
+      if (!result) {
+        logger.warn(log, 'webhook claim was lost (lease expired) before the outcome was recorded; another worker owns the queue');
         return;
       }
-      attempt = { statusCode: null, error: `could not build the request: ${(err as Error).message}` };
-    }
-    const latencyMs = performance.now() - t0;
-    const verdict = classify(head, attempt);
-    const ok = await complete({
-      queue: q,
-      token,
-      deliveryId: head.deliveryId,
-      outcome: verdict.outcome,
-      attemptedAt,
-      statusCode: attempt.statusCode,
-      latencyMs,
-      error: verdict.error,
-      ...(verdict.retryInMs !== undefined ? { retryInMs: verdict.retryInMs } : {}),
-    });
-    const m = deliveryMetrics;
-    m.attemptCount++;
-    m.attemptLatencyMsSum += latencyMs;
-    const log = { worker: id, endpoint: head.endpoint.id, event: head.event.uid, type: head.event.type, status: attempt.statusCode, attempt: head.attempts + 1 };
-    if (!ok) {
-      logger.warn(log, 'webhook claim was lost (lease expired) before the outcome was recorded; another worker owns the queue');
-      return;
-    }
-    switch (verdict.outcome) {
-      case 'succeeded':
-        m.delivered++;
-        if (head.attempts === 0) {
-          m.commitToDeliveryCount++;
-          m.commitToDeliveryMsSum += Date.now() - head.event.occurredAt.getTime();
-        }
-        logger.debug({ ...log, latencyMs: Math.round(latencyMs) }, 'webhook delivered');
-        break;
-      case 'retry':
-        m.failedAttempts++;
-        logger.info({ ...log, error: verdict.error, retryInMs: verdict.retryInMs }, 'webhook delivery failed; will retry');
-        break;
-      case 'dead':
-        m.deadLettered++;
-        logger.warn({ ...log, error: verdict.error }, 'webhook delivery dead-lettered');
-        break;
-      case 'disabled':
-        m.endpointsDisabled++;
-        logger.warn({ ...log, url: head.endpoint.url }, 'webhook endpoint answered 410 Gone and was disabled');
-        break;
+      switch (verdict.outcome) {
+        case 'succeeded':
+          m.delivered++;
+          if (head.attempts === 0) {
+            m.commitToDeliveryCount++;
+            m.commitToDeliveryMsSum += Date.now() - head.event.occurredAt.getTime();
+          }
+          logger.debug({ ...log, latencyMs: Math.round(latencyMs) }, 'webhook delivered');
+          break;
+        case 'retry':
+          m.failedAttempts++;
+          logger.info({ ...log, error: verdict.error, retryInMs: verdict.retryInMs }, 'webhook delivery failed; will retry');
+          break;
+        case 'dead':
+          m.deadLettered++;
+          logger.warn({ ...log, error: verdict.error }, 'webhook delivery dead-lettered');
+          break;
+        case 'disabled':
+          m.endpointsDisabled++;
+          logger.warn({ ...log, url: head.endpoint.url }, 'webhook endpoint answered 410 Gone and was disabled');
+          break;
+      }
+      if (result.release) await releaseQueue(db, q, token);
+      head = result.next;
     }
   }
 
