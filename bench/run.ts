@@ -30,10 +30,12 @@ const ORDER = [
   'patch-user',
   'member-small',
   'member-big',
+  'member-small-minimal',
+  'member-big-minimal',
   'create',
   'entra-cycle',
 ];
-const WRITES = new Set(['patch-user', 'member-small', 'member-big', 'create', 'entra-cycle']);
+const WRITES = new Set(['patch-user', 'member-small', 'member-big', 'member-small-minimal', 'member-big-minimal', 'create', 'entra-cycle']);
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 

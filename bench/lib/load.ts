@@ -114,12 +114,15 @@ export function scenarios(t: LoadTarget): Scenario[] {
   const page = deepPage(t.users);
   let deepCursor: string | undefined;
 
-  const memberScenario = (name: string, group: string): Scenario => ({
+  // `minimal`: with `Prefer: return=minimal` (RFC 7240 §4.2), which Roster answers with 204 and no
+  // representation: the same database work without rendering the group's members into the response.
+  const memberScenario = (name: string, group: string, minimal = false): Scenario => ({
     name,
-    description: `PATCH /Groups/{id} adding, then removing, one member of "${group}" (Entra ID's shape)`,
+    description: `PATCH /Groups/{id} adding, then removing, one member of "${group}" (Entra ID's shape)${minimal ? ', with Prefer: return=minimal' : ''}`,
     requests: () => [
       {
         method: 'PATCH',
+        ...(minimal ? { headers: { prefer: 'return=minimal' } } : {}),
         setupRequest: (req, ctx) => {
           const member = userId(freeUser());
           ctx.member = member;
@@ -132,6 +135,7 @@ export function scenarios(t: LoadTarget): Scenario[] {
       },
       {
         method: 'PATCH',
+        ...(minimal ? { headers: { prefer: 'return=minimal' } } : {}),
         setupRequest: (req, ctx) => ({
           ...req,
           path: `${P}/Groups/${groupId(group)}`,
@@ -212,6 +216,8 @@ export function scenarios(t: LoadTarget): Scenario[] {
     },
     memberScenario('member-big', BIG_GROUP),
     memberScenario('member-small', SMALL_GROUP),
+    memberScenario('member-big-minimal', BIG_GROUP, true),
+    memberScenario('member-small-minimal', SMALL_GROUP, true),
     {
       name: 'entra-cycle',
       description: 'Entra-like cycle: GET by userName filter, then PATCH the user if found (half are), else POST it',

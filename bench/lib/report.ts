@@ -90,6 +90,15 @@ export function evaluateTargets(r: Omit<BenchReport, 'targets'>): Target[] {
     value: big && small ? `${r2(big.latencyMs.avg / small.latencyMs.avg)}× (${big.latencyMs.avg} vs ${small.latencyMs.avg} ms)` : 'not measured',
     met: big && small ? big.latencyMs.avg <= 1.5 * small.latencyMs.avg : null,
   });
+  const bigMin = by('member-big-minimal');
+  const smallMin = by('member-small-minimal');
+  if (bigMin && smallMin) {
+    t.push({
+      target: '(informational) the same with Prefer: return=minimal (204, no members rendered)',
+      value: `${r2(bigMin.latencyMs.avg / smallMin.latencyMs.avg)}× (${bigMin.latencyMs.avg} vs ${smallMin.latencyMs.avg} ms)`,
+      met: bigMin.latencyMs.avg <= 1.5 * smallMin.latencyMs.avg,
+    });
+  }
   const c1 = by('page-1-cursor');
   const cd = by('page-deep-cursor');
   t.push({
