@@ -2,7 +2,7 @@
  * Webhook delivery benchmark: how fast committed changes reach a receiver.
  *
  *   npx tsx bench/delivery.ts                       # Postgres and PGlite, default load
- *   npx tsx bench/delivery.ts --backend postgres --rate 800 --seconds 30
+ *   npx tsx bench/delivery.ts --backend postgres --rate 800,1200 --seconds 30
  *   npx tsx bench/delivery.ts --no-readme           # print only
  *
  * The writer and the delivery worker run in this process, as in a Roster
@@ -12,8 +12,8 @@
  * recordChange, exactly as the services write them.
  *
  * Scenarios:
- * - steady: `--rate` changes per second for `--seconds`, spread over `--users`
- *   users. Latency is from the writer seeing COMMIT acknowledged to the
+ * - steady: `--rate` changes per second (a comma-separated list runs each in
+ *   turn; default 100,300,500) for `--seconds`, spread over `--users` users. Latency is from the writer seeing COMMIT acknowledged to the
  *   receiver reading the request (same machine clock).
  * - drain: `--burst` events written while no worker runs (the receiver was
  *   "down"), then a worker starts: how fast the backlog empties.
@@ -75,7 +75,7 @@ if (process.argv.includes('--receiver')) {
 
 interface Args {
   backends: ('postgres' | 'pglite')[];
-  rate: number;
+  rates: number[];
   seconds: number;
   users: number;
   burst: number;
@@ -94,7 +94,7 @@ function parseArgs(argv: string[]): Args {
   const b = get('backend') ?? 'both';
   return {
     backends: b === 'both' ? ['postgres', 'pglite'] : [b as 'postgres' | 'pglite'],
-    rate: num('rate', 500),
+    rates: (get('rate') ?? '100,300,500').split(',').map(Number),
     seconds: num('seconds', 20),
     users: num('users', 1000),
     burst: num('burst', 20_000),
@@ -247,11 +247,24 @@ function check(got: [string, number, number][], w: Writer, before: Map<string, n
   return { delivered: got.length, duplicates, outOfOrder, latencies, lastAt };
 }
 
+interface Steady {
+  target: number;
+  achieved: number;
+  events: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  within1s: number;
+  dup: number;
+  ooo: number;
+}
+
 interface BackendResult {
   backend: string;
   /** Machine CPU busy (other work) just before the run, 0–1. */
   busyBefore: number;
-  steady: { target: number; achieved: number; events: number; p50: number; p90: number; p99: number; max: number; within1s: number; dup: number; ooo: number };
+  steady: Steady[];
   drain: { events: number; resources: number; writeSeconds: number; drainSeconds: number; perSecond: number; dup: number; ooo: number };
   serial: { events: number; seconds: number; perSecond: number; ooo: number };
 }
@@ -290,28 +303,34 @@ async function runBackend(backend: 'postgres' | 'pglite', a: Args): Promise<Back
     };
     const users = Array.from({ length: a.users }, () => randomUUID());
 
-    // -- steady
-    log(`[${backend}] steady: ${a.rate}/s for ${a.seconds} s over ${a.users} users (${a.writers} writers, pool ${config.databasePoolMax}, worker concurrency ${config.webhookConcurrency}, poll ${config.webhookPollIntervalMs} ms)`);
+    // -- steady, at each rate
     let w1 = startWorker();
     const ws: Writer = { committed: new Map(), seq: new Map() };
-    const total = Math.round(a.rate * a.seconds);
-    const writeSeconds = await drive(total, a.writers, a.rate, (i) => write(h.db, tenant, ws, users[i % users.length]!));
-    await rx.waitFor(total, 120_000);
-    const s = check(await rx.take(), ws);
-    const within1s = s.latencies.filter((l) => l <= 1000).length / s.latencies.length;
-    const steady = {
-      target: a.rate,
-      achieved: total / writeSeconds,
-      events: s.delivered,
-      p50: pct(s.latencies, 50),
-      p90: pct(s.latencies, 90),
-      p99: pct(s.latencies, 99),
-      max: s.latencies[s.latencies.length - 1]!,
-      within1s,
-      dup: s.duplicates,
-      ooo: s.outOfOrder,
-    };
-    log(`  wrote ${total} at ${steady.achieved.toFixed(0)}/s; commit→receiver p50 ${steady.p50.toFixed(1)} ms, p90 ${steady.p90.toFixed(1)}, p99 ${steady.p99.toFixed(1)}, max ${steady.max.toFixed(1)}; ${(within1s * 100).toFixed(2)} % within 1 s; duplicates ${s.duplicates}, out of order ${s.outOfOrder}`);
+    const steady: Steady[] = [];
+    for (const rate of a.rates) {
+      log(`[${backend}] steady: ${rate}/s for ${a.seconds} s over ${a.users} users (${a.writers} writers, pool ${config.databasePoolMax}, worker concurrency ${config.webhookConcurrency}, poll ${config.webhookPollIntervalMs} ms)`);
+      const before = new Map(ws.seq);
+      ws.committed.clear();
+      const total = Math.round(rate * a.seconds);
+      const writeSeconds = await drive(total, a.writers, rate, (i) => write(h.db, tenant, ws, users[i % users.length]!));
+      await rx.waitFor(total, 600_000);
+      const s = check(await rx.take(), ws, before);
+      const within1s = s.latencies.filter((l) => l <= 1000).length / s.latencies.length;
+      const st: Steady = {
+        target: rate,
+        achieved: total / writeSeconds,
+        events: s.delivered,
+        p50: pct(s.latencies, 50),
+        p90: pct(s.latencies, 90),
+        p99: pct(s.latencies, 99),
+        max: s.latencies[s.latencies.length - 1]!,
+        within1s,
+        dup: s.duplicates,
+        ooo: s.outOfOrder,
+      };
+      steady.push(st);
+      log(`  wrote ${total} at ${st.achieved.toFixed(0)}/s; commit→receiver p50 ${st.p50.toFixed(1)} ms, p90 ${st.p90.toFixed(1)}, p99 ${st.p99.toFixed(1)}, max ${st.max.toFixed(1)}; ${(within1s * 100).toFixed(2)} % within 1 s; duplicates ${s.duplicates}, out of order ${s.outOfOrder}`);
+    }
 
     // -- drain
     await w1.stop(5000);
@@ -365,14 +384,24 @@ async function postgresVersion(): Promise<string> {
 function markdown(a: Args, results: BackendResult[], env: string): string {
   const f = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '—');
   const lines = [
-    `Measured ${new Date().toISOString().slice(0, 10)} on ${env}; \`npx tsx bench/delivery.ts --rate ${a.rate} --seconds ${a.seconds} --users ${a.users} --burst ${a.burst} --serial ${a.serial}\`.`,
+    `Measured ${new Date().toISOString().slice(0, 10)} on ${env}; \`npx tsx bench/delivery.ts --rate ${a.rates.join(',')} --seconds ${a.seconds} --users ${a.users} --burst ${a.burst} --serial ${a.serial}\`.`,
     '',
-    '| Backend | Other CPU load before | Steady load: written/s | commit→receiver p50 | p90 | p99 | max | within 1 s | Backlog drain (deliveries/s) | One resource (deliveries/s) | Duplicates / out of order |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
-    ...results.map(
-      (r) =>
-        `| ${r.backend} | ${f(r.busyBefore * 100)} % | ${f(r.steady.achieved)} (target ${r.steady.target}) | ${f(r.steady.p50, 1)} ms | ${f(r.steady.p90, 1)} ms | ${f(r.steady.p99, 1)} ms | ${f(r.steady.max, 0)} ms | ${f(r.steady.within1s * 100, 2)} % | ${f(r.drain.perSecond)} (${r.drain.events} events, ${r.drain.resources} users) | ${f(r.serial.perSecond)} | ${r.steady.dup + r.drain.dup} / ${r.steady.ooo + r.drain.ooo + r.serial.ooo} |`,
+    '| Backend | Offered changes/s | Written/s | commit→receiver p50 | p90 | p99 | max | within 1 s |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...results.flatMap((r) =>
+      r.steady.map(
+        (st) =>
+          `| ${r.backend} | ${st.target} | ${f(st.achieved)} | ${f(st.p50, 1)} ms | ${f(st.p90, 1)} ms | ${f(st.p99, 1)} ms | ${f(st.max)} ms | ${f(st.within1s * 100, 1)} % |`,
+      ),
     ),
+    '',
+    '| Backend | Backlog drain | One resource | Duplicates / out of order (all scenarios) | Other CPU load before the run |',
+    '| --- | --- | --- | --- | --- |',
+    ...results.map((r) => {
+      const dup = r.steady.reduce((n, st) => n + st.dup, 0) + r.drain.dup;
+      const ooo = r.steady.reduce((n, st) => n + st.ooo, 0) + r.drain.ooo + r.serial.ooo;
+      return `| ${r.backend} | ${f(r.drain.perSecond)} deliveries/s (${r.drain.events} events over ${r.drain.resources} users) | ${f(r.serial.perSecond)} deliveries/s | ${dup} / ${ooo} | ${f(r.busyBefore * 100)} % |`;
+    }),
   ];
   return lines.join('\n');
 }
