@@ -23,7 +23,7 @@ import type { StoredResource } from '../scim/representation.js';
 import { groupFilterSql, groupSortSql } from './filter-sql.js';
 import { countRows, fetchRows, type Listing } from './paging.js';
 import type { Database, GroupsTable } from './types.js';
-import { UUID_RE } from './users.js';
+import { resourceRows, storedColumns, toStored, UUID_RE } from './resources.js';
 
 type Q = Kysely<Database>;
 
@@ -47,58 +47,19 @@ function columnsOf(resource: Record<string, unknown>) {
   };
 }
 
-const storedColumns = ['id', 'resource', 'version', 'created', 'last_modified'] as const;
-
-const toStored = (r: Pick<Selectable<GroupsTable>, 'id' | 'resource' | 'version' | 'created' | 'last_modified'>): StoredResource => ({
-  id: r.id,
-  resource: r.resource,
-  version: r.version,
-  created: r.created,
-  lastModified: r.last_modified,
-});
-
-export async function insertGroup(db: Q, tenantId: string, id: string, resource: Record<string, unknown>, at: Date): Promise<StoredResource> {
-  const row = await db
-    .insertInto('groups')
-    .values({ tenant_id: tenantId, id, ...columnsOf(resource), created: at, last_modified: at })
-    .returning(storedColumns)
-    .executeTakeFirstOrThrow();
-  return toStored(row);
-}
-
+const rows = resourceRows('groups', columnsOf);
+export const insertGroup = rows.insert;
 /**
  * Read a group, optionally locking its row: `update` for a deletion (it
  * conflicts with the KEY SHARE locks of lockMembers, so a group being added
  * somewhere is not deleted under it), `noKeyUpdate` for a write that keeps the
  * group (it serialises writers but lets other groups lock it as a member).
  */
-export async function findGroup(db: Q, tenantId: string, id: string, opts: { lock?: 'update' | 'noKeyUpdate' } = {}): Promise<StoredResource | undefined> {
-  if (!UUID_RE.test(id)) return undefined;
-  let q = db.selectFrom('groups').select(storedColumns).where('tenant_id', '=', tenantId).where('id', '=', id);
-  if (opts.lock === 'update') q = q.forUpdate();
-  if (opts.lock === 'noKeyUpdate') q = q.forNoKeyUpdate();
-  const row = await q.executeTakeFirst();
-  return row && toStored(row);
-}
-
+export const findGroup = rows.find;
 /** Write a new version (attributes and/or membership changed); the caller holds the row lock. */
-export async function updateGroup(db: Q, tenantId: string, id: string, resource: Record<string, unknown>, at: Date): Promise<StoredResource> {
-  const row = await db
-    .updateTable('groups')
-    .set({ ...columnsOf(resource), version: sql`version + 1`, last_modified: at })
-    .where('tenant_id', '=', tenantId)
-    .where('id', '=', id)
-    .returning(storedColumns)
-    .executeTakeFirstOrThrow();
-  return toStored(row);
-}
-
+export const updateGroup = rows.update;
 /** Delete a group; its own membership rows go with it (foreign key, on delete cascade). */
-export async function deleteGroup(db: Q, tenantId: string, id: string): Promise<boolean> {
-  if (!UUID_RE.test(id)) return false;
-  const r = await db.deleteFrom('groups').where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
-  return Number(r.numDeletedRows) > 0;
-}
+export const deleteGroup = rows.remove;
 
 export interface GroupListQuery {
   filter?: ValidatedFilter | undefined;

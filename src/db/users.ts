@@ -3,17 +3,18 @@
  * columns exist for uniqueness, indexes, filters and sorting and are always
  * written together with it.
  */
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { ResolvedAttr } from '../scim/attributes.js';
 import type { ValidatedFilter } from '../scim/filter.js';
 import type { StoredResource } from '../scim/representation.js';
 import { userFilterSql, userSortSql } from './filter-sql.js';
 import { countRows, fetchRows, type Listing } from './paging.js';
-import type { Database, UsersTable } from './types.js';
+import { resourceRows } from './resources.js';
+import type { Database } from './types.js';
 
 type Q = Kysely<Database>;
 
-export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export { UUID_RE } from './resources.js';
 
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
@@ -33,50 +34,13 @@ export function columnsOf(resource: Record<string, unknown>) {
   };
 }
 
-const toStored = (r: Pick<Selectable<UsersTable>, 'id' | 'resource' | 'version' | 'created' | 'last_modified'>): StoredResource => ({
-  id: r.id,
-  resource: r.resource,
-  version: r.version,
-  created: r.created,
-  lastModified: r.last_modified,
-});
-
-const storedColumns = ['id', 'resource', 'version', 'created', 'last_modified'] as const;
-
-export async function insertUser(db: Q, tenantId: string, id: string, resource: Record<string, unknown>, at: Date): Promise<StoredResource> {
-  const row = await db
-    .insertInto('users')
-    .values({ tenant_id: tenantId, id, ...columnsOf(resource), created: at, last_modified: at })
-    .returning(storedColumns)
-    .executeTakeFirstOrThrow();
-  return toStored(row);
-}
-
-export async function findUser(db: Q, tenantId: string, id: string, opts: { forUpdate?: boolean } = {}): Promise<StoredResource | undefined> {
-  if (!UUID_RE.test(id)) return undefined;
-  let q = db.selectFrom('users').select(storedColumns).where('tenant_id', '=', tenantId).where('id', '=', id);
-  if (opts.forUpdate) q = q.forUpdate();
-  const row = await q.executeTakeFirst();
-  return row && toStored(row);
-}
-
-/** Write a new version; the caller holds the row lock (findUser forUpdate). */
-export async function updateUser(db: Q, tenantId: string, id: string, resource: Record<string, unknown>, at: Date): Promise<StoredResource> {
-  const row = await db
-    .updateTable('users')
-    .set({ ...columnsOf(resource), version: sql`version + 1`, last_modified: at })
-    .where('tenant_id', '=', tenantId)
-    .where('id', '=', id)
-    .returning(storedColumns)
-    .executeTakeFirstOrThrow();
-  return toStored(row);
-}
-
-export async function deleteUser(db: Q, tenantId: string, id: string): Promise<boolean> {
-  if (!UUID_RE.test(id)) return false;
-  const r = await db.deleteFrom('users').where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
-  return Number(r.numDeletedRows) > 0;
-}
+const rows = resourceRows('users', columnsOf);
+export const insertUser = rows.insert;
+/** Read a user; `lock: 'update'` holds its row for the rest of the transaction. */
+export const findUser = rows.find;
+/** Write a new version; the caller holds the row lock (findUser with lock 'update'). */
+export const updateUser = rows.update;
+export const deleteUser = rows.remove;
 
 export interface ListQuery {
   filter?: ValidatedFilter | undefined;

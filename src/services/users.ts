@@ -145,7 +145,7 @@ export class UserService {
     const stored = await this.db
       .transaction()
       .execute(async (trx) => {
-        const current = await users.findUser(trx, ctx.tenant.id, id, { forUpdate: true });
+        const current = await users.findUser(trx, ctx.tenant.id, id, { lock: 'update' });
         if (!current) throw missing(id);
         checkIfMatch(current.version, ifMatch);
         const { resource, changed } = change(current);
@@ -176,7 +176,7 @@ export class UserService {
   /** DELETE (RFC 7644 §3.6): the user and its memberships go together. */
   async delete(ctx: ScimContext, id: string, ifMatch?: string): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
-      const current = await users.findUser(trx, ctx.tenant.id, id, { forUpdate: true });
+      const current = await users.findUser(trx, ctx.tenant.id, id, { lock: 'update' });
       if (!current) throw missing(id);
       checkIfMatch(current.version, ifMatch);
       await removeMemberships(trx, ctx, current.id);

@@ -1,0 +1,77 @@
+/**
+ * Row operations shared by the users and groups repositories. Both tables
+ * keep a SCIM resource as JSONB next to its column mirrors, a version and
+ * two timestamps, keyed by (tenant_id, id); only the mirrors differ, and
+ * each repository passes its own `columnsOf`.
+ */
+import { sql, type Kysely } from 'kysely';
+import type { StoredResource } from '../scim/representation.js';
+import type { Database } from './types.js';
+import type { columnsOf as userColumns } from './users.js';
+
+export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * `update` for a write or a deletion (FOR UPDATE); `noKeyUpdate` for a write
+ * that keeps the row, so that other transactions may still take KEY SHARE
+ * locks on it (see src/db/groups.ts).
+ */
+export type RowLock = 'update' | 'noKeyUpdate';
+
+export interface ResourceRows {
+  insert(db: Kysely<Database>, tenantId: string, id: string, resource: Record<string, unknown>, at: Date): Promise<StoredResource>;
+  find(db: Kysely<Database>, tenantId: string, id: string, opts?: { lock?: RowLock }): Promise<StoredResource | undefined>;
+  /** Write a new version; the caller holds the row lock. */
+  update(db: Kysely<Database>, tenantId: string, id: string, resource: Record<string, unknown>, at: Date): Promise<StoredResource>;
+  remove(db: Kysely<Database>, tenantId: string, id: string): Promise<boolean>;
+}
+
+/** The columns a StoredResource is read from. */
+export const storedColumns = ['id', 'resource', 'version', 'created', 'last_modified'] as const;
+
+export const toStored = (r: { id: string; resource: Record<string, unknown>; version: number; created: Date; last_modified: Date }): StoredResource => ({
+  id: r.id,
+  resource: r.resource,
+  version: r.version,
+  created: r.created,
+  lastModified: r.last_modified,
+});
+
+export function resourceRows(table: 'users' | 'groups', columnsOf: (resource: Record<string, unknown>) => object): ResourceRows {
+  // Kysely cannot type one query over a union of tables; both share every column used here.
+  const t = table as 'users';
+  const columns = columnsOf as typeof userColumns;
+  return {
+    async insert(db, tenantId, id, resource, at) {
+      const row = await db
+        .insertInto(t)
+        .values({ tenant_id: tenantId, id, ...columns(resource), created: at, last_modified: at })
+        .returning(storedColumns)
+        .executeTakeFirstOrThrow();
+      return toStored(row);
+    },
+    async find(db, tenantId, id, opts = {}) {
+      if (!UUID_RE.test(id)) return undefined;
+      let q = db.selectFrom(t).select(storedColumns).where('tenant_id', '=', tenantId).where('id', '=', id);
+      if (opts.lock === 'update') q = q.forUpdate();
+      if (opts.lock === 'noKeyUpdate') q = q.forNoKeyUpdate();
+      const row = await q.executeTakeFirst();
+      return row && toStored(row);
+    },
+    async update(db, tenantId, id, resource, at) {
+      const row = await db
+        .updateTable(t)
+        .set({ ...columns(resource), version: sql`version + 1`, last_modified: at })
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', id)
+        .returning(storedColumns)
+        .executeTakeFirstOrThrow();
+      return toStored(row);
+    },
+    async remove(db, tenantId, id) {
+      if (!UUID_RE.test(id)) return false;
+      const r = await db.deleteFrom(t).where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+      return Number(r.numDeletedRows) > 0;
+    },
+  };
+}
