@@ -28,7 +28,15 @@ export interface OpenOptions {
 
 export async function openDatabase(opts: OpenOptions): Promise<DatabaseHandle> {
   if (opts.databaseUrl) {
-    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolMax ?? 10 });
+    // JIT compilation costs tens of milliseconds per query and pays off only for long analytical scans;
+    // Roster's queries are short index look-ups, so it is off for Roster's sessions (an `options`
+    // parameter in DATABASE_URL takes precedence).
+    const url = new URL(opts.databaseUrl);
+    const pool = new pg.Pool({
+      connectionString: opts.databaseUrl,
+      max: opts.poolMax ?? 10,
+      ...(url.searchParams.has('options') ? {} : { options: '-c jit=off' }),
+    });
     // An idle client that loses its server connection emits 'error'; without a listener that would crash the process.
     pool.on('error', () => {});
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });

@@ -37,3 +37,11 @@ t.test('pglite: one data directory, one process', async (t) => {
   t.same(await pendingMigrations(again.db), [], 'data survives a restart');
   await again.close();
 });
+
+if (backends.includes('postgres')) {
+  t.test('postgres: Roster sessions run without JIT (short OLTP queries)', async (t) => {
+    const h = await openTestDatabase(t, 'postgres');
+    const r = await sql<{ jit: string }>`show jit`.execute(h.db);
+    t.equal(r.rows[0]!.jit, 'off');
+  });
+}
