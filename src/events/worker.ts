@@ -108,7 +108,7 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker
   // Completions are written in batches: while one batch is being written, the
   // next ones gather (one statement for all of them; on PGlite's single
   // connection this is what keeps delivery up with the writers).
-  let batch: { c: Completion; resolve: (r: CompletionResult | undefined) => void; reject: (e: unknown) => void }[] = [];
+  const batch: { c: Completion; resolve: (r: CompletionResult | undefined) => void; reject: (e: unknown) => void }[] = [];
   let flushing = false;
   const complete = (c: Completion) =>
     new Promise<CompletionResult | undefined>((resolve, reject) => {
