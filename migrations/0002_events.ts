@@ -2,7 +2,7 @@
  * Frozen migration: never edit after it has shipped; add a new file instead.
  *
  * Provisioning events (transactional outbox) and their delivery to the host
- * platform. See docs/events.md for the design.
+ * platform. See README.md, "Provisioning events for the host platform" for the design.
  *
  * - events: one row per event, written in the same transaction as the change.
  *   `id` orders events of one resource (they are written under that resource's

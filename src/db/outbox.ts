@@ -1,6 +1,6 @@
 /**
  * The event outbox and its delivery queues (migration 0002_events). All SQL
- * of events, deliveries, queues and attempts lives here; docs/events.md
+ * of events, deliveries, queues and attempts lives here; README.md, "Provisioning events for the host platform"
  * explains the design.
  *
  * Concurrency in one paragraph: events are written in the service's

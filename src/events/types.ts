@@ -4,7 +4,7 @@
  * code. No Kysely row type leaves src/db; these are what it returns.
  */
 
-/** The event catalogue (docs/events.md). */
+/** The event catalogue (README.md, "Provisioning events for the host platform"). */
 export const EVENT_TYPES = [
   'user.created',
   'user.updated',

@@ -8,9 +8,9 @@
  *
  * Two tenants:
  * - one with `patchResponse: "noContent"` (optional for Entra ID, see
- *   docs/idp-setup.md): every assertion passes except the ones listed in
+ *   README.md, "Connecting identity providers"): every assertion passes except the ones listed in
  *   DEVIATIONS, where the collection's expectation contradicts RFC 7644 and
- *   Roster does what docs/compatibility.md says instead (checked here);
+ *   Roster does what README.md, "Compatibility with identity providers" says instead (checked here);
  * - one with the default settings (PATCH answers 200 with the resource,
  *   RFC 7644 §3.5.2's first option, which Okta documents): additionally the
  *   collection's "Status code is 204" assertions on the two user PATCHes
@@ -112,7 +112,7 @@ async function runCollection(port: number, tenant: string, token: string): Promi
 
 /**
  * Where the collection expects what RFC 7644 does not allow, and what Roster
- * answers instead (docs/compatibility.md, "Microsoft's test collection").
+ * answers instead (README.md, "Compatibility with identity providers", "Microsoft's test collection").
  */
 interface Deviation {
   step: string;

@@ -128,7 +128,7 @@ const groups: (Fixture & { members: [string, 'User' | 'Group'][] })[] = [
 
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
-/** Columns mirror the JSON exactly as described in docs/CONTRIBUTING-helpers.md (storage shape). */
+/** Columns mirror the JSON exactly as src/db/users.ts columnsOf writes them (storage shape). */
 async function insertUser(db: Db, tenant: string, f: Fixture): Promise<void> {
   const r = f.resource;
   const name = (r.name ?? {}) as Json;

@@ -3,7 +3,7 @@
  * fixtures: the aadOptscim062020 flag on every endpoint, the
  * /serviceConfiguration alias, externalId not being unique, the tenant
  * settings' defaults, and strict tenants refusing what lenient ones accept
- * (docs/compatibility.md).
+ * (README.md, "Compatibility with identity providers").
  */
 import t from 'tap';
 import { startApp } from '../helpers/app.js';
