@@ -142,19 +142,19 @@ export function markdown(r: BenchReport, file: string): string {
       (r.seed.reused ? `seeded earlier (reused; this run's reset took ${r.seed.seconds} s).` : `seeded in ${r.seed.seconds} s (${Object.entries(r.seed.phases).map(([k, v]) => `${k} ${v} s`).join(', ')}).`),
     `${r.scenarios[0]?.connections ?? '?'} connections, ${r.options.requests ? `${String(r.options.requests)} requests` : `${String(r.options.duration)} s`} per scenario.`,
     '',
-    '| Scenario | req/s | p50 ms | p99 ms | max ms | errors / non-2xx | server RSS peak MB | server CPU ms/req |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| Scenario | req/s | p50 ms | p99 ms | max ms | errors / non-2xx | server RSS peak MB | server CPU ms/req | CPU cores: server / Postgres / other work |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   );
   for (const s of r.scenarios) {
     const bad = `${s.errors + s.timeouts} / ${s.non2xx}${s.mismatches ? ` (+${s.mismatches} failed checks)` : ''}`;
-    lines.push(`| \`${s.name}\` — ${s.description} | ${s.rps} | ${s.latencyMs.p50} | ${s.latencyMs.p99} | ${s.latencyMs.max} | ${bad} | ${s.rss.peakMB} | ${s.cpu.serverMsPerRequest} |`);
+    lines.push(`| \`${s.name}\` — ${s.description} | ${s.rps} | ${s.latencyMs.p50} | ${s.latencyMs.p99} | ${s.latencyMs.max} | ${bad} | ${s.rss.peakMB} | ${s.cpu.serverMsPerRequest} | ${s.cpu.serverCores} / ${s.cpu.postgresCores} / ${s.cpu.otherCores} |`);
   }
-  for (const s of r.skipped) lines.push(`| \`${s.name}\` | skipped: ${s.reason} | | | | | | |`);
+  for (const s of r.skipped) lines.push(`| \`${s.name}\` | skipped: ${s.reason} | | | | | | | |`);
   if (r.comparisons.length) {
-    lines.push('', '| Scenario | Roster req/s | pgbench script | pgbench tps | pgbench p50 / p99 ms | Roster ÷ pgbench |', '| --- | ---: | --- | ---: | ---: | ---: |');
+    lines.push('', '| Scenario | Roster req/s | pgbench script | pgbench tps | pgbench p50 / p99 ms | Roster ÷ pgbench | other work during pgbench (cores) |', '| --- | ---: | --- | ---: | ---: | ---: | ---: |');
     for (const c of r.comparisons) {
       const p = r.pgbench[c.pgbench]!;
-      lines.push(`| \`${c.scenario}\` | ${c.rosterRps} | [\`${c.pgbench}.sql\`](pgbench/${c.pgbench}.sql) | ${c.pgbenchTps} | ${p.latencyMs.p50} / ${p.latencyMs.p99} | ${c.ratio}× |`);
+      lines.push(`| \`${c.scenario}\` | ${c.rosterRps} | [\`${c.pgbench}.sql\`](pgbench/${c.pgbench}.sql) | ${c.pgbenchTps} | ${p.latencyMs.p50} / ${p.latencyMs.p99} | ${c.ratio}× | ${p.cpu?.otherCores ?? '?'} |`);
     }
   }
   lines.push('', `Server RSS at the end: ${r.server.rssEndMB} MB (peak ${r.server.rssPeakMB} MB).`, '', '| Target | Value | |', '| --- | --- | --- |');
@@ -177,4 +177,13 @@ export function updateReadme(readme: string, block: string): void {
   const b = text.indexOf(END);
   const next = a >= 0 && b > a ? text.slice(0, a) + body + text.slice(b + END.length) : `${text.trimEnd()}\n\n## Latest results\n\n${body}\n`;
   writeFileSync(readme, next);
+}
+
+// Re-render the README's results block from a results file: `npx tsx bench/lib/report.ts bench/results/<date>.json`.
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const file = process.argv[2];
+  if (!file) throw new Error('usage: tsx bench/lib/report.ts <results.json>');
+  const report = JSON.parse(readFileSync(file, 'utf8')) as BenchReport;
+  const readme = path.join('bench', 'README.md');
+  updateReadme(readme, markdown(report, path.relative(path.dirname(readme), file)));
 }
