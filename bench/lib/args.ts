@@ -54,7 +54,7 @@ export const HELP = `npm run bench -- [options]
   --reseed           drop and re-seed the bench database even if it matches
   --admin-url URL    Postgres URL used to create the bench database
                      (default $BENCH_ADMIN_URL, $TEST_DATABASE_URL or postgres://postgres@127.0.0.1:5432/postgres)
-  --database NAME    bench database name (default roster_bench)
+  --database NAME    bench database name (default roster_bench; --quick: roster_bench_quick)
   --server dist|tsx  run the compiled server (default) or the TypeScript sources
   --no-build         run the server already compiled in bench/.build
   --source head|worktree   benchmark the last commit (default; a snapshot in the temp directory,
@@ -85,7 +85,8 @@ export function parseArgs(argv: string[]): BenchOptions {
     skipPgbench: false,
     reseed: false,
     adminUrl: process.env.BENCH_ADMIN_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
-    database: 'roster_bench',
+    // Its own database, so a quick run does not replace the million-user one.
+    database: quick ? 'roster_bench_quick' : 'roster_bench',
     token: 'rst_bench-loopback-only-token-0000',
     server: 'dist',
     noBuild: false,
