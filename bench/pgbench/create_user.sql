@@ -1,9 +1,9 @@
 -- POST /Users: what one create costs the database, statement for statement as
 -- UserService.create runs it (src/services/users.ts, src/db/users.ts insertUser,
 -- src/events/record.ts → src/db/outbox.ts insertEvents): the user row with its
--- JSONB and column mirrors, the per-resource event counter, the outbox event
--- (plus its deliveries/queues CTE, empty without webhook endpoints), one
--- transaction. {{…}} and the JSON variables (resource, event_data,
+-- JSONB and column mirrors, then one statement that takes the per-resource
+-- event number and writes the outbox event (plus its deliveries, none without
+-- webhook endpoints), one transaction: BEGIN, 2 statements, COMMIT. {{…}} and the JSON variables (resource, event_data,
 -- event_resource) come from bench/lib/pgbench.ts, built with bench/lib/dataset.ts.
 \set r random(1, 9000000000000000000)
 BEGIN;
@@ -11,16 +11,19 @@ INSERT INTO users (tenant_id, id, user_name, external_id, active, display_name, 
 VALUES (:tenant, md5('pgb-' || :client_id || '-' || :r)::uuid, 'pgb-' || :r || '@contoso.example', md5('ext-' || :r), true,
         'Ada Abbott', 'Ada', 'Abbott', array['pgb-' || :r || '@mail.contoso.example']::text[], :resource::jsonb, now(), now())
 RETURNING id, resource, version, created, last_modified;
-INSERT INTO event_sequences (tenant_id, resource_id, last_seq) VALUES (:tenant, md5('pgb-' || :client_id || '-' || :r)::uuid::text, 1)
-ON CONFLICT (tenant_id, resource_id) DO UPDATE SET last_seq = event_sequences.last_seq + excluded.last_seq
-RETURNING last_seq;
-WITH ev AS (
-  INSERT INTO events (uid, tenant_id, type, resource_type, resource_id, seq, txn, data, resource)
-  SELECT x.uid, :tenant, x.type, 'User', md5('pgb-' || :client_id || '-' || :r)::uuid::text, x.seq, md5('txn-' || :r), x.data, x.resource
-  FROM jsonb_to_recordset(jsonb_build_array(jsonb_build_object('uid', 'evt_' || md5('evt-' || :client_id || '-' || :r), 'type', 'user.created', 'seq', 1,
+WITH s AS (
+  INSERT INTO event_sequences (tenant_id, resource_id, last_seq) VALUES (:tenant, md5('pgb-' || :client_id || '-' || :r)::uuid::text, 1)
+  ON CONFLICT (tenant_id, resource_id) DO UPDATE SET last_seq = event_sequences.last_seq + excluded.last_seq
+  RETURNING last_seq
+), x AS (
+  SELECT r.uid, r.type, r.ord, r.data, r.resource, (SELECT last_seq FROM s) - 1 + r.ord AS seq
+  FROM jsonb_to_recordset(jsonb_build_array(jsonb_build_object('uid', 'evt_' || md5('evt-' || :client_id || '-' || :r), 'type', 'user.created', 'ord', 1,
          'data', :event_data::jsonb, 'resource', :event_resource::jsonb)))
-       AS x(uid text, type text, seq bigint, data jsonb, resource jsonb)
-  ORDER BY x.seq
+       AS r(uid text, type text, ord int, data jsonb, resource jsonb)
+), ev AS (
+  INSERT INTO events (uid, tenant_id, type, resource_type, resource_id, seq, txn, data, resource)
+  SELECT x.uid, :tenant, x.type, 'User', md5('pgb-' || :client_id || '-' || :r)::uuid::text, x.seq, md5('txn-' || :r), x.data || jsonb_build_object('sequence', x.seq), x.resource
+  FROM x ORDER BY x.ord
   RETURNING id, type
 ), dl AS (
   INSERT INTO webhook_deliveries (event_id, endpoint_id, resource_id)

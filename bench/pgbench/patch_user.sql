@@ -1,6 +1,6 @@
 -- PATCH /Users/{id} (replace title): lock the row, write the new version with
--- its column mirrors, count and record the outbox event, one transaction
--- (UserService.patch in src/services/users.ts).
+-- its column mirrors, number and record the outbox event in one statement, one
+-- transaction (UserService.patch in src/services/users.ts, src/db/outbox.ts).
 \set i random(1, :users)
 \set t random(1, 1000000)
 BEGIN;
@@ -8,9 +8,11 @@ SELECT id, resource, version, created, last_modified FROM users WHERE tenant_id 
 UPDATE users SET resource = jsonb_set(resource, '{title}', to_jsonb('Title ' || :t)), version = version + 1, last_modified = now()
  WHERE tenant_id = :tenant AND id = {{userId}}
 RETURNING id, resource, version, created, last_modified;
-INSERT INTO event_sequences (tenant_id, resource_id, last_seq) VALUES (:tenant, {{userId}}::text, 1)
-ON CONFLICT (tenant_id, resource_id) DO UPDATE SET last_seq = event_sequences.last_seq + excluded.last_seq
-RETURNING last_seq;
+WITH s AS (
+  INSERT INTO event_sequences (tenant_id, resource_id, last_seq) VALUES (:tenant, {{userId}}::text, 1)
+  ON CONFLICT (tenant_id, resource_id) DO UPDATE SET last_seq = event_sequences.last_seq + excluded.last_seq
+  RETURNING last_seq
+)
 INSERT INTO events (uid, tenant_id, type, resource_type, resource_id, seq, txn, data, resource)
-VALUES ('evt_' || md5(random()::text), :tenant, 'user.updated', 'User', {{userId}}::text, 1, md5(random()::text), :event_data::jsonb, :event_resource::jsonb);
+SELECT 'evt_' || md5(random()::text), :tenant, 'user.updated', 'User', {{userId}}::text, s.last_seq, md5(random()::text), :event_data::jsonb, :event_resource::jsonb FROM s;
 END;
