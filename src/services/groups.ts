@@ -32,10 +32,11 @@ import { isSerializationFailure } from '../db/errors.js';
 import { fetchRows, countRows } from '../db/paging.js';
 import type { Database } from '../db/types.js';
 import { recordChange } from '../events/record.js';
+import { changeOf } from './changes.js';
 import { changedPaths } from '../scim/diff.js';
 import { badRequest, notFound } from '../scim/errors.js';
 import { applyPatch, type MemberDelta } from '../scim/patch.js';
-import { etagOf, parseETagList, toScim, type StoredResource } from '../scim/representation.js';
+import { parseETagList, toScim, type StoredResource } from '../scim/representation.js';
 import { normalizeResource, type MemberRef } from '../scim/resource.js';
 import { groupResourceType as RT } from '../scim/schema.js';
 import type { ScimContext } from './context.js';
@@ -157,20 +158,12 @@ async function applyDelta(
 export async function removeMemberships(trx: Transaction<Database>, ctx: ScimContext, memberId: string): Promise<void> {
   const affected = await groups.removeMemberEverywhere(trx, ctx.tenant.id, memberId, new Date());
   for (const g of affected) {
-    await recordChange(trx, {
-      tenantId: ctx.tenant.id,
-      resourceType: 'Group',
-      action: 'updated',
-      id: g.id,
-      externalId: (g.resource.externalId as string | undefined) ?? null,
-      name: String(g.resource.displayName),
-      version: g.version,
-      etag: etagOf(g.version),
+    await recordChange(trx, changeOf(ctx, 'Group', 'updated', g, {
       changed: ['members'],
       resource: presentGroup(ctx, g),
       membersAdded: [],
       membersRemoved: [memberId.toLowerCase()],
-    });
+    }));
   }
 }
 
@@ -205,20 +198,12 @@ export class GroupService {
         const resolved = await resolveMembers(trx, ctx, id, members);
         const s = await groups.insertGroup(trx, ctx.tenant.id, id, resource, new Date());
         const added = await groups.addMembers(trx, ctx.tenant.id, id, resolved);
-        await recordChange(trx, {
-          tenantId: ctx.tenant.id,
-          resourceType: 'Group',
-          action: 'created',
-          id,
-          externalId: (resource.externalId as string | undefined) ?? null,
-          name: String(resource.displayName),
-          version: s.version,
-          etag: etagOf(s.version),
+        await recordChange(trx, changeOf(ctx, 'Group', 'created', s, {
           changed: [],
           resource: presentGroup(ctx, s),
           membersAdded: added,
           membersRemoved: [],
-        });
+        }));
         return s;
       }),
     );
@@ -320,20 +305,12 @@ export class GroupService {
         // A write that changes nothing keeps the version and emits nothing.
         if (changed.length === 0) return current;
         const s = await groups.updateGroup(trx, ctx.tenant.id, id, next.resource, new Date());
-        await recordChange(trx, {
-          tenantId: ctx.tenant.id,
-          resourceType: 'Group',
-          action: 'updated',
-          id: s.id,
-          externalId: (next.resource.externalId as string | undefined) ?? null,
-          name: String(next.resource.displayName),
-          version: s.version,
-          etag: etagOf(s.version),
+        await recordChange(trx, changeOf(ctx, 'Group', 'updated', s, {
           changed,
           resource: presentGroup(ctx, s),
           membersAdded: added,
           membersRemoved: removed,
-        });
+        }));
         return s;
       }),
     );
@@ -349,18 +326,10 @@ export class GroupService {
         checkIfMatch(current.version, ifMatch);
         await removeMemberships(trx, ctx, current.id);
         await groups.deleteGroup(trx, ctx.tenant.id, current.id);
-        await recordChange(trx, {
-          tenantId: ctx.tenant.id,
-          resourceType: 'Group',
-          action: 'deleted',
-          id: current.id,
-          externalId: (current.resource.externalId as string | undefined) ?? null,
-          name: String(current.resource.displayName),
-          version: current.version,
-          etag: etagOf(current.version),
+        await recordChange(trx, changeOf(ctx, 'Group', 'deleted', current, {
           changed: [],
           resource: null,
-        });
+        }));
       }),
     );
   }

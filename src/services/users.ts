@@ -8,10 +8,11 @@ import type { Db } from '../db/index.js';
 import { isUniqueViolation } from '../db/errors.js';
 import * as users from '../db/users.js';
 import { recordChange } from '../events/record.js';
+import { changeOf } from './changes.js';
 import { changedPaths } from '../scim/diff.js';
 import { conflict, notFound } from '../scim/errors.js';
 import { applyPatch } from '../scim/patch.js';
-import { etagOf, toScim, type StoredResource } from '../scim/representation.js';
+import { toScim, type StoredResource } from '../scim/representation.js';
 import { normalizeResource } from '../scim/resource.js';
 import { userResourceType as RT } from '../scim/schema.js';
 import type { ScimContext } from './context.js';
@@ -55,18 +56,10 @@ export class UserService {
       .transaction()
       .execute(async (trx) => {
         const s = await users.insertUser(trx, ctx.tenant.id, id, resource, new Date());
-        await recordChange(trx, {
-          tenantId: ctx.tenant.id,
-          resourceType: 'User',
-          action: 'created',
-          id,
-          externalId: (resource.externalId as string | undefined) ?? null,
-          name: String(resource.userName),
-          version: s.version,
-          etag: etagOf(s.version),
+        await recordChange(trx, changeOf(ctx, 'User', 'created', s, {
           changed: [],
           resource: this.present(ctx, s),
-        });
+        }));
         return s;
       })
       .catch((err) => duplicateUserName(err, resource.userName));
@@ -153,19 +146,11 @@ export class UserService {
         // A write that changes nothing keeps the version and emits nothing.
         if (changed.length === 0) return current;
         const s = await users.updateUser(trx, ctx.tenant.id, id, resource, new Date());
-        await recordChange(trx, {
-          tenantId: ctx.tenant.id,
-          resourceType: 'User',
-          action: 'updated',
-          id,
-          externalId: (resource.externalId as string | undefined) ?? null,
-          name: String(resource.userName),
-          version: s.version,
-          etag: etagOf(s.version),
+        await recordChange(trx, changeOf(ctx, 'User', 'updated', s, {
           changed,
           resource: this.present(ctx, s),
           activeBefore: typeof current.resource.active === 'boolean' ? current.resource.active : null,
-        });
+        }));
         return s;
       })
       .catch((err) => duplicateUserName(err, next?.userName));
@@ -181,18 +166,10 @@ export class UserService {
       checkIfMatch(current.version, ifMatch);
       await removeMemberships(trx, ctx, current.id);
       await users.deleteUser(trx, ctx.tenant.id, id);
-      await recordChange(trx, {
-        tenantId: ctx.tenant.id,
-        resourceType: 'User',
-        action: 'deleted',
-        id,
-        externalId: (current.resource.externalId as string | undefined) ?? null,
-        name: String(current.resource.userName),
-        version: current.version,
-        etag: etagOf(current.version),
+      await recordChange(trx, changeOf(ctx, 'User', 'deleted', current, {
         changed: [],
         resource: null,
-      });
+      }));
     });
   }
 }
