@@ -74,6 +74,10 @@ function eventFromRow(r: EventRow): StoredEvent {
 }
 
 const EVENT_COLUMNS = sql`e.id, e.uid, e.tenant_id, e.position, e.type, e.resource_type, e.resource_id, e.seq, e.txn, e.data, e.resource, e.occurred_at`;
+/** The endpoint a claimed delivery goes to, read in the same statement (alias w). */
+const ENDPOINT_COLUMNS = sql`w.id as w_id, w.tenant_id as w_tenant_id, w.url, w.description, w.events, w.format, w.attributes, w.secret,
+  w.previous_secret, w.ed25519_secret, w.previous_ed25519_secret, w.previous_expires_at, w.enabled,
+  w.disabled_reason, w.created_at, w.updated_at`;
 
 /**
  * Write the events of one change and queue a delivery for every enabled
@@ -316,10 +320,7 @@ export async function claimQueues(db: Db, limit: number, leaseMs: number, token:
     select c.endpoint_id as q_endpoint_id, c.resource_id as q_resource_id, h.*
     from claimed c
     left join lateral (
-      select d.id as delivery_id, d.attempts, ${EVENT_COLUMNS},
-        w.id as w_id, w.tenant_id as w_tenant_id, w.url, w.description, w.events, w.format, w.attributes, w.secret,
-        w.previous_secret, w.ed25519_secret, w.previous_ed25519_secret, w.previous_expires_at, w.enabled,
-        w.disabled_reason, w.created_at, w.updated_at
+      select d.id as delivery_id, d.attempts, ${EVENT_COLUMNS}, ${ENDPOINT_COLUMNS}
       from webhook_deliveries d
       join events e on e.id = d.event_id
       join webhook_endpoints w on w.id = d.endpoint_id
@@ -449,10 +450,7 @@ export async function completeDeliveries(db: Db, cs: Completion[]): Promise<Map<
     select q.delivery_id, q.kept, h.*, (select count(*) from d) + (select count(*) from a) + (select count(*) from off) as written
     from q
     left join lateral (
-      select d2.id as next_id, d2.attempts, ${EVENT_COLUMNS},
-        w.id as w_id, w.tenant_id as w_tenant_id, w.url, w.description, w.events, w.format, w.attributes, w.secret,
-        w.previous_secret, w.ed25519_secret, w.previous_ed25519_secret, w.previous_expires_at, w.enabled,
-        w.disabled_reason, w.created_at, w.updated_at
+      select d2.id as next_id, d2.attempts, ${EVENT_COLUMNS}, ${ENDPOINT_COLUMNS}
       from webhook_deliveries d2
       join events e on e.id = d2.event_id
       join webhook_endpoints w on w.id = d2.endpoint_id and w.enabled

@@ -5,28 +5,14 @@
 import { sql } from 'kysely';
 import t from 'tap';
 import { MEMBER_LIMIT } from '../../src/services/groups.js';
-import { startApp, user, USER_SCHEMA, type TestApp } from '../helpers/app.js';
+import { startApp, USER_SCHEMA } from '../helpers/app.js';
 import { backends } from '../helpers/db.js';
+import { events, group, memberIds, newUser, patch } from '../helpers/groups.js';
 
-const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group';
-const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 
-const group = (displayName: string, extra: Record<string, unknown> = {}) => ({ schemas: [GROUP_SCHEMA], displayName, ...extra });
-const patch = (...Operations: unknown[]) => ({ schemas: [PATCH], Operations });
 
-async function newUser(a: TestApp, userName: string): Promise<string> {
-  const r = await a.scim('POST', '/Users', user(userName));
-  if (r.status !== 201) throw new Error(`user ${userName}: ${r.status} ${JSON.stringify(r.body)}`);
-  return r.body.id;
-}
 
-async function events(a: TestApp, resourceId: string): Promise<{ type: string; members?: string[]; version: number }[]> {
-  const r = await sql<{ type: string; data: { members?: string[]; version: number } }>`
-    select type, data from events where resource_id = ${resourceId} order by id`.execute(a.database.db);
-  return r.rows.map((e) => ({ type: e.type, version: e.data.version, ...(e.data.members ? { members: e.data.members } : {}) }));
-}
 
-const memberIds = (body: any): string[] => (body.members ?? []).map((m: any) => m.value).sort();
 
 for (const backend of backends) {
   t.test(`${backend}: 50 concurrent PATCHes adding members to one group lose nothing`, async (t) => {

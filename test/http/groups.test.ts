@@ -2,11 +2,10 @@ import { readFileSync } from 'node:fs';
 import { sql } from 'kysely';
 import t from 'tap';
 import { insertUser } from '../../src/db/users.js';
-import { ERROR_SCHEMA, startApp, user, USER_SCHEMA, type TestApp } from '../helpers/app.js';
+import { ERROR_SCHEMA, startApp, user, USER_SCHEMA } from '../helpers/app.js';
 import { backends } from '../helpers/db.js';
+import { events, group, GROUP_SCHEMA, memberIds, newUser, patch } from '../helpers/groups.js';
 
-const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group';
-const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const BABS = '2819c223-7f76-453a-919d-413861904646';
 const JAMES = '08e1d05d-121c-4561-8b96-473d93df9210';
 
@@ -19,22 +18,9 @@ const filled = (name: string) =>
       .replace(/08e1d05d\.\.\.473d93df9210/g, JAMES),
   );
 
-const group = (displayName: string, extra: Record<string, unknown> = {}) => ({ schemas: [GROUP_SCHEMA], displayName, ...extra });
-const patch = (...Operations: unknown[]) => ({ schemas: [PATCH], Operations });
 
-async function newUser(a: TestApp, userName: string, extra: Record<string, unknown> = {}): Promise<string> {
-  const r = await a.scim('POST', '/Users', user(userName, extra));
-  if (r.status !== 201) throw new Error(`user ${userName}: ${r.status} ${JSON.stringify(r.body)}`);
-  return r.body.id;
-}
 
-async function events(a: TestApp, resourceId: string): Promise<{ type: string; members?: string[]; version: number }[]> {
-  const r = await sql<{ type: string; data: { members?: string[]; version: number } }>`
-    select type, data from events where resource_id = ${resourceId} order by id`.execute(a.database.db);
-  return r.rows.map((e) => ({ type: e.type, version: e.data.version, ...(e.data.members ? { members: e.data.members } : {}) }));
-}
 
-const memberIds = (body: any): string[] => (body.members ?? []).map((m: any) => m.value).sort();
 
 for (const backend of backends) {
   t.test(`${backend}: group lifecycle with members`, async (t) => {
