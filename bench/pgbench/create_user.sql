@@ -1,17 +1,16 @@
 -- POST /Users: what one create costs the database, statement for statement as
--- UserService.create runs it (src/services/users.ts, src/db/users.ts insertUser,
--- src/events/record.ts → src/db/outbox.ts insertEvents): the user row with its
--- JSONB and column mirrors, then one statement that takes the per-resource
--- event number and writes the outbox event (plus its deliveries, none without
--- webhook endpoints), one transaction: BEGIN, 2 statements, COMMIT. {{…}} and the JSON variables (resource, event_data,
+-- UserService.create runs it (src/services/users.ts, src/db/resources.ts
+-- insertStatement, src/events/record.ts → src/db/outbox.ts insertEvents): one
+-- statement, atomic on its own (no BEGIN/COMMIT), that inserts the user row
+-- with its JSONB and column mirrors, takes the per-resource event number and
+-- writes the outbox event (plus its deliveries, none without webhook endpoints). {{…}} and the JSON variables (resource, event_data,
 -- event_resource) come from bench/lib/pgbench.ts, built with bench/lib/dataset.ts.
 \set r random(1, 9000000000000000000)
-BEGIN;
-INSERT INTO users (tenant_id, id, user_name, external_id, active, display_name, given_name, family_name, email_values, resource, created, last_modified)
-VALUES (:tenant, md5('pgb-' || :client_id || '-' || :r)::uuid, 'pgb-' || :r || '@contoso.example', md5('ext-' || :r), true,
-        'Ada Abbott', 'Ada', 'Abbott', array['pgb-' || :r || '@mail.contoso.example']::text[], :resource::jsonb, now(), now())
-RETURNING id, resource, version, created, last_modified;
-WITH s AS (
+WITH rw AS (
+  INSERT INTO users (tenant_id, id, user_name, external_id, active, display_name, given_name, family_name, email_values, resource, created, last_modified, version)
+  VALUES (:tenant, md5('pgb-' || :client_id || '-' || :r)::uuid, 'pgb-' || :r || '@contoso.example', md5('ext-' || :r), true,
+          'Ada Abbott', 'Ada', 'Abbott', array['pgb-' || :r || '@mail.contoso.example']::text[], :resource::jsonb, now(), now(), 1)
+), s AS (
   INSERT INTO event_sequences (tenant_id, resource_id, last_seq) VALUES (:tenant, md5('pgb-' || :client_id || '-' || :r)::uuid::text, 1)
   ON CONFLICT (tenant_id, resource_id) DO UPDATE SET last_seq = event_sequences.last_seq + excluded.last_seq
   RETURNING last_seq
@@ -33,4 +32,3 @@ WITH s AS (
   RETURNING endpoint_id
 )
 SELECT (SELECT count(*) FROM dl) AS deliveries;
-END;

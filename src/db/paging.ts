@@ -39,6 +39,8 @@ export interface Listing {
   /** Sort key expression; undefined: meta.created. */
   order?: RawBuilder<unknown> | undefined;
   descending: boolean;
+  /** Extra per-row expression selected with the row (e.g. a user's groups as JSON), returned as Row.extra. */
+  extra?: RawBuilder<unknown> | undefined;
 }
 
 export type Window =
@@ -53,6 +55,7 @@ export type Window =
 export interface Row {
   stored: StoredResource;
   position: Position;
+  extra?: unknown;
 }
 
 interface RawRow {
@@ -62,6 +65,7 @@ interface RawRow {
   created: Date;
   last_modified: Date;
   sort_key: string | null;
+  extra?: unknown;
 }
 
 const parts = (l: Listing) => {
@@ -138,7 +142,7 @@ async function select(
 ): Promise<Row[]> {
   const r = await sql<RawRow>`
     select ${p.col('id')} as id, ${p.col('resource')} as resource, ${p.col('version')} as version,
-           ${p.col('created')} as created, ${p.col('last_modified')} as last_modified, (${p.order})::text as sort_key
+           ${p.col('created')} as created, ${p.col('last_modified')} as last_modified, (${p.order})::text as sort_key${l.extra ? sql`, ${l.extra} as extra` : sql``}
     from ${p.from}
     where ${p.where}${tenantId} and (${l.where ?? sql`true`}) and ${range}
     order by ${orderBy}
@@ -146,5 +150,6 @@ async function select(
   return r.rows.map((row) => ({
     stored: { id: row.id, resource: row.resource, version: row.version, created: row.created, lastModified: row.last_modified },
     position: { key: row.sort_key, id: row.id },
+    ...(l.extra ? { extra: row.extra } : {}),
   }));
 }

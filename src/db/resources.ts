@@ -4,7 +4,7 @@
  * two timestamps, keyed by (tenant_id, id); only the mirrors differ, and
  * each repository passes its own `columnsOf`.
  */
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { StoredResource } from '../scim/representation.js';
 import type { Database } from './types.js';
 import type { columnsOf as userColumns } from './users.js';
@@ -18,11 +18,25 @@ export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f
  */
 export type RowLock = 'update' | 'noKeyUpdate';
 
+/**
+ * A resource write not yet sent: src/db/outbox.ts `insertEvents` runs it in
+ * the same statement as the change's events. `stored` is the row as the write
+ * leaves it (known in advance for an insert: version 1, both timestamps `at`).
+ */
+export interface ResourceWrite {
+  statement: RawBuilder<unknown>;
+  stored: StoredResource;
+}
+
 export interface ResourceRows {
   insert(db: Kysely<Database>, tenantId: string, id: string, resource: Record<string, unknown>, at: Date): Promise<StoredResource>;
+  /** The same insert as a ResourceWrite, to be sent with its events (src/db/outbox.ts insertEvents). */
+  insertStatement(db: Kysely<Database>, tenantId: string, id: string, resource: Record<string, unknown>, at: Date): ResourceWrite;
   find(db: Kysely<Database>, tenantId: string, id: string, opts?: { lock?: RowLock }): Promise<StoredResource | undefined>;
   /** Write a new version; the caller holds the row lock. */
   update(db: Kysely<Database>, tenantId: string, id: string, resource: Record<string, unknown>, at: Date): Promise<StoredResource>;
+  /** The same update as a ResourceWrite (the caller holds the row lock it read `current` under, so the next version is known). */
+  updateStatement(db: Kysely<Database>, current: StoredResource, tenantId: string, resource: Record<string, unknown>, at: Date): ResourceWrite;
   remove(db: Kysely<Database>, tenantId: string, id: string): Promise<boolean>;
 }
 
@@ -50,6 +64,10 @@ export function resourceRows(table: 'users' | 'groups', columnsOf: (resource: Re
         .executeTakeFirstOrThrow();
       return toStored(row);
     },
+    insertStatement(db, tenantId, id, resource, at) {
+      const insert = db.insertInto(t).values({ tenant_id: tenantId, id, ...columns(resource), created: at, last_modified: at, version: 1 });
+      return { statement: sql`${insert}`, stored: { id, resource, version: 1, created: at, lastModified: at } };
+    },
     async find(db, tenantId, id, opts = {}) {
       if (!UUID_RE.test(id)) return undefined;
       let q = db.selectFrom(t).select(storedColumns).where('tenant_id', '=', tenantId).where('id', '=', id);
@@ -67,6 +85,14 @@ export function resourceRows(table: 'users' | 'groups', columnsOf: (resource: Re
         .returning(storedColumns)
         .executeTakeFirstOrThrow();
       return toStored(row);
+    },
+    updateStatement(db, current, tenantId, resource, at) {
+      const update = db
+        .updateTable(t)
+        .set({ ...columns(resource), version: current.version + 1, last_modified: at })
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', current.id);
+      return { statement: sql`${update}`, stored: { id: current.id, resource, version: current.version + 1, created: current.created, lastModified: at } };
     },
     async remove(db, tenantId, id) {
       if (!UUID_RE.test(id)) return false;

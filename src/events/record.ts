@@ -7,8 +7,9 @@
  * poll feed, however long the host platform is away.
  */
 import { randomUUID } from 'node:crypto';
-import type { Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import { insertEvents } from '../db/outbox.js';
+import type { ResourceWrite } from '../db/resources.js';
 import type { Database } from '../db/types.js';
 import { wakeDeliveryWorkers } from './notify.js';
 import type { EventData, EventType, NewEvent } from './types.js';
@@ -114,9 +115,18 @@ export function eventsForChange(change: ResourceChange): NewEvent[] {
   return out;
 }
 
-export async function recordChange(trx: Transaction<Database>, change: ResourceChange): Promise<void> {
+/**
+ * Record a change inside the caller's transaction. With `write` (from
+ * src/db/resources.ts insertStatement / updateStatement) the resource write
+ * and its events go as one statement: one round trip fewer, and for a create,
+ * which needs nothing read first, no transaction at all (one statement is
+ * atomic on its own), so `db` need not be a transaction.
+ */
+export async function recordChange(db: Transaction<Database>, change: ResourceChange): Promise<void>;
+export async function recordChange(db: Kysely<Database> | Transaction<Database>, change: ResourceChange, write: ResourceWrite): Promise<void>;
+export async function recordChange(db: Kysely<Database>, change: ResourceChange, write?: ResourceWrite): Promise<void> {
   const events = eventsForChange(change);
-  if (events.length === 0) return;
-  const queued = await insertEvents(trx, { tenantId: change.tenantId, resourceType: change.resourceType, resourceId: change.id, txn: randomUUID() }, events);
+  if (events.length === 0 && !write) return;
+  const queued = await insertEvents(db, { tenantId: change.tenantId, resourceType: change.resourceType, resourceId: change.id, txn: randomUUID() }, events, write);
   if (queued > 0) wakeDeliveryWorkers();
 }

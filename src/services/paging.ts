@@ -82,6 +82,8 @@ export interface PageResult<T> {
 }
 
 export interface PagedItem {
+  /** Row.extra of the segment's fetch, when it selects one. */
+  extra?: unknown;
   type: 'User' | 'Group';
   stored: StoredResource;
 }
@@ -183,7 +185,7 @@ export async function pageOf(db: Db, segments: Segment[], req: PageRequest, bind
   if (req.cursor === undefined && segments.length === 1 && req.startIndex === 1 && count > 0) {
     const seg = segments[0]!;
     const rows = await seg.fetch({ offset: 0, limit: count });
-    const items = rows.map((r) => ({ type: seg.type, stored: r.stored }));
+    const items = rows.map((r) => ({ type: seg.type, stored: r.stored, extra: r.extra }));
     return { totalResults: rows.length < count ? rows.length : await seg.count(), items, startIndex: 1 };
   }
 
@@ -202,7 +204,7 @@ export async function pageOf(db: Db, segments: Segment[], req: PageRequest, bind
         continue;
       }
       const rows = await segments[s]!.fetch({ offset, limit: count - items.length });
-      items.push(...rows.map((r) => ({ type: segments[s]!.type, stored: r.stored })));
+      items.push(...rows.map((r) => ({ type: segments[s]!.type, stored: r.stored, extra: r.extra })));
       offset = 0;
     }
     return { totalResults, items, startIndex: req.startIndex };
@@ -234,7 +236,7 @@ export async function pageOf(db: Db, segments: Segment[], req: PageRequest, bind
 
   const cursorAt = (x: { seg: number; row: Row }, b: 0 | 1) =>
     encodeCursor(db, { v: 1, q: binding, c: count, s: x.seg, k: x.row.position.key, i: x.row.position.id, b, t: now });
-  const result: PageResult<PagedItem> = { totalResults, items: page.map((x) => ({ type: segments[x.seg]!.type, stored: x.row.stored })) };
+  const result: PageResult<PagedItem> = { totalResults, items: page.map((x) => ({ type: segments[x.seg]!.type, stored: x.row.stored, extra: x.row.extra })) };
   const first = page[0];
   const last = page[page.length - 1];
   // nextCursor is omitted only on the last page (RFC 9865 §2); previousCursor never on the first.

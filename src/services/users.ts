@@ -16,7 +16,6 @@ import { toScim, type StoredResource } from '../scim/representation.js';
 import { normalizeResource } from '../scim/resource.js';
 import { userResourceType as RT } from '../scim/schema.js';
 import type { ScimContext } from './context.js';
-import type { ListQuery } from '../db/users.js';
 import { checkIfMatch } from './preconditions.js';
 import { removeMemberships } from './groups.js';
 import { countRows, fetchRows } from '../db/paging.js';
@@ -51,18 +50,12 @@ export class UserService {
 
   async create(ctx: ScimContext, body: unknown): Promise<UserResult> {
     const { resource } = normalizeResource(RT, body, { mode: 'create', lenient: ctx.settings.compatibility === 'lenient' });
-    const id = randomUUID();
-    const stored = await this.db
-      .transaction()
-      .execute(async (trx) => {
-        const s = await users.insertUser(trx, ctx.tenant.id, id, resource, new Date());
-        await recordChange(trx, changeOf(ctx, 'User', 'created', s, {
-          changed: [],
-          resource: this.present(ctx, s),
-        }));
-        return s;
-      })
-      .catch((err) => duplicateUserName(err, resource.userName));
+    const write = users.insertUserStatement(this.db, ctx.tenant.id, randomUUID(), resource, new Date());
+    const stored = write.stored;
+    // The row and its user.created event in one statement (no BEGIN/COMMIT round trips).
+    await recordChange(this.db, changeOf(ctx, 'User', 'created', stored, { changed: [], resource: this.present(ctx, stored) }), write).catch((err) =>
+      duplicateUserName(err, resource.userName),
+    );
     return { stored, scim: this.present(ctx, stored) };
   }
 
@@ -73,18 +66,9 @@ export class UserService {
     return { stored, scim: this.present(ctx, stored, groups) };
   }
 
-  async list(ctx: ScimContext, q: ListQuery, opts: { withGroups?: boolean } = {}): Promise<{ total: number; items: UserResult[] }> {
-    const { total, items } = await users.listUsers(this.db, ctx.tenant.id, q);
-    const groups =
-      opts.withGroups === false || items.length === 0
-        ? new Map<string, { value: string; display: string }[]>()
-        : await users.groupsOfUsers(this.db, ctx.tenant.id, items.map((s) => s.id));
-    return { total, items: items.map((stored) => ({ stored, scim: this.present(ctx, stored, groups.get(stored.id)) })) };
-  }
-
   /** The query's users as a paging segment (also used by the root search). */
-  segment(ctx: ScimContext, q: Pick<ListRequest, 'filter' | 'sortBy' | 'descending'>): Segment {
-    const listing = users.userListing(q);
+  segment(ctx: ScimContext, q: Pick<ListRequest, 'filter' | 'sortBy' | 'descending'>, opts: { withGroups?: boolean } = {}): Segment {
+    const listing = users.userListing(q, opts);
     return {
       type: 'User',
       count: () => countRows(this.db, ctx.tenant.id, listing),
@@ -96,7 +80,7 @@ export class UserService {
   async presentMany(ctx: ScimContext, stored: StoredResource[], opts: { withGroups?: boolean } = {}): Promise<UserResult[]> {
     const groups =
       opts.withGroups === false || stored.length === 0
-        ? new Map<string, { value: string; display: string }[]>()
+        ? new Map<string, users.GroupRef[]>()
         : await users.groupsOfUsers(this.db, ctx.tenant.id, stored.map((s) => s.id));
     return stored.map((s) => ({ stored: s, scim: this.present(ctx, s, groups.get(s.id)) }));
   }
@@ -104,8 +88,10 @@ export class UserService {
   /** GET /Users and POST /Users/.search with index or cursor paging (RFC 7644 §3.4.2, RFC 9865). */
   async search(ctx: ScimContext, q: ListRequest, opts: { withGroups?: boolean } = {}): Promise<PageResult<UserResult>> {
     const binding = queryBinding([ctx.tenant.id, 'Users', q.filterText?.trim(), q.sortBy?.path, q.descending]);
-    const page = await pageOf(this.db, [this.segment(ctx, q)], q, binding);
-    return { ...page, items: await this.presentMany(ctx, page.items.map((i) => i.stored), opts) };
+    const withGroups = opts.withGroups !== false;
+    const page = await pageOf(this.db, [this.segment(ctx, q, { withGroups })], q, binding);
+    // Each user's groups come with its row (userListing's withGroups): a look-up is one statement.
+    return { ...page, items: page.items.map((i) => ({ stored: i.stored, scim: this.present(ctx, i.stored, withGroups ? users.groupsWithRow(i.extra) : undefined) })) };
   }
 
   /** PUT: replace every writable attribute (RFC 7644 §3.5.1). */
@@ -145,12 +131,14 @@ export class UserService {
         next = resource;
         // A write that changes nothing keeps the version and emits nothing.
         if (changed.length === 0) return current;
-        const s = await users.updateUser(trx, ctx.tenant.id, id, resource, new Date());
+        // The new version and its event in one statement (the row is locked, so the version is known).
+        const write = users.updateUserStatement(trx, current, ctx.tenant.id, resource, new Date());
+        const s = write.stored;
         await recordChange(trx, changeOf(ctx, 'User', 'updated', s, {
           changed,
           resource: this.present(ctx, s),
           activeBefore: typeof current.resource.active === 'boolean' ? current.resource.active : null,
-        }));
+        }), write);
         return s;
       })
       .catch((err) => duplicateUserName(err, next?.userName));

@@ -24,6 +24,13 @@ for (const backend of backends) {
     const id = created.body.id;
     const patched = await a.scim('PATCH', `/Users/${id}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'active', value: false }] });
     t.equal(patched.status, 200);
+    // A create and its event are one statement, an update and its event another (src/db/outbox.ts insertEvents):
+    // a refused write leaves neither, and what the responses say was stored is what a read finds.
+    const dup = await a.scim('POST', '/Users', user('grace'));
+    t.equal(dup.status, 409, 'a duplicate userName is refused (and emits nothing: see the feed below)');
+    const got = await a.scim('GET', `/Users/${id}`);
+    t.same(got.body.meta, patched.body.meta, "the PATCH response's version and timestamps are the stored ones");
+    t.equal(got.body.meta.created, created.body.meta.created, "the POST response's created is the stored one");
     await rx.waitFor(4);
 
     const hooks = rx.accepted.filter((r) => r.headers['content-type'] === 'application/json');
