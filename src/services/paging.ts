@@ -27,6 +27,13 @@
  *   first page's on later pages; a later page that omits count uses the first
  *   page's. (Index paging keeps RFC 7644's rule: count is capped.)
  * - count=0 returns totalResults only, and no cursors.
+ * - totalResults is counted for the first page and carried, signed, in the
+ *   cursors (the per-type totals); later pages report that number instead of
+ *   counting again. Counting is the one part of a page whose cost grows with
+ *   the result (seconds for a million matching users), while the keyset read
+ *   costs the same at any depth; a client walking the pages stops when
+ *   nextCursor is absent (RFC 9865 §2), not on totalResults. So a traversal
+ *   pays for one count, and a later page's totalResults is the first page's.
  * - Resources that change between pages are seen where they are now: a user
  *   renamed past the cursor shows up again later in a userName sort, one
  *   deleted is simply absent. No page ever repeats or skips a resource that
@@ -104,6 +111,8 @@ interface CursorPayload {
   b: 0 | 1;
   /** Issued at, epoch seconds. */
   t: number;
+  /** Each segment's total as counted for the first page (absent in cursors issued before it was added). */
+  n?: number[];
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -189,8 +198,10 @@ export async function pageOf(db: Db, segments: Segment[], req: PageRequest, bind
     return { totalResults: rows.length < count ? rows.length : await seg.count(), items, startIndex: 1 };
   }
 
+  const carried = anchor?.n;
   const totals: number[] = [];
-  for (const s of segments) totals.push(await s.count());
+  if (carried && carried.length === segments.length && carried.every((n) => Number.isInteger(n) && n >= 0)) totals.push(...carried);
+  else for (const s of segments) totals.push(await s.count());
   const totalResults = totals.reduce((a, b) => a + b, 0);
   const item = (seg: number, r: Row) => ({ seg, row: r });
 
@@ -218,14 +229,12 @@ export async function pageOf(db: Db, segments: Segment[], req: PageRequest, bind
   if (!backward) {
     let from: Position | undefined = anchor ? { key: anchor.k, id: anchor.i } : undefined;
     for (let s = anchor?.s ?? 0; s < segments.length && read.length < want; s++, from = undefined) {
-      if (totals[s] === 0) continue;
       const rows = await segments[s]!.fetch({ from, backward: false, limit: want - read.length });
       read.push(...rows.map((r) => item(s, r)));
     }
   } else {
     let from: Position | undefined = { key: anchor!.k, id: anchor!.i };
     for (let s = anchor!.s; s >= 0 && read.length < want; s--, from = undefined) {
-      if (totals[s] === 0) continue;
       const rows = await segments[s]!.fetch({ from, backward: true, limit: want - read.length });
       read.push(...rows.map((r) => item(s, r)));
     }
@@ -235,7 +244,7 @@ export async function pageOf(db: Db, segments: Segment[], req: PageRequest, bind
   if (backward) page.reverse();
 
   const cursorAt = (x: { seg: number; row: Row }, b: 0 | 1) =>
-    encodeCursor(db, { v: 1, q: binding, c: count, s: x.seg, k: x.row.position.key, i: x.row.position.id, b, t: now });
+    encodeCursor(db, { v: 1, q: binding, c: count, s: x.seg, k: x.row.position.key, i: x.row.position.id, b, t: now, n: totals });
   const result: PageResult<PagedItem> = { totalResults, items: page.map((x) => ({ type: segments[x.seg]!.type, stored: x.row.stored, extra: x.row.extra })) };
   const first = page[0];
   const last = page[page.length - 1];
