@@ -1,6 +1,7 @@
 /** Machine and version facts for the report, and the server's resident memory. */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import pg from 'pg';
@@ -70,13 +71,16 @@ export function rssMB(pid: number): number | undefined {
 /** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
 export function processCpuSeconds(pid: number): number | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces) start after the last ')'.
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+    return cpuSecondsOfStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return undefined;
   }
+}
+
+function cpuSecondsOfStat(stat: string): number {
+  // Fields after the command name (which may hold spaces) start after the last ')'.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
 }
 
 const CLK_TCK = Number(sh('getconf', ['CLK_TCK'])) || 100;
@@ -128,13 +132,44 @@ export function postgresCpu(database: string): Map<number, number> {
     } catch {
       continue;
     }
-    if (!cmd.startsWith('postgres: ')) continue;
-    const words = cmd.replace(/\0/g, ' ').split(/\s+/);
-    // Parallel query workers do the bench's work too (they name the leader's pid, not the database).
-    if (!(words.includes(database) || /: (walwriter|checkpointer|background writer|parallel worker)/.test(cmd))) continue;
-    const cpu = processCpuSeconds(Number(name));
-    if (cpu !== undefined) out.set(Number(name), cpu);
+    const pid = benchPostgresPid(name, cmd, database);
+    const cpu = pid === undefined ? undefined : processCpuSeconds(pid);
+    if (cpu !== undefined) out.set(pid!, cpu);
   }
+  return out;
+}
+
+/** The pid if `cmd` is a Postgres process doing the bench's work (see postgresCpu). */
+function benchPostgresPid(name: string, cmd: string, database: string): number | undefined {
+  if (!cmd.startsWith('postgres: ')) return undefined;
+  const words = cmd.replace(/\0/g, ' ').split(/\s+/);
+  // Parallel query workers do the bench's work too (they name the leader's pid, not the database).
+  if (!(words.includes(database) || /: (walwriter|checkpointer|background writer|parallel worker)/.test(cmd))) return undefined;
+  return Number(name);
+}
+
+/**
+ * postgresCpu for polling while load runs: the reads go through libuv's
+ * thread pool, so the scan of /proc (~90 processes, 1–2 ms of system calls
+ * here) never stalls the event loop that autocannon shares with it — a
+ * synchronous scan 5 times a second delayed the responses autocannon was
+ * timing and showed up in the p99.
+ */
+export async function postgresCpuAsync(database: string): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  const names = (await readdir('/proc')).filter((n) => /^\d+$/.test(n));
+  await Promise.all(
+    names.map(async (name) => {
+      try {
+        const pid = benchPostgresPid(name, await readFile(`/proc/${name}/cmdline`, 'utf8'), database);
+        if (pid === undefined) return;
+        const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+        out.set(pid, cpuSecondsOfStat(stat));
+      } catch {
+        // the process ended meanwhile
+      }
+    }),
+  );
   return out;
 }
 
@@ -158,17 +193,29 @@ export class PostgresCpuTracker {
     this.#timer.unref();
   }
 
-  #poll(): void {
-    for (const [pid, v] of postgresCpu(this.database)) {
+  #polling = false;
+
+  #record(seen: Map<number, number>): void {
+    for (const [pid, v] of seen) {
       if (!this.#base.has(pid)) this.#base.set(pid, 0);
       this.#last.set(pid, v);
     }
   }
 
+  #poll(): void {
+    if (this.#polling) return;
+    this.#polling = true;
+    postgresCpuAsync(this.database)
+      .then((seen) => this.#timer && this.#record(seen))
+      .catch(() => {})
+      .finally(() => (this.#polling = false));
+  }
+
   /** CPU seconds used since start(). */
   stop(): number {
     if (this.#timer) clearInterval(this.#timer);
-    this.#poll();
+    this.#timer = undefined;
+    this.#record(postgresCpu(this.database));
     let sum = 0;
     for (const [pid, v] of this.#last) sum += v - (this.#base.get(pid) ?? 0);
     return sum;
