@@ -30,12 +30,12 @@ const ORDER = [
   'patch-user',
   'member-small',
   'member-big',
-  'member-small-minimal',
-  'member-big-minimal',
+  'member-small-representation',
+  'member-big-representation',
   'create',
   'entra-cycle',
 ];
-const WRITES = new Set(['patch-user', 'member-small', 'member-big', 'member-small-minimal', 'member-big-minimal', 'create', 'entra-cycle']);
+const WRITES = new Set(['patch-user', 'member-small', 'member-big', 'member-small-representation', 'member-big-representation', 'create', 'entra-cycle']);
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 

@@ -90,13 +90,13 @@ export function evaluateTargets(r: Omit<BenchReport, 'targets'>): Target[] {
     value: big && small ? `${r2(big.latencyMs.avg / small.latencyMs.avg)}× (${big.latencyMs.avg} vs ${small.latencyMs.avg} ms)` : 'not measured',
     met: big && small ? big.latencyMs.avg <= 1.5 * small.latencyMs.avg : null,
   });
-  const bigMin = by('member-big-minimal');
-  const smallMin = by('member-small-minimal');
-  if (bigMin && smallMin) {
+  const bigRep = by('member-big-representation');
+  const smallRep = by('member-small-representation');
+  if (bigRep && smallRep) {
     t.push({
-      target: '(informational) the same with Prefer: return=minimal (204, no members rendered)',
-      value: `${r2(bigMin.latencyMs.avg / smallMin.latencyMs.avg)}× (${bigMin.latencyMs.avg} vs ${smallMin.latencyMs.avg} ms)`,
-      met: bigMin.latencyMs.avg <= 1.5 * smallMin.latencyMs.avg,
+      target: '(informational) the same with Prefer: return=representation (200 with the group and up to 10,000 members)',
+      value: `${r2(bigRep.latencyMs.avg / smallRep.latencyMs.avg)}× (${bigRep.latencyMs.avg} vs ${smallRep.latencyMs.avg} ms)`,
+      met: null, // no target: it shows what rendering the members costs a client that asks for them
     });
   }
   const c1 = by('page-1-cursor');
