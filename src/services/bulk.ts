@@ -25,7 +25,9 @@
  *   for a failed POST), version (the new ETag), status as a string, and for
  *   failures the error body as `response`. Successful operations carry no
  *   response body (§3.7.3 lets the service provider omit it). PATCH answers
- *   200 or 204 as the tenant's patchResponse setting says.
+ *   200 or 204 as the tenant's patchResponse setting says for the resource
+ *   type, as a single PATCH without Prefer or attributes would
+ *   (patchAnswersNoContent: by default Users 200, Groups 204).
  * - Limits (§3.7.4): more than maxOperations operations is 413 (scimType
  *   tooMany) before anything runs; a body over maxPayloadSize is 413 from the
  *   HTTP layer before it is parsed.
@@ -36,6 +38,7 @@ import { BULK_REQUEST_SCHEMA, BULK_RESPONSE_SCHEMA } from '../scim/schema.js';
 import { etagOf } from '../scim/representation.js';
 import type { ScimContext } from './context.js';
 import type { GroupService } from './groups.js';
+import { patchAnswersNoContent } from './tenants.js';
 import type { UserService } from './users.js';
 
 export interface BulkLimits {
@@ -332,7 +335,7 @@ class BulkRun {
       }
       case 'PATCH': {
         const r = users ? await this.users.patch(ctx, id, data, op.version) : await this.groups.patch(ctx, id, data, op.version, quiet);
-        return this.#succeed(op, ctx.settings.patchResponse === 'noContent' ? 204 : 200, r.stored.id, r.stored.version);
+        return this.#succeed(op, patchAnswersNoContent(ctx.settings, users ? 'User' : 'Group') ? 204 : 200, r.stored.id, r.stored.version);
       }
       case 'DELETE':
         if (users) await this.users.delete(ctx, id, op.version);

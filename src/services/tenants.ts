@@ -21,17 +21,52 @@ export type { TenantRecord, TokenRecord };
  * Per-tenant behaviour. `compatibility: "lenient"` accepts the documented
  * non-RFC forms Microsoft Entra ID and Okta send; `"strict"` answers them
  * with RFC 7644 errors. `patchResponse` chooses 200 with the resource or 204
- * No Content for a successful PATCH (RFC 7644 §3.5.2 allows both).
+ * No Content for a successful PATCH (RFC 7644 §3.5.2 allows both); see
+ * patchAnswersNoContent.
+ *
+ * Settings are stored as the tenant gave them (only the keys it set) and
+ * merged with defaultSettings when read, so a changed default applies to
+ * every tenant that never set the key.
  */
 export interface TenantSettings {
   compatibility: 'lenient' | 'strict';
-  patchResponse: 'resource' | 'noContent';
+  patchResponse: PatchResponse;
 }
 
-export const defaultSettings: TenantSettings = { compatibility: 'lenient', patchResponse: 'resource' };
+export type PatchResponse = 'auto' | 'resource' | 'noContent';
+
+export const defaultSettings: TenantSettings = { compatibility: 'lenient', patchResponse: 'auto' };
 
 export function settingsOf(t: TenantRecord): TenantSettings {
   return { ...defaultSettings, ...(t.settings as Partial<TenantSettings>) };
+}
+
+/**
+ * Whether a successful PATCH of a User or Group answers 204 No Content
+ * (rather than 200 with the resource) by the tenant's `patchResponse`, when
+ * the request itself does not decide (see patchNoContent in
+ * src/http/scim/listing.ts for `attributes` and `Prefer`). The one place for
+ * this rule: single requests and /Bulk operations both ask here.
+ *
+ * - `resource`: 200 with the resource, for Users and Groups;
+ * - `noContent`: 204, for Users and Groups;
+ * - `auto` (the default): Users 200 with the resource, Groups 204. Microsoft
+ *   Entra ID's own tutorial answers group PATCHes with 204
+ *   (test/fixtures/entra/tutorial-update-group-*.json) and user PATCHes with
+ *   200; Okta's SCIM 2.0 reference says "The SCIM server response to PATCH
+ *   method requests can also be a HTTP 204 response, with no body returned".
+ *   Neither reads the body of a group PATCH response, and 204 keeps a
+ *   one-member change from sending back the group with up to 10,000 members.
+ */
+export function patchAnswersNoContent(settings: TenantSettings, resourceType: 'User' | 'Group'): boolean {
+  switch (settings.patchResponse) {
+    case 'resource':
+      return false;
+    case 'noContent':
+      return true;
+    case 'auto':
+      return resourceType === 'Group';
+  }
 }
 
 export function validateSettings(input: unknown): Partial<TenantSettings> {
@@ -43,7 +78,7 @@ export function validateSettings(input: unknown): Partial<TenantSettings> {
       if (v !== 'lenient' && v !== 'strict') throw badRequest('invalidValue', 'settings.compatibility must be "lenient" or "strict"');
       out.compatibility = v;
     } else if (k === 'patchResponse') {
-      if (v !== 'resource' && v !== 'noContent') throw badRequest('invalidValue', 'settings.patchResponse must be "resource" or "noContent"');
+      if (v !== 'auto' && v !== 'resource' && v !== 'noContent') throw badRequest('invalidValue', 'settings.patchResponse must be "auto", "resource" or "noContent"');
       out.patchResponse = v;
     } else {
       throw badRequest('invalidValue', `Unknown setting "${k}"`);

@@ -6,7 +6,10 @@
  * state it needs and what must come back:
  *
  *   source    where the request is documented (title, section, url, document)
- *   settings  tenant settings for the run (default: the defaults)
+ *   settings  tenant settings for the run (default: the defaults). A PATCH
+ *             fixture sets patchResponse only where the documented answer
+ *             differs from what a default tenant gives (200 with a User, 204
+ *             for a Group): "resource" where Okta prints 200 with the Group
  *   seed      users and groups created first, keyed by a label: the id the
  *             documentation uses ("5171a35d82074e068ce2") or "@name"
  *   request   method, path (relative to the tenant base URL), headers,
@@ -262,19 +265,30 @@ const fill = <T>(value: T, ids: Map<string, string>): T => {
 const omit = (o: Json, ...keys: string[]) => Object.fromEntries(Object.entries(o).filter(([k]) => !keys.includes(k)));
 
 /**
+ * The status of a successful PATCH on a tenant with this patchResponse, given
+ * what a tenant with default settings answers (`status`, 200 or 204):
+ * "resource" is always 200, "noContent" always 204.
+ */
+export function patchStatus(status: number, patchResponse: TenantSettings['patchResponse'] | undefined): number {
+  if (status !== 200 && status !== 204) return status;
+  return patchResponse === 'resource' ? 200 : patchResponse === 'noContent' ? 204 : status;
+}
+
+/**
  * Replay a session on a fresh tenant with the given settings, request by
  * request, then check the final state exactly: every user's representation
  * (without id, meta and the derived groups), every group's attributes and
- * members, the users' groups, deleted users gone, and the totals.
+ * members, the users' groups, deleted users gone, and the totals. A PATCH
+ * step's status is what a default tenant answers; patchStatus gives it for
+ * the tenant's patchResponse.
  */
 export async function runSession(t: Test, a: TestApp, session: Session, settings: Partial<TenantSettings> = {}): Promise<void> {
   const tenant = await newTenant(a, settings, 'session');
   const ids = new Map<string, string>();
-  const noContent = settings.patchResponse === 'noContent';
   for (const [i, step] of session.steps.entries()) {
     const path = fill(step.path, ids);
     const res = await tenant.request(step.method, path, { headers: step.headers ?? {}, body: fill(step.body, ids), rawBody: step.rawBody });
-    const status = step.method === 'PATCH' && step.status === 200 && noContent ? 204 : step.status;
+    const status = step.method === 'PATCH' ? patchStatus(step.status, settings.patchResponse) : step.status;
     const label = `#${i + 1} ${step.note ?? ''}: ${step.method} ${path}`;
     if (res.status !== status) {
       t.fail(`${label}: status ${res.status}, expected ${status}: ${res.raw.body.slice(0, 500)}`);
@@ -322,8 +336,10 @@ export async function runSession(t: Test, a: TestApp, session: Session, settings
  * variants:
  * - Entra ID: with `aadOptscim062020` appended to the query string, as Entra
  *   sends it on every request when the flag is in the Tenant URL;
- * - a successful PATCH: on a tenant with the other `patchResponse`
- *   (200 with the resource ↔ 204 No Content), same resulting state;
+ * - a successful PATCH: on a tenant with default settings (`auto`: 200 with
+ *   a User, 204 for a Group) and with each explicit `patchResponse`
+ *   (`resource`: 200, `noContent`: 204), besides the fixture's own, same
+ *   resulting state;
  * - where the fixture gives `strict`: on a strict tenant, which answers the
  *   non-RFC forms with RFC 7644 errors.
  */
@@ -338,8 +354,15 @@ export function documentedRequests(tap: Test, idp: 'entra' | 'okta', backends: B
             await runFixture(t, a, fx, { pathSuffix: 'aadOptscim062020' });
           }
           if (fx.request.method === 'PATCH' && (fx.status === 200 || fx.status === 204)) {
-            const toNoContent = fx.status === 200;
-            await runFixture(t, a, fx, { settings: { patchResponse: toNoContent ? 'noContent' : 'resource' }, status: toNoContent ? 204 : 200, checkState: true });
+            const { patchResponse: own, ...others } = fx.settings ?? {};
+            const byDefault = /^\/Groups\//i.test(fx.request.path) ? 204 : 200;
+            if (own !== undefined) {
+              t.not(patchStatus(byDefault, own), byDefault, `${name}: sets patchResponse only where the documented answer differs from the default`);
+              await runFixture(t, a, { ...fx, settings: others }, { status: byDefault, checkState: true });
+            }
+            for (const patchResponse of ['resource', 'noContent'] as const) {
+              if (patchResponse !== own) await runFixture(t, a, fx, { settings: { patchResponse }, status: patchStatus(byDefault, patchResponse), checkState: true });
+            }
           }
           if (fx.strict) {
             await runFixture(t, a, fx, { settings: { compatibility: 'strict' }, status: fx.strict.status, body: fx.strict.body, checkState: fx.strict.status === fx.status });

@@ -11,7 +11,7 @@ for (const backend of backends) {
     t.equal(created.body.tenant.id, 'globex');
     t.equal(created.body.tenant.name, 'Globex Corp');
     t.equal(created.body.tenant.scimBaseUrl, 'https://roster.test/scim/v2/globex');
-    t.same(created.body.tenant.settings, { compatibility: 'lenient', patchResponse: 'resource' });
+    t.same(created.body.tenant.settings, { compatibility: 'lenient', patchResponse: 'auto' });
     t.match(created.body.token.token, /^rst_[A-Za-z0-9_-]{43}$/);
     const firstToken = created.body.token.token as string;
 
@@ -31,6 +31,18 @@ for (const backend of backends) {
     const badSettings = await a.admin('POST', '/tenants', { id: 'x1', settings: { compatibility: 'sloppy' } });
     t.equal(badSettings.status, 400);
     t.same(badSettings.body.schemas, [ERROR_SCHEMA]);
+    const badPatchResponse = await a.admin('POST', '/tenants', { id: 'x2', settings: { patchResponse: 'minimal' } });
+    t.equal(badPatchResponse.status, 400);
+    t.same(badPatchResponse.body.schemas, [ERROR_SCHEMA]);
+    const withPatchResponse = await a.admin('POST', '/tenants', { id: 'x3', settings: { patchResponse: 'resource' } });
+    t.equal(withPatchResponse.status, 201);
+    t.same(withPatchResponse.body.tenant.settings, { compatibility: 'lenient', patchResponse: 'resource' });
+    t.equal((await a.admin('DELETE', '/tenants/x3')).status, 204);
+    // The service checks settings itself too (the CLI and bootstrap do not go through the HTTP schema).
+    await t.rejects(a.services.tenants.create({ id: 'x4', settings: { patchResponse: 'minimal' } }), {
+      status: 400,
+      message: 'settings.patchResponse must be "auto", "resource" or "noContent"',
+    });
 
     const list = await a.admin('GET', '/tenants');
     t.equal(list.status, 200);
@@ -50,6 +62,12 @@ for (const backend of backends) {
     const patched = await a.admin('PATCH', '/tenants/globex', { settings: { patchResponse: 'noContent' } });
     t.equal(patched.status, 200);
     t.same(patched.body.settings, { compatibility: 'lenient', patchResponse: 'noContent' });
+    const backToAuto = await a.admin('PATCH', '/tenants/globex', { settings: { patchResponse: 'auto' } });
+    t.same(backToAuto.body.settings, { compatibility: 'lenient', patchResponse: 'auto' });
+    const rejected = await a.admin('PATCH', '/tenants/globex', { settings: { patchResponse: 'none' } });
+    t.equal(rejected.status, 400);
+    t.equal((await a.admin('GET', '/tenants/globex')).body.settings.patchResponse, 'auto', 'a rejected setting changes nothing');
+    t.equal((await a.admin('PATCH', '/tenants/globex', { settings: { patchResponse: 'noContent' } })).status, 200);
 
     // Tokens: issue, list without secrets, revoke.
     const issued = await a.admin('POST', '/tenants/globex/tokens', { name: 'okta' });

@@ -64,9 +64,9 @@ for (const backend of backends) {
       ['POST', '201'],
       ['PATCH', '200'],
       ['POST', '201'],
-      ['PATCH', '200'],
+      ['PATCH', '204'],
       ['POST', '201'],
-    ], 'results come back in request order');
+    ], 'results come back in request order (by default a User PATCH is 200, a Group PATCH 204)');
     const carol = idOf(fwd.body.Operations[2].location);
     const dave = idOf(fwd.body.Operations[4].location);
     t.equal(fwd.body.Operations[1].location, `${BASE}/Users/${carol}`);
@@ -273,11 +273,35 @@ for (const backend of backends) {
     t.equal((await a.scim('GET', '/Groups')).body.totalResults, 0);
   });
 
-  t.test(`${backend}: bulk PATCH follows the tenant's patchResponse`, async (t) => {
+  t.test(`${backend}: bulk PATCH status follows the tenant's patchResponse per resource type`, async (t) => {
     const a = await startApp(t, backend);
-    await a.admin('PATCH', `/tenants/${a.tenant}`, { settings: { patchResponse: 'noContent' } });
     const bob = await newUser(a, 'bob@example.com');
-    const r = await a.scim('POST', '/Bulk', bulk([{ method: 'PATCH', path: `/Users/${bob}`, data: { schemas: [PATCH], Operations: [{ op: 'replace', path: 'title', value: 'x' }] } }]));
-    t.same(r.body.Operations, [{ method: 'PATCH', status: '204', location: `${BASE}/Users/${bob}`, version: 'W/"2"' }]);
+    const gid = (await a.scim('POST', '/Groups', { schemas: [GROUP_SCHEMA], displayName: 'G' })).body.id as string;
+    let n = 0;
+    const statuses = async (headers: Record<string, string> = {}) => {
+      const r = await a.scim(
+        'POST',
+        '/Bulk',
+        bulk([
+          { method: 'PATCH', path: `/Users/${bob}`, data: { schemas: [PATCH], Operations: [{ op: 'replace', path: 'title', value: `t${++n}` }] } },
+          { method: 'PATCH', path: `/Groups/${gid}`, data: { schemas: [PATCH], Operations: [{ op: 'replace', path: 'displayName', value: `G${n}` }] } },
+        ]),
+        headers,
+      );
+      t.equal(r.status, 200);
+      t.same(r.body.Operations.map((o: any) => o.location), [`${BASE}/Users/${bob}`, `${BASE}/Groups/${gid}`]);
+      t.notOk(r.body.Operations.some((o: any) => 'response' in o), 'no response bodies');
+      return r.body.Operations.map((o: any) => o.status);
+    };
+    t.same(await statuses(), ['200', '204'], 'default ("auto"): User 200, Group 204');
+    t.same(await statuses({ prefer: 'return=representation' }), ['200', '204'], 'Prefer on the /Bulk request does not change the operations');
+    await a.admin('PATCH', `/tenants/${a.tenant}`, { settings: { patchResponse: 'noContent' } });
+    t.same(await statuses(), ['204', '204'], 'noContent');
+    await a.admin('PATCH', `/tenants/${a.tenant}`, { settings: { patchResponse: 'resource' } });
+    t.same(await statuses(), ['200', '200'], 'resource');
+    await a.admin('PATCH', `/tenants/${a.tenant}`, { settings: { patchResponse: 'auto' } });
+    t.same(await statuses(), ['200', '204'], 'auto');
+    const last = await a.scim('POST', '/Bulk', bulk([{ method: 'PATCH', path: `/Users/${bob}`, data: { schemas: [PATCH], Operations: [{ op: 'replace', path: 'title', value: 'x' }] } }]));
+    t.same(last.body.Operations, [{ method: 'PATCH', status: '200', location: `${BASE}/Users/${bob}`, version: `W/"${n + 2}"` }]);
   });
 }

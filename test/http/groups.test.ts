@@ -25,6 +25,8 @@ const filled = (name: string) =>
 for (const backend of backends) {
   t.test(`${backend}: group lifecycle with members`, async (t) => {
     const a = await startApp(t, backend);
+    // The PATCHes below are checked by the group they answer with; by default a Group PATCH answers 204.
+    await a.admin('PATCH', `/tenants/${a.tenant}`, { settings: { patchResponse: 'resource' } });
     const alice = await newUser(a, 'alice@example.com', { displayName: 'Alice A' });
     const bob = await newUser(a, 'bob@example.com');
     const inner = (await a.scim('POST', '/Groups', group('Inner'))).body.id as string;
@@ -166,6 +168,8 @@ for (const backend of backends) {
 
   t.test(`${backend}: RFC 7644 §3.5.2 member PATCH examples`, async (t) => {
     const a = await startApp(t, backend);
+    // Each PATCH is checked by the group it answers with; by default a Group PATCH answers 204.
+    await a.admin('PATCH', `/tenants/${a.tenant}`, { settings: { patchResponse: 'resource' } });
     const seed = (id: string, userName: string, displayName: string) =>
       insertUser(a.database.db, a.tenant, id, { schemas: [USER_SCHEMA], userName, displayName }, new Date());
     await seed(BABS, 'bjensen', 'Babs Jensen');
@@ -275,26 +279,105 @@ for (const backend of backends) {
     t.equal((await a.scim('GET', '/Groups?filter=' + encodeURIComponent('userName eq "x"'))).body.scimType, 'invalidFilter');
   });
 
-  t.test(`${backend}: PATCH answers 200 with the resource or 204: Prefer header, else the tenant's patchResponse`, async (t) => {
+  t.test(`${backend}: PATCH answers 200 with the resource or 204: attributes, then Prefer, then the tenant's patchResponse`, async (t) => {
     const a = await startApp(t, backend);
     const alice = await newUser(a, 'alice@example.com');
-    const id = (await a.scim('POST', '/Groups', group('G'))).body.id as string;
-    const minimal = await a.scim('PATCH', `/Groups/${id}`, patch({ op: 'add', path: 'members', value: [{ value: alice }] }), { prefer: 'return=minimal' });
-    t.equal(minimal.status, 204, 'Prefer: return=minimal (RFC 7240)');
-    t.equal(minimal.headers['preference-applied'], 'return=minimal');
-    t.equal(minimal.headers.etag, 'W/"2"');
-    const userMinimal = await a.scim('PATCH', `/Users/${alice}`, patch({ op: 'replace', path: 'title', value: 'x' }), { prefer: 'return=minimal' });
-    t.equal(userMinimal.status, 204);
-    t.equal(userMinimal.headers.etag, 'W/"2"');
+    const bob = await newUser(a, 'bob@example.com');
+    const id = (await a.scim('POST', '/Groups', group('G', { members: [{ value: alice }] }))).body.id as string;
+    let n = 0;
+    // Each PATCH changes something, so each answers with a new version.
+    const patchGroup = (query = '', headers: Record<string, string> = {}) =>
+      a.scim('PATCH', `/Groups/${id}${query}`, patch({ op: 'replace', path: 'displayName', value: `G${++n}` }), headers);
+    const patchUser = (query = '', headers: Record<string, string> = {}) =>
+      a.scim('PATCH', `/Users/${alice}${query}`, patch({ op: 'replace', path: 'title', value: `t${++n}` }), headers);
+    const version = async (path: string) => (await a.scim('GET', path)).headers.etag;
+    const noContent = async (r: Awaited<ReturnType<typeof patchGroup>>, path: string, what: string) => {
+      t.equal(r.status, 204, `${what}: 204`);
+      t.equal(r.raw.body, '', `${what}: no body`);
+      t.equal(r.headers.etag, await version(path), `${what}: the new ETag`);
+    };
+    const resource = async (r: Awaited<ReturnType<typeof patchGroup>>, path: string, what: string) => {
+      t.equal(r.status, 200, `${what}: 200`);
+      t.equal(r.body.id, path.split('/')[2], `${what}: the resource`);
+      t.equal(r.headers.etag, await version(path), `${what}: the new ETag`);
+    };
+    const settings = async (patchResponse?: string) => {
+      if (patchResponse) t.equal((await a.admin('PATCH', `/tenants/${a.tenant}`, { settings: { patchResponse } })).status, 200);
+      return (await a.admin('GET', `/tenants/${a.tenant}`)).body.settings.patchResponse;
+    };
 
-    t.equal((await a.admin('PATCH', `/tenants/${a.tenant}`, { settings: { patchResponse: 'noContent' } })).status, 200);
-    const r = await a.scim('PATCH', `/Groups/${id}`, patch({ op: 'replace', path: 'displayName', value: 'G2' }));
-    t.equal(r.status, 204, 'tenant setting patchResponse=noContent');
-    t.equal(r.headers.etag, 'W/"3"');
-    t.equal(r.raw.body, '');
-    t.notOk('preference-applied' in r.headers);
-    const full = await a.scim('PATCH', `/Groups/${id}?attributes=displayName`, patch({ op: 'replace', path: 'displayName', value: 'G3' }), { prefer: 'return=representation' });
-    t.equal(full.status, 200, 'Prefer: return=representation overrides the tenant setting');
-    t.same(Object.keys(full.body).sort(), ['displayName', 'id', 'schemas'], 'the attributes parameter applies to the PATCH response');
+    // The default, "auto": a Group PATCH answers 204, a User PATCH 200 with the user.
+    t.equal(await settings(), 'auto', 'a tenant that never set patchResponse has "auto"');
+    const g = await patchGroup();
+    await noContent(g, `/Groups/${id}`, 'auto, Group');
+    t.notOk('preference-applied' in g.headers, 'no Preference-Applied without Prefer');
+    t.equal((await a.scim('GET', `/Groups/${id}`)).body.displayName, `G${n}`, 'the 204 PATCH was applied');
+    const u = await patchUser();
+    await resource(u, `/Users/${alice}`, 'auto, User');
+    t.equal(u.body.title, `t${n}`);
+    t.notOk('preference-applied' in u.headers);
+
+    // Prefer overrides the tenant setting both ways (RFC 7240), and says so.
+    const gFull = await patchGroup('', { prefer: 'return=representation' });
+    await resource(gFull, `/Groups/${id}`, 'auto, Group, Prefer: return=representation');
+    t.same(memberIds(gFull.body), [alice], 'with its members');
+    t.equal(gFull.headers['preference-applied'], 'return=representation');
+    const uMinimal = await patchUser('', { prefer: 'return=minimal' });
+    await noContent(uMinimal, `/Users/${alice}`, 'auto, User, Prefer: return=minimal');
+    t.equal(uMinimal.headers['preference-applied'], 'return=minimal');
+    const memberMinimal = await a.scim('PATCH', `/Groups/${id}`, patch({ op: 'add', path: 'members', value: [{ value: bob }] }), { prefer: 'return=minimal' });
+    t.equal(memberMinimal.status, 204, 'a member add with Prefer: return=minimal');
+    t.equal(memberMinimal.headers['preference-applied'], 'return=minimal');
+
+    // attributes / excludedAttributes on the URL: 200 with the resource so shaped (RFC 7644 §3.5.2:
+    // "MUST return a 200 OK if the attributes parameter is specified"), before Prefer and the setting.
+    const gAttrs = await patchGroup('?attributes=displayName');
+    await resource(gAttrs, `/Groups/${id}`, 'auto, Group, attributes');
+    t.same(Object.keys(gAttrs.body).sort(), ['displayName', 'id', 'schemas'], 'the attributes parameter shapes the PATCH response');
+    const gExcluded = await patchGroup('?excludedAttributes=members');
+    t.equal(gExcluded.status, 200, 'auto, Group, excludedAttributes: 200');
+    t.notOk('members' in gExcluded.body, 'without members');
+    t.equal(gExcluded.body.displayName, `G${n}`);
+    const gAttrsMinimal = await patchGroup('?attributes=displayName', { prefer: 'return=minimal' });
+    t.equal(gAttrsMinimal.status, 200, 'attributes wins over Prefer: return=minimal');
+    t.same(Object.keys(gAttrsMinimal.body).sort(), ['displayName', 'id', 'schemas']);
+    t.notOk('preference-applied' in gAttrsMinimal.headers, 'the preference was not applied, so no Preference-Applied');
+    const gAttrsFull = await patchGroup('?attributes=displayName', { prefer: 'return=representation' });
+    t.equal(gAttrsFull.status, 200);
+    t.equal(gAttrsFull.headers['preference-applied'], 'return=representation');
+    const uAttrsMinimal = await patchUser('?attributes=title', { prefer: 'return=minimal' });
+    t.equal(uAttrsMinimal.status, 200, 'User: attributes wins over Prefer: return=minimal');
+    t.same(Object.keys(uAttrsMinimal.body).sort(), ['id', 'schemas', 'title']);
+
+    // "resource": 200 with the resource for both; Prefer still overrides.
+    t.equal(await settings('resource'), 'resource');
+    const gResource = await patchGroup();
+    await resource(gResource, `/Groups/${id}`, 'resource, Group');
+    t.same(memberIds(gResource.body), [alice, bob].sort());
+    await resource(await patchUser(), `/Users/${alice}`, 'resource, User');
+    await noContent(await patchGroup('', { prefer: 'return=minimal' }), `/Groups/${id}`, 'resource, Group, Prefer: return=minimal');
+    await noContent(await patchUser('', { prefer: 'return=minimal' }), `/Users/${alice}`, 'resource, User, Prefer: return=minimal');
+
+    // "noContent": 204 for both; Prefer and attributes still give 200.
+    t.equal(await settings('noContent'), 'noContent');
+    const gNone = await patchGroup();
+    await noContent(gNone, `/Groups/${id}`, 'noContent, Group');
+    t.notOk('preference-applied' in gNone.headers);
+    await noContent(await patchUser(), `/Users/${alice}`, 'noContent, User');
+    const uFull = await patchUser('', { prefer: 'return=representation' });
+    await resource(uFull, `/Users/${alice}`, 'noContent, User, Prefer: return=representation');
+    t.equal(uFull.headers['preference-applied'], 'return=representation');
+    await resource(await patchGroup('', { prefer: 'return=representation' }), `/Groups/${id}`, 'noContent, Group, Prefer: return=representation');
+    const gNoneAttrs = await patchGroup('?attributes=displayName');
+    await resource(gNoneAttrs, `/Groups/${id}`, 'noContent, Group, attributes');
+    t.same(Object.keys(gNoneAttrs.body).sort(), ['displayName', 'id', 'schemas']);
+    const uNoneAttrs = await patchUser('?excludedAttributes=groups');
+    await resource(uNoneAttrs, `/Users/${alice}`, 'noContent, User, excludedAttributes');
+    t.notOk('groups' in uNoneAttrs.body);
+
+    // "auto" set explicitly is the default.
+    t.equal(await settings('auto'), 'auto');
+    await noContent(await patchGroup(), `/Groups/${id}`, 'auto set explicitly, Group');
+    await resource(await patchUser(), `/Users/${alice}`, 'auto set explicitly, User');
   });
 }

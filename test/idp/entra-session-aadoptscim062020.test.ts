@@ -4,7 +4,8 @@
  * the flag is in the query string of every request, and PATCH uses the
  * SCIM-compliant forms Microsoft documents for it (lower-case ops, JSON
  * booleans, no-path replace with dotted and URN keys, member removal by
- * `members[value eq "…"]`). Same final state, checked exactly.
+ * `members[value eq "…"]`). Same final state, checked exactly, on a default
+ * tenant and with patchResponse "resource" and "noContent".
  */
 import t from 'tap';
 import { startApp } from '../helpers/app.js';
@@ -18,6 +19,7 @@ for (const backend of backends) {
     // One app per backend; each replay runs on a tenant of its own.
     const a = await startApp(t, backend);
     await t.test('default tenant', (t) => runSession(t, a, session));
+    await t.test('patchResponse resource', (t) => runSession(t, a, session, { patchResponse: 'resource' }));
     await t.test('patchResponse noContent', (t) => runSession(t, a, session, { patchResponse: 'noContent' }));
   });
 }

@@ -10,9 +10,10 @@
  *
  * Without the aadOptscim062020 flag (capitalised ops, "True"/"False",
  * member removal with a value); the flagged run is in
- * entra-session-aadoptscim062020.test.ts. On a default tenant (PATCH answers
- * 200 with the resource) and on one with patchResponse "noContent" (204, what
- * Microsoft's guidance prefers for groups).
+ * entra-session-aadoptscim062020.test.ts. On a default tenant (a User PATCH
+ * answers 200 with the user, a Group PATCH 204, as Microsoft's tutorial
+ * shows), and on tenants with patchResponse "resource" (200 for both) and
+ * "noContent" (204 for both).
  */
 import t from 'tap';
 import { startApp } from '../helpers/app.js';
@@ -26,6 +27,7 @@ for (const backend of backends) {
     // One app per backend; each replay runs on a tenant of its own.
     const a = await startApp(t, backend);
     await t.test('default tenant', (t) => runSession(t, a, session));
+    await t.test('patchResponse resource', (t) => runSession(t, a, session, { patchResponse: 'resource' }));
     await t.test('patchResponse noContent', (t) => runSession(t, a, session, { patchResponse: 'noContent' }));
   });
 }

@@ -10,7 +10,10 @@
  *
  * Two apps: an Okta Integration Network app (PATCH for activation and
  * groups) and an App Integration Wizard app (PUT for everything, groups
- * included), both on a default tenant.
+ * included), both on a default tenant (a User PATCH answers 200 with the
+ * user, a Group PATCH 204: Okta's reference allows "a HTTP 204 response, with
+ * no body returned"). The OIN app again on a tenant with patchResponse
+ * "resource", the 200 with the Group that Okta's reference prints.
  */
 import t from 'tap';
 import { startApp } from '../helpers/app.js';
@@ -25,5 +28,7 @@ for (const backend of backends) {
       const session = readFixture<Session>(file);
       await t.test(file, (t) => runSession(t, a, session));
     }
+    const oin = readFixture<Session>('okta/session-oin.json');
+    await t.test('okta/session-oin.json, patchResponse resource', (t) => runSession(t, a, oin, { patchResponse: 'resource' }));
   });
 }

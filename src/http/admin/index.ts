@@ -24,7 +24,11 @@ export interface AdminDeps {
 const SettingsSchema = Type.Object(
   {
     compatibility: Type.Optional(Type.Union([Type.Literal('lenient'), Type.Literal('strict')], { description: 'lenient accepts the non-RFC forms Entra ID and Okta send' })),
-    patchResponse: Type.Optional(Type.Union([Type.Literal('resource'), Type.Literal('noContent')], { description: '200 with the resource, or 204, on PATCH' })),
+    patchResponse: Type.Optional(
+      Type.Union([Type.Literal('auto'), Type.Literal('resource'), Type.Literal('noContent')], {
+        description: 'A successful PATCH answers 200 with the resource (resource), 204 No Content (noContent), or by resource type: Users 200, Groups 204 (auto, the default)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

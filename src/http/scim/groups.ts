@@ -65,12 +65,12 @@ export function groupRoutes(app: FastifyInstance, deps: { groups: GroupService; 
         params: IdParams,
         querystring: ProjectionQuery,
         body: ScimBody,
-        response: { 200: ScimResourceResponse, 204: { type: 'null', description: 'No Content (Prefer: return=minimal, or tenant setting patchResponse=noContent)' } },
+        response: { 200: ScimResourceResponse, 204: { type: 'null', description: 'No Content: Prefer: return=minimal, or tenant setting patchResponse=auto (the default) or noContent; never when attributes or excludedAttributes is given' } },
       },
     },
     async (req: Req, reply) => {
       const p = parseProjection(RT, req.query);
-      const { noContent, applied } = patchNoContent(req);
+      const { noContent, applied } = patchNoContent(req, RT, p);
       const r = await groups.patch(req.scim, req.params.id, req.body, req.headers['if-match'], { withMembers: !noContent && wants(p, 'members') });
       if (applied) reply.header('preference-applied', applied);
       if (noContent) return reply.code(204).header('etag', etagOf(r.stored.version)).send();

@@ -4,8 +4,10 @@
  */
 import type { FastifyRequest } from 'fastify';
 import { badRequest } from '../../scim/errors.js';
-import { LIST_RESPONSE_SCHEMA, SEARCH_REQUEST_SCHEMA } from '../../scim/schema.js';
+import { LIST_RESPONSE_SCHEMA, SEARCH_REQUEST_SCHEMA, type ResourceTypeDef } from '../../scim/schema.js';
 import type { PageResult } from '../../services/paging.js';
+import { patchAnswersNoContent } from '../../services/tenants.js';
+import type { Projection } from './list-params.js';
 
 /**
  * The ListResponse of one page. Index paging reports startIndex; cursor
@@ -60,14 +62,24 @@ export function searchParams(body: unknown, lenient: boolean): Record<string, un
 
 /**
  * Whether a successful PATCH answers 204 No Content rather than 200 with the
- * resource (RFC 7644 §3.5.2 allows both). A request decides with
- * `Prefer: return=minimal` or `Prefer: return=representation` (RFC 7240
- * §4.2); without one, the tenant's `patchResponse` setting does. Returns the
- * preference applied, for the Preference-Applied header.
+ * resource (RFC 7644 §3.5.2 allows both), in this order:
+ * 1. `attributes` or `excludedAttributes` on the request URL: 200 with the
+ *    resource so shaped. RFC 7644 §3.5.2: "The server MUST return a 200 OK if
+ *    the attributes parameter is specified in the request"; excludedAttributes
+ *    asks for a shaped body just the same.
+ * 2. `Prefer: return=minimal` (204) or `Prefer: return=representation` (200),
+ *    RFC 7240 §4.2.
+ * 3. The tenant's `patchResponse` setting for this resource type
+ *    (patchAnswersNoContent in src/services/tenants.ts).
+ * Returns the preference applied, for the Preference-Applied header: none
+ * when the attributes parameter overrode `return=minimal`.
  */
-export function patchNoContent(req: FastifyRequest): { noContent: boolean; applied?: string } {
+export function patchNoContent(req: FastifyRequest, rt: ResourceTypeDef, p: Projection): { noContent: boolean; applied?: string } {
   const prefer = String(req.headers.prefer ?? '').toLowerCase();
   const m = /(?:^|[,;\s])return\s*=\s*"?(minimal|representation)"?/.exec(prefer);
+  if (p.attributes.length > 0 || p.excludedAttributes.length > 0) {
+    return m?.[1] === 'representation' ? { noContent: false, applied: 'return=representation' } : { noContent: false };
+  }
   if (m) return { noContent: m[1] === 'minimal', applied: `return=${m[1]}` };
-  return { noContent: req.scim.settings.patchResponse === 'noContent' };
+  return { noContent: patchAnswersNoContent(req.scim.settings, rt.name) };
 }

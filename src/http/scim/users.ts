@@ -54,10 +54,10 @@ export function userRoutes(app: FastifyInstance, deps: { users: UserService; lim
     return reply1(req, reply, await users.replace(req.scim, req.params.id, req.body, req.headers['if-match']), p);
   });
 
-  app.patch('/Users/:id', { schema: { tags: ['SCIM Users'], summary: 'Modify a user (PatchOp)', params: IdParams, querystring: ProjectionQuery, body: ScimBody, response: { 200: ScimResourceResponse, 204: { type: 'null', description: 'No Content (Prefer: return=minimal, or tenant setting patchResponse=noContent)' } } } }, async (req: Req, reply) => {
+  app.patch('/Users/:id', { schema: { tags: ['SCIM Users'], summary: 'Modify a user (PatchOp)', params: IdParams, querystring: ProjectionQuery, body: ScimBody, response: { 200: ScimResourceResponse, 204: { type: 'null', description: 'No Content: Prefer: return=minimal, or tenant setting patchResponse=noContent (patchResponse=auto, the default, answers a User PATCH with 200); never when attributes or excludedAttributes is given' } } } }, async (req: Req, reply) => {
     const p = parseProjection(RT, req.query);
     const r = await users.patch(req.scim, req.params.id, req.body, req.headers['if-match']);
-    const { noContent, applied } = patchNoContent(req);
+    const { noContent, applied } = patchNoContent(req, RT, p);
     if (applied) reply.header('preference-applied', applied);
     if (noContent) return reply.code(204).header('etag', etagOf(r.stored.version)).send();
     return reply1(req, reply, r, p);
