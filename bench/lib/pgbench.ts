@@ -62,7 +62,10 @@ function documents(): Record<string, string> {
     sequence: 1,
   };
   if (!(ENTERPRISE_USER_SCHEMA in resource)) throw new Error('dataset without enterprise extension');
-  return { resource: JSON.stringify(resource), event_resource: JSON.stringify(scim), event_data: JSON.stringify(data) };
+  // The events parameter src/db/outbox.ts insertEvents sends: one row per event (the scripts put a fresh uid
+  // and the event type in SQL).
+  const eventRows = [{ uid: 'evt_0', type: 'user.created', ord: 1, data, resource: scim }];
+  return { resource: JSON.stringify(resource), event_rows: JSON.stringify(eventRows) };
 }
 
 /** SQL expressions substituted for {{name}} in the scripts. */
