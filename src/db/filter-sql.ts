@@ -84,7 +84,7 @@ const USERS: Table = {
     active: { kind: 'bool', sql: ref('u.active') },
   },
   relations: {
-    // RFC 7643 §4.1.2: derived from group memberships; see groupsOfUsers in src/db/users.ts.
+    // RFC 7643 §4.1.2: derived from group memberships; see groupsOfRow in src/db/users.ts.
     groups: relation(
       sql`group_members as m`,
       sql`m.tenant_id = u.tenant_id and m.member_id = u.id and m.member_type = 'User'`,

@@ -9,12 +9,12 @@ import type { ValidatedFilter } from '../scim/filter.js';
 import type { StoredResource } from '../scim/representation.js';
 import { userFilterSql, userSortSql } from './filter-sql.js';
 import type { Listing } from './paging.js';
-import { resourceRows } from './resources.js';
+import { resourceRows, toStored, UUID_RE } from './resources.js';
 import type { Database } from './types.js';
 
 type Q = Kysely<Database>;
 
-export { UUID_RE } from './resources.js';
+export { UUID_RE };
 
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
@@ -53,6 +53,30 @@ export interface ListQuery {
   limit: number;
 }
 
+/**
+ * The readOnly `groups` of the users row aliased `u` (RFC 7643 §4.1.2: the
+ * user's direct memberships), as a JSON array ordered by group name, for a
+ * select list: a user and its groups in one statement.
+ */
+const groupsOfRow = sql`(select coalesce(json_agg(json_build_object('value', g.id, 'display', g.display_name) order by g.display_name), '[]'::json)
+    from group_members as m join groups as g on g.tenant_id = m.tenant_id and g.id = m.group_id
+    where m.tenant_id = u.tenant_id and m.member_id = u.id)`;
+
+/** A user with its groups, in one statement; `lock: 'update'` holds the user's row for the rest of the transaction. */
+export async function findUserWithGroups(
+  db: Q,
+  tenantId: string,
+  id: string,
+  opts: { lock?: 'update' } = {},
+): Promise<{ stored: StoredResource; groups: GroupRef[] | undefined } | undefined> {
+  if (!UUID_RE.test(id)) return undefined;
+  const r = await sql<{ id: string; resource: Record<string, unknown>; version: number; created: Date; last_modified: Date; groups: unknown }>`
+    select u.id, u.resource, u.version, u.created, u.last_modified, ${groupsOfRow} as groups
+    from users as u where u.tenant_id = ${tenantId} and u.id = ${id}${opts.lock === 'update' ? sql` for update of u` : sql``}`.execute(db);
+  const row = r.rows[0];
+  return row && { stored: toStored(row), groups: groupsWithRow(row.groups) };
+}
+
 /** The users a list query selects, in its order (see src/db/paging.ts). */
 export function userListing(q: Pick<ListQuery, 'filter' | 'sortBy' | 'descending'>, opts: { withGroups?: boolean } = {}): Listing {
   return {
@@ -61,12 +85,8 @@ export function userListing(q: Pick<ListQuery, 'filter' | 'sortBy' | 'descending
     where: q.filter ? userFilterSql(q.filter) : undefined,
     order: q.sortBy ? userSortSql(q.sortBy) : undefined,
     descending: q.descending === true,
-    // The readOnly `groups` of each user in the same statement (as groupsOfUsers reads them): one round trip per page.
-    extra: opts.withGroups
-      ? sql`(select coalesce(json_agg(json_build_object('value', g.id, 'display', g.display_name) order by g.display_name), '[]'::json)
-              from group_members as m join groups as g on g.tenant_id = m.tenant_id and g.id = m.group_id
-             where m.tenant_id = u.tenant_id and m.member_id = u.id)`
-      : undefined,
+    // The readOnly `groups` of each user in the same statement: one round trip per page.
+    extra: opts.withGroups ? groupsOfRow : undefined,
   };
 }
 
@@ -76,31 +96,8 @@ export interface GroupRef {
   display: string;
 }
 
-/** The groups userListing(q, { withGroups: true }) selected with a row (in groupsOfUsers' order); undefined when none. */
+/** The groups selected with a user's row (groupsOfRow); undefined when none. */
 export function groupsWithRow(extra: unknown): GroupRef[] | undefined {
   return Array.isArray(extra) && extra.length > 0 ? (extra as GroupRef[]) : undefined;
 }
 
-/** Direct group memberships of the given users, for the readOnly `groups` attribute (RFC 7643 §4.1.2). */
-export async function groupsOfUsers(
-  db: Q,
-  tenantId: string,
-  userIds: string[],
-): Promise<Map<string, GroupRef[]>> {
-  const out = new Map<string, GroupRef[]>();
-  if (userIds.length === 0) return out;
-  const rows = await db
-    .selectFrom('group_members as m')
-    .innerJoin('groups as g', (j) => j.onRef('g.tenant_id', '=', 'm.tenant_id').onRef('g.id', '=', 'm.group_id'))
-    .select(['m.member_id', 'g.id', 'g.display_name'])
-    .where('m.tenant_id', '=', tenantId)
-    .where('m.member_id', 'in', userIds)
-    .orderBy('g.display_name')
-    .execute();
-  for (const r of rows) {
-    const list = out.get(r.member_id) ?? [];
-    list.push({ value: r.id, display: r.display_name });
-    out.set(r.member_id, list);
-  }
-  return out;
-}

@@ -57,12 +57,12 @@ export class SearchService {
     const u = q.types.User;
     const g = q.types.Group;
     const segments = [
-      u ? this.users.segment(ctx, { ...u, descending: q.descending }) : EMPTY('User'),
+      u ? this.users.segment(ctx, { ...u, descending: q.descending }, { withGroups: opts.withGroups !== false }) : EMPTY('User'),
       g ? this.groups.segment(ctx, { ...g, descending: q.descending }) : EMPTY('Group'),
     ];
     const binding = queryBinding([ctx.tenant.id, 'root', q.filterText?.trim(), q.sortByText, q.descending]);
     const page = await pageOf(this.db, segments, q, binding);
-    const users = await this.users.presentMany(ctx, page.items.filter((i) => i.type === 'User').map((i) => i.stored), { withGroups: opts.withGroups });
+    const users = page.items.filter((i) => i.type === 'User').map((i) => ({ scim: this.users.presentRow(ctx, i) }));
     const groups = await this.groups.present(ctx, page.items.filter((i) => i.type === 'Group').map((i) => i.stored), { withMembers: opts.withMembers });
     let ui = 0;
     let gi = 0;

@@ -19,7 +19,7 @@ import type { ScimContext } from './context.js';
 import { checkIfMatch } from './preconditions.js';
 import { removeMemberships } from './groups.js';
 import { countRows, fetchRows } from '../db/paging.js';
-import { pageOf, queryBinding, type ListRequest, type PageResult, type Segment } from './paging.js';
+import { pageOf, queryBinding, type ListRequest, type PagedItem, type PageResult, type Segment } from './paging.js';
 
 export interface UserResult {
   stored: StoredResource;
@@ -41,7 +41,7 @@ export class UserService {
     return `${ctx.baseUrl}/Users/${id}`;
   }
 
-  present(ctx: ScimContext, stored: StoredResource, groups?: { value: string; display: string }[]): Record<string, unknown> {
+  present(ctx: ScimContext, stored: StoredResource, groups?: users.GroupRef[]): Record<string, unknown> {
     const derived = groups?.length
       ? { groups: groups.map((g) => ({ value: g.value, $ref: `${ctx.baseUrl}/Groups/${g.value}`, display: g.display, type: 'direct' })) }
       : {};
@@ -60,10 +60,14 @@ export class UserService {
   }
 
   async get(ctx: ScimContext, id: string, opts: { withGroups?: boolean } = {}): Promise<UserResult> {
-    const stored = await users.findUser(this.db, ctx.tenant.id, id);
-    if (!stored) throw missing(id);
-    const groups = opts.withGroups === false ? undefined : (await users.groupsOfUsers(this.db, ctx.tenant.id, [id])).get(id);
-    return { stored, scim: this.present(ctx, stored, groups) };
+    if (opts.withGroups === false) {
+      const stored = await users.findUser(this.db, ctx.tenant.id, id);
+      if (!stored) throw missing(id);
+      return { stored, scim: this.present(ctx, stored) };
+    }
+    const found = await users.findUserWithGroups(this.db, ctx.tenant.id, id);
+    if (!found) throw missing(id);
+    return { stored: found.stored, scim: this.present(ctx, found.stored, found.groups) };
   }
 
   /** The query's users as a paging segment (also used by the root search). */
@@ -76,22 +80,17 @@ export class UserService {
     };
   }
 
-  /** Present users read by a page, with their groups if asked (one query for the page). */
-  async presentMany(ctx: ScimContext, stored: StoredResource[], opts: { withGroups?: boolean } = {}): Promise<UserResult[]> {
-    const groups =
-      opts.withGroups === false || stored.length === 0
-        ? new Map<string, users.GroupRef[]>()
-        : await users.groupsOfUsers(this.db, ctx.tenant.id, stored.map((s) => s.id));
-    return stored.map((s) => ({ stored: s, scim: this.present(ctx, s, groups.get(s.id)) }));
-  }
-
   /** GET /Users and POST /Users/.search with index or cursor paging (RFC 7644 §3.4.2, RFC 9865). */
   async search(ctx: ScimContext, q: ListRequest, opts: { withGroups?: boolean } = {}): Promise<PageResult<UserResult>> {
     const binding = queryBinding([ctx.tenant.id, 'Users', q.filterText?.trim(), q.sortBy?.path, q.descending]);
     const withGroups = opts.withGroups !== false;
     const page = await pageOf(this.db, [this.segment(ctx, q, { withGroups })], q, binding);
-    // Each user's groups come with its row (userListing's withGroups): a look-up is one statement.
-    return { ...page, items: page.items.map((i) => ({ stored: i.stored, scim: this.present(ctx, i.stored, withGroups ? users.groupsWithRow(i.extra) : undefined) })) };
+    return { ...page, items: page.items.map((i) => ({ stored: i.stored, scim: this.presentRow(ctx, i) })) };
+  }
+
+  /** A user read by a page (segment); its groups came with the row when the segment selected them (withGroups). */
+  presentRow(ctx: ScimContext, item: PagedItem): Record<string, unknown> {
+    return this.present(ctx, item.stored, users.groupsWithRow(item.extra));
   }
 
   /** PUT: replace every writable attribute (RFC 7644 §3.5.1). */
@@ -121,11 +120,15 @@ export class UserService {
     change: (current: StoredResource) => { resource: Record<string, unknown>; changed: string[] },
   ): Promise<UserResult> {
     let next: Record<string, unknown> | undefined;
+    let groups: users.GroupRef[] | undefined;
     const stored = await this.db
       .transaction()
       .execute(async (trx) => {
-        const current = await users.findUser(trx, ctx.tenant.id, id, { lock: 'update' });
-        if (!current) throw missing(id);
+        // The user's groups (readOnly, not changed by this write) come with the locked row.
+        const found = await users.findUserWithGroups(trx, ctx.tenant.id, id, { lock: 'update' });
+        if (!found) throw missing(id);
+        const current = found.stored;
+        groups = found.groups;
         checkIfMatch(current.version, ifMatch);
         const { resource, changed } = change(current);
         next = resource;
@@ -142,7 +145,6 @@ export class UserService {
         return s;
       })
       .catch((err) => duplicateUserName(err, next?.userName));
-    const groups = (await users.groupsOfUsers(this.db, ctx.tenant.id, [id])).get(id);
     return { stored, scim: this.present(ctx, stored, groups) };
   }
 

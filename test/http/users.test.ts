@@ -245,4 +245,28 @@ for (const backend of backends) {
     const ext = await a.scim('GET', `/Users/${ids.bob}?attributes=${ENTERPRISE}:department`);
     t.same(ext.body[ENTERPRISE], { department: 'R&D' });
   });
+
+  t.test(`${backend}: a user's groups (readOnly, RFC 7643 §4.1.2) come with every read and write response`, async (t) => {
+    const a = await startApp(t, backend);
+    const ann = (await a.scim('POST', '/Users', user('ann@example.com'))).body.id;
+    const ben = (await a.scim('POST', '/Users', user('ben@example.com'))).body.id;
+    const mk = async (displayName: string) => (await a.scim('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName, members: [{ value: ann }] })).body.id;
+    const zeta = await mk('Zeta');
+    const alpha = await mk('Alpha');
+    const expected = [alpha, zeta].map((id, i) => ({ value: id, $ref: `https://roster.test/scim/v2/acme/Groups/${id}`, display: ['Alpha', 'Zeta'][i], type: 'direct' }));
+    const patchTitle = { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'title', value: 'Guide' }] };
+
+    t.same((await a.scim('GET', `/Users/${ann}`)).body.groups, expected, 'GET: by group name');
+    const patched = await a.scim('PATCH', `/Users/${ann}`, patchTitle);
+    t.same([patched.status, patched.body.title, patched.body.groups], [200, 'Guide', expected], 'PATCH response');
+    const put = await a.scim('PUT', `/Users/${ann}`, user('ann@example.com', { title: 'Lead' }));
+    t.same([put.status, put.body.title, put.body.groups], [200, 'Lead', expected], 'PUT response');
+    const found = await a.scim('GET', `/Users?filter=${encodeURIComponent('userName eq "ann@example.com"')}`);
+    t.same(found.body.Resources[0].groups, expected, 'filter look-up');
+    const root = await a.scim('POST', '/.search', { schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'], filter: 'userName sw "ann"' });
+    t.same(root.body.Resources.map((r: any) => r.groups), [expected], 'root search');
+    t.notOk('groups' in (await a.scim('GET', `/Users/${ann}?excludedAttributes=groups`)).body, 'excludedAttributes=groups');
+    t.notOk('groups' in (await a.scim('GET', `/Users/${ben}`)).body, 'a user in no group has no groups attribute');
+    t.notOk('groups' in (await a.scim('PATCH', `/Users/${ben}`, patchTitle)).body);
+  });
 }
