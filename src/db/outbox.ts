@@ -89,10 +89,9 @@ const ENDPOINT_COLUMNS = sql`w.id as w_id, w.tenant_id as w_tenant_id, w.url, w.
  * `insertStatement` / `updateStatement`), run as the first part of the same
  * statement: one round trip fewer, and since a single statement is atomic
  * without BEGIN/COMMIT, a create and its event cost one round trip instead of
- * four. Postgres runs every
- * data-modifying WITH part exactly once whether or not it is referenced, and a
- * failure of any part (a unique violation of the write) fails the whole
- * statement, events included.
+ * four. Postgres runs every data-modifying WITH part exactly once whether or
+ * not it is referenced, and a failure of any part (a unique violation of the
+ * write) fails the whole statement, events included.
  */
 export async function insertEvents(
   trx: Executor,

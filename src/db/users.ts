@@ -100,4 +100,3 @@ export interface GroupRef {
 export function groupsWithRow(extra: unknown): GroupRef[] | undefined {
   return Array.isArray(extra) && extra.length > 0 ? (extra as GroupRef[]) : undefined;
 }
-

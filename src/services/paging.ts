@@ -199,9 +199,9 @@ export async function pageOf(db: Db, segments: Segment[], req: PageRequest, bind
   }
 
   const carried = anchor?.n;
-  const totals: number[] = [];
-  if (carried && carried.length === segments.length && carried.every((n) => Number.isInteger(n) && n >= 0)) totals.push(...carried);
-  else for (const s of segments) totals.push(await s.count());
+  const counted = !(carried && carried.length === segments.length && carried.every((n) => Number.isInteger(n) && n >= 0));
+  const totals: number[] = counted ? [] : [...carried!];
+  if (counted) for (const s of segments) totals.push(await s.count());
   const totalResults = totals.reduce((a, b) => a + b, 0);
   const item = (seg: number, r: Row) => ({ seg, row: r });
 
@@ -229,12 +229,15 @@ export async function pageOf(db: Db, segments: Segment[], req: PageRequest, bind
   if (!backward) {
     let from: Position | undefined = anchor ? { key: anchor.k, id: anchor.i } : undefined;
     for (let s = anchor?.s ?? 0; s < segments.length && read.length < want; s++, from = undefined) {
+      // A segment just counted empty needs no read; a carried total may be out of date, so it is read anyway.
+      if (counted && totals[s] === 0) continue;
       const rows = await segments[s]!.fetch({ from, backward: false, limit: want - read.length });
       read.push(...rows.map((r) => item(s, r)));
     }
   } else {
     let from: Position | undefined = { key: anchor!.k, id: anchor!.i };
     for (let s = anchor!.s; s >= 0 && read.length < want; s--, from = undefined) {
+      if (counted && totals[s] === 0) continue;
       const rows = await segments[s]!.fetch({ from, backward: true, limit: want - read.length });
       read.push(...rows.map((r) => item(s, r)));
     }
