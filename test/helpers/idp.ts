@@ -282,6 +282,22 @@ export function patchStatus(status: number, patchResponse: TenantSettings['patch
  * step's status is what a default tenant answers; patchStatus gives it for
  * the tenant's patchResponse.
  */
+/**
+ * Replay a recorded session per backend, each replay on a tenant of its own: the default tenant, then
+ * patchResponse "resource" (200 for every PATCH) and "noContent" (204 for every PATCH).
+ */
+export function replayOnEachPatchResponse(tap: Test, backends: Backend[], fixture: string): void {
+  const session = readFixture<Session>(fixture);
+  for (const backend of backends) {
+    tap.test(backend, async (t) => {
+      const a = await startApp(t, backend);
+      await t.test('default tenant', (t) => runSession(t, a, session));
+      await t.test('patchResponse resource', (t) => runSession(t, a, session, { patchResponse: 'resource' }));
+      await t.test('patchResponse noContent', (t) => runSession(t, a, session, { patchResponse: 'noContent' }));
+    });
+  }
+}
+
 export async function runSession(t: Test, a: TestApp, session: Session, settings: Partial<TenantSettings> = {}): Promise<void> {
   const tenant = await newTenant(a, settings, 'session');
   const ids = new Map<string, string>();

@@ -8,18 +8,7 @@
  * tenant and with patchResponse "resource" and "noContent".
  */
 import t from 'tap';
-import { startApp } from '../helpers/app.js';
 import { backends } from '../helpers/db.js';
-import { readFixture, runSession, type Session } from '../helpers/idp.js';
+import { replayOnEachPatchResponse } from '../helpers/idp.js';
 
-const session = readFixture<Session>('entra/session-initial-cycle-aadoptscim062020.json');
-
-for (const backend of backends) {
-  t.test(backend, async (t) => {
-    // One app per backend; each replay runs on a tenant of its own.
-    const a = await startApp(t, backend);
-    await t.test('default tenant', (t) => runSession(t, a, session));
-    await t.test('patchResponse resource', (t) => runSession(t, a, session, { patchResponse: 'resource' }));
-    await t.test('patchResponse noContent', (t) => runSession(t, a, session, { patchResponse: 'noContent' }));
-  });
-}
+replayOnEachPatchResponse(t, backends, 'entra/session-initial-cycle-aadoptscim062020.json');
