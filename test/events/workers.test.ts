@@ -7,6 +7,16 @@ import { openDatabase } from '../../src/db/index.js';
 import { backends, openTestDatabase } from '../helpers/db.js';
 import { addEndpoint, adminApp, churn, createTenant, record, sequencesByResource, sleep, startReceiver, until, userChange, worker } from './helpers.js';
 
+/** A receiver that holds every request open until release(), then answers 200. */
+async function holdingReceiver(t: Parameters<typeof startReceiver>[0]) {
+  let hang = true;
+  const rx = await startReceiver(t, async (_req, _body, res) => {
+    while (hang && !res.destroyed) await sleep(20);
+    if (!res.destroyed) res.writeHead(200).end();
+  });
+  return { rx, release: () => (hang = false) };
+}
+
 if (backends.includes('postgres')) {
   t.test('postgres: two workers with separate pools (as two processes) share the work: nothing lost, nothing twice, in order', async (t) => {
     const h = await openTestDatabase(t, 'postgres');
@@ -41,11 +51,7 @@ if (backends.includes('postgres')) {
     const h = await openTestDatabase(t, 'postgres');
     const tenant = await createTenant(h.db);
     const app = await adminApp(t, h.db);
-    let hang = true;
-    const rx = await startReceiver(t, async (_req, _body, res) => {
-      while (hang && !res.destroyed) await sleep(20);
-      if (!res.destroyed) res.writeHead(200).end();
-    });
+    const { rx, release } = await holdingReceiver(t);
     await addEndpoint(app, tenant, { url: rx.url });
     const id = randomUUID();
     await record(h.db, userChange(tenant, id), userChange(tenant, id, { action: 'updated', version: 2, changed: ['title'] }));
@@ -60,7 +66,7 @@ if (backends.includes('postgres')) {
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGKILL');
     await exited;
-    hang = false;
+    release();
 
     worker(t, h.db, { id: 'successor', config: { databaseUrl: h.url } });
     await rx.waitFor(2, 15_000);
@@ -78,18 +84,14 @@ for (const backend of backends) {
     const h = await openTestDatabase(t, backend);
     const tenant = await createTenant(h.db);
     const app = await adminApp(t, h.db);
-    let hang = true;
-    const rx = await startReceiver(t, async (_req, _body, res) => {
-      while (hang && !res.destroyed) await sleep(20);
-      if (!res.destroyed) res.writeHead(200).end();
-    });
+    const { rx, release } = await holdingReceiver(t);
     await addEndpoint(app, tenant, { url: rx.url });
     const first = worker(t, h.db, { id: 'first', config: { databaseUrl: h.url, webhookTimeoutMs: 60_000 }, leaseMs: 120_000 });
     const id = randomUUID();
     await record(h.db, userChange(tenant, id));
     await rx.waitForAll(1);
     await first.stop(100); // deadline passes: the request is aborted and the claim released
-    hang = false;
+    release();
 
     // Released, not left to the (2-minute) lease: a new worker takes it at once.
     worker(t, h.db, { id: 'second', config: { databaseUrl: h.url } });
