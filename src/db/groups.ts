@@ -56,8 +56,11 @@ export const insertGroup = rows.insert;
  * group (it serialises writers but lets other groups lock it as a member).
  */
 export const findGroup = rows.find;
-/** Write a new version (attributes and/or membership changed); the caller holds the row lock. */
-export const updateGroup = rows.update;
+/**
+ * A new version (attributes and/or membership changed) of a group whose row the caller holds locked, sent
+ * with its events (src/events/record.ts recordChange).
+ */
+export const updateGroupStatement = rows.updateStatement;
 /** Delete a group; its own membership rows go with it (foreign key, on delete cascade). */
 export const deleteGroup = rows.remove;
 

@@ -33,9 +33,7 @@ export interface ResourceRows {
   /** The same insert as a ResourceWrite, to be sent with its events (src/db/outbox.ts insertEvents). */
   insertStatement(db: Kysely<Database>, tenantId: string, id: string, resource: Record<string, unknown>, at: Date): ResourceWrite;
   find(db: Kysely<Database>, tenantId: string, id: string, opts?: { lock?: RowLock }): Promise<StoredResource | undefined>;
-  /** Write a new version; the caller holds the row lock. */
-  update(db: Kysely<Database>, tenantId: string, id: string, resource: Record<string, unknown>, at: Date): Promise<StoredResource>;
-  /** The same update as a ResourceWrite (the caller holds the row lock it read `current` under, so the next version is known). */
+  /** A new version as a ResourceWrite, sent with its events (the caller holds the row lock it read `current` under, so the next version is known). */
   updateStatement(db: Kysely<Database>, current: StoredResource, tenantId: string, resource: Record<string, unknown>, at: Date): ResourceWrite;
   remove(db: Kysely<Database>, tenantId: string, id: string): Promise<boolean>;
 }
@@ -75,16 +73,6 @@ export function resourceRows(table: 'users' | 'groups', columnsOf: (resource: Re
       if (opts.lock === 'noKeyUpdate') q = q.forNoKeyUpdate();
       const row = await q.executeTakeFirst();
       return row && toStored(row);
-    },
-    async update(db, tenantId, id, resource, at) {
-      const row = await db
-        .updateTable(t)
-        .set({ ...columns(resource), version: sql`version + 1`, last_modified: at })
-        .where('tenant_id', '=', tenantId)
-        .where('id', '=', id)
-        .returning(storedColumns)
-        .executeTakeFirstOrThrow();
-      return toStored(row);
     },
     updateStatement(db, current, tenantId, resource, at) {
       const update = db

@@ -304,13 +304,15 @@ export class GroupService {
         const changed = added.length || removed.length ? [...next.changed, 'members'] : next.changed;
         // A write that changes nothing keeps the version and emits nothing.
         if (changed.length === 0) return current;
-        const s = await groups.updateGroup(trx, ctx.tenant.id, id, next.resource, new Date());
+        // The new version and its events in one statement (the row is locked, so the version is known).
+        const write = groups.updateGroupStatement(trx, current, ctx.tenant.id, next.resource, new Date());
+        const s = write.stored;
         await recordChange(trx, changeOf(ctx, 'Group', 'updated', s, {
           changed,
           resource: presentGroup(ctx, s),
           membersAdded: added,
           membersRemoved: removed,
-        }));
+        }), write);
         return s;
       }),
     );
