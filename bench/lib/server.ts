@@ -4,9 +4,21 @@
  * left alone) or the TypeScript sources through tsx (`--server tsx`).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The V8 heap limit the Helm chart gives the server (`maxOldSpaceMB` in helm/roster/values.yaml, passed as
+ * NODE_OPTIONS), so the bench measures memory as deployed: without it Node sizes the heap from this
+ * machine's 23 GB (a 4 GB limit) and RSS is wherever V8 last chose to collect.
+ */
+export function chartNodeOptions(): string | undefined {
+  const values = fileURLToPath(new URL('../../helm/roster/values.yaml', import.meta.url));
+  const m = /^maxOldSpaceMB:\s*(\d+)\s*$/m.exec(readFileSync(values, 'utf8'));
+  return m && Number(m[1]) > 0 ? `--max-old-space-size=${Number(m[1])}` : undefined;
+}
 
 export interface ServerOptions {
   mode: 'dist' | 'tsx';
@@ -69,6 +81,7 @@ export async function startServer(opts: ServerOptions, log: (l: string) => void)
     LOG_LEVEL: 'warn',
     // The bench measures capacity: the per-tenant request limit (6,000/min by default) would cap it.
     RATE_LIMIT_SCIM_PER_MINUTE: '0',
+    ...(chartNodeOptions() ? { NODE_OPTIONS: chartNodeOptions() } : {}),
     ...opts.env,
   };
   mkdirSync(path.dirname(opts.logFile), { recursive: true });

@@ -239,8 +239,9 @@ function checkCommon(t: Test, objs: Obj[], opts: { migration: boolean }) {
   const cm = one(objs, 'ConfigMap', FULLNAME);
   t.same(c.envFrom, [{ configMapRef: { name: FULLNAME } }], 'settings come from the ConfigMap');
   const names = [...Object.keys(cm.data), ...(c.env as Obj[]).map((e) => e.name)];
-  const unknown = names.filter((n) => !knownEnv.has(n) && !['NODE_EXTRA_CA_CERTS'].includes(n));
-  t.same(unknown, [], 'the chart sets only variables Roster reads (src/config.ts)');
+  // Node's own variables aside (NODE_OPTIONS: maxOldSpaceMB; NODE_EXTRA_CA_CERTS: the extraEnv example).
+  const unknown = names.filter((n) => !knownEnv.has(n) && !['NODE_EXTRA_CA_CERTS', 'NODE_OPTIONS'].includes(n));
+  t.same(unknown, [], 'the chart sets only variables Roster reads (src/config.ts), and Node\'s own');
   t.equal(cm.data.MIGRATE_ON_START, opts.migration ? 'false' : 'true', 'MIGRATE_ON_START is false exactly when the Job migrates');
 
   // Ports and probes.
@@ -495,6 +496,13 @@ test('metrics.enabled=false: no metrics listener, nothing to scrape', async (t) 
   t.equal(cm.data.METRICS_PORT, undefined);
   t.equal(only(objs, 'ServiceMonitor').length, 0, 'no ServiceMonitor even when asked for');
   t.equal(only(objs, 'Service').length, 1, 'no metrics Service');
+});
+
+test('maxOldSpaceMB: the server gets NODE_OPTIONS with the heap limit; 0 leaves Node its own sizing', async (t) => {
+  const cm = one(await render(minimal), 'ConfigMap');
+  t.equal(cm.data.NODE_OPTIONS, '--max-old-space-size=256', 'the default, as bench/ runs the server');
+  t.equal(one(await render([...minimal, '--set', 'maxOldSpaceMB=384']), 'ConfigMap').data.NODE_OPTIONS, '--max-old-space-size=384');
+  t.equal(one(await render([...minimal, '--set', 'maxOldSpaceMB=0']), 'ConfigMap').data.NODE_OPTIONS, undefined);
 });
 
 test('optional objects render only when enabled', async (t) => {
