@@ -68,13 +68,53 @@ function documents(): Record<string, string> {
   return { resource: JSON.stringify(resource), event_rows: JSON.stringify(eventRows) };
 }
 
-/** SQL expressions substituted for {{name}} in the scripts. */
+/**
+ * The rest of the statement src/db/outbox.ts insertEvents sends after the resource write (`rw`): the
+ * per-resource event number, the event from the :event_rows parameter (a fresh uid, the given type), its
+ * deliveries and queue counters (none without endpoints) and the NOTIFY. `id` is the resource id as SQL
+ * text; `tag` keeps one script's event uids apart from another's.
+ */
+function recordEventSql(type: string, id: string, tag: string): string {
+  return `s AS (
+  INSERT INTO event_sequences (tenant_id, resource_id, last_seq) VALUES (:tenant, ${id}, 1)
+  ON CONFLICT (tenant_id, resource_id) DO UPDATE SET last_seq = event_sequences.last_seq + excluded.last_seq
+  RETURNING last_seq
+), x AS (
+  SELECT 'evt_' || md5('evt-${tag}-' || :client_id || '-' || :r) AS uid, '${type}' AS type, r.ord, r.data, r.resource, (SELECT last_seq FROM s) - 1 + r.ord AS seq
+  FROM json_to_recordset(:event_rows::json) AS r(uid text, type text, ord int, data jsonb, resource json)
+), ev AS (
+  INSERT INTO events (uid, tenant_id, type, resource_type, resource_id, seq, txn, data, resource)
+  SELECT x.uid, :tenant, x.type, 'User', ${id}, x.seq, md5('txn-${tag}-' || :client_id || '-' || :r), x.data || jsonb_build_object('sequence', x.seq), x.resource
+  FROM x ORDER BY x.ord
+  RETURNING id, type
+), dl AS (
+  INSERT INTO webhook_deliveries (event_id, endpoint_id, resource_id)
+  SELECT ev.id, w.id, ${id}
+  FROM ev JOIN webhook_endpoints w ON w.tenant_id = :tenant AND w.enabled AND (w.events IS NULL OR ev.type = ANY (w.events))
+  ORDER BY ev.id, w.id
+  RETURNING endpoint_id
+), q AS (
+  INSERT INTO webhook_queues (endpoint_id, resource_id, pending, ready_at)
+  SELECT endpoint_id, ${id}, count(*), now() FROM dl GROUP BY endpoint_id ORDER BY endpoint_id
+  ON CONFLICT (endpoint_id, resource_id) DO UPDATE
+    SET pending = webhook_queues.pending + excluded.pending,
+        ready_at = CASE WHEN webhook_queues.pending <= 0 THEN excluded.ready_at ELSE webhook_queues.ready_at END
+  RETURNING pending
+), nt AS (
+  SELECT pg_notify('roster_webhooks', '') FROM (SELECT 1 FROM q LIMIT 1) s
+)
+SELECT (SELECT count(*) FROM dl) AS deliveries, (SELECT count(*) FROM nt) AS notified;`;
+}
+
+/** SQL substituted for {{name}} in the scripts. */
 function placeholders(): Record<string, string> {
   const iExpr = '(:i)::int';
   return {
     userName: userNameSql(iExpr),
     workEmail: workEmailSql(iExpr),
     userId: userIdSql(iExpr),
+    recordCreated: recordEventSql('user.created', `md5('pgb-' || :client_id || '-' || :r)::uuid::text`, 'create'),
+    recordUpdated: recordEventSql('user.updated', `${userIdSql(iExpr)}::text`, 'patch'),
   };
 }
 
