@@ -68,14 +68,23 @@ interface RawRow {
   extra?: unknown;
 }
 
+/** Fragments that depend only on the table (Kysely's builders are immutable, so they are built once and shared). */
+const fixedParts = new Map<string, { col: (c: string) => RawBuilder<unknown>; from: RawBuilder<unknown>; where: RawBuilder<unknown> }>();
+
 const parts = (l: Listing) => {
-  const col = (c: string) => sql.ref(`${l.alias}.${c}`);
-  return {
-    col,
-    from: sql`${sql.table(l.table)} as ${sql.raw(l.alias)}`,
-    where: sql`${col('tenant_id')} = `,
-    order: l.order ?? col('created'),
-  };
+  const key = `${l.table} ${l.alias}`;
+  let fixed = fixedParts.get(key);
+  if (!fixed) {
+    const refs = new Map<string, RawBuilder<unknown>>();
+    const col = (c: string) => {
+      let ref = refs.get(c);
+      if (!ref) refs.set(c, (ref = sql.ref(`${l.alias}.${c}`)));
+      return ref;
+    };
+    fixed = { col, from: sql`${sql.table(l.table)} as ${sql.raw(l.alias)}`, where: sql`${col('tenant_id')} = ` };
+    fixedParts.set(key, fixed);
+  }
+  return { ...fixed, order: l.order ?? fixed.col('created') };
 };
 
 /** Number of rows the listing matches. */

@@ -21,10 +21,19 @@ function unauthorized(realm: string, detail: string, error?: 'invalid_token'): S
   return new ScimError(401, detail, undefined, { 'www-authenticate': challenge });
 }
 
-export async function authenticateTenant(req: FastifyRequest, tenants: TenantService, tenantId: string): Promise<TenantRecord> {
+/**
+ * The tenant whose SCIM base URL a request may use: at once when the token
+ * cache can answer (the usual case), else a promise; throws (or rejects with)
+ * the 401.
+ */
+export function authenticateTenant(req: FastifyRequest, tenants: TenantService, tenantId: string): TenantRecord | Promise<TenantRecord> {
   const token = bearerToken(req);
   if (!token) throw unauthorized('scim', 'Authorization: Bearer <token> required');
-  const tenant = await tenants.authenticate(tenantId, token);
+  const cached = tenants.authenticateCached(tenantId, token);
+  return cached === null ? tenants.authenticate(tenantId, token).then(admitted) : admitted(cached);
+}
+
+function admitted(tenant: TenantRecord | undefined): TenantRecord {
   if (!tenant) throw unauthorized('scim', 'The bearer token is not valid for this SCIM endpoint', 'invalid_token');
   return tenant;
 }

@@ -107,10 +107,10 @@ export function installRateLimits(app: FastifyInstance, config: Config): { scim?
   if (config.rateLimitAdminPerMinute > 0) {
     const admin = new TokenBuckets({ perMinute: config.rateLimitAdminPerMinute, burst: config.rateLimitAdminBurst });
     out.admin = admin;
-    app.addHook('onRequest', async (req) => {
-      if (!routeUrl(req).startsWith(ADMIN_ROUTE)) return;
-      const r = admin.take(req.ip);
-      if (!r.ok) throw tooMany('the admin API', config.rateLimitAdminPerMinute, r.retryAfterSeconds);
+    // Callback style: runs for every request (SCIM ones too), and an async hook would cost a promise each time.
+    app.addHook('onRequest', (req, _reply, done) => {
+      const r = routeUrl(req).startsWith(ADMIN_ROUTE) ? admin.take(req.ip) : undefined;
+      done(r && !r.ok ? tooMany('the admin API', config.rateLimitAdminPerMinute, r.retryAfterSeconds) : undefined);
     });
   }
 
@@ -119,11 +119,11 @@ export function installRateLimits(app: FastifyInstance, config: Config): { scim?
     out.scim = scim;
     const what = (tenant: string) => `SCIM tenant ${tenant}`;
     // preParsing: after the SCIM auth hook (onRequest), before the body is read.
-    app.addHook('preParsing', async (req) => {
+    app.addHook('preParsing', (req, _reply, payload, done) => {
       const tenant = (req as Partial<Pick<FastifyRequest, 'scim'>>).scim?.tenant;
-      if (!tenant || !routeUrl(req).startsWith(SCIM_ROUTE)) return;
-      const r = scim.take(tenant.id);
-      if (!r.ok) throw tooMany(what(tenant.id), config.rateLimitScimPerMinute, r.retryAfterSeconds);
+      const r = tenant && routeUrl(req).startsWith(SCIM_ROUTE) ? scim.take(tenant.id) : undefined;
+      if (tenant && r && !r.ok) done(tooMany(what(tenant.id), config.rateLimitScimPerMinute, r.retryAfterSeconds));
+      else done(null, payload);
     });
     // RFC 7644 §3.7: one /Bulk request carries many operations; each counts (the first was counted above).
     app.addHook('preHandler', async (req) => {

@@ -96,21 +96,47 @@ function selection(rt: ResourceTypeDef, list: ProjectionOptions['attributes']): 
 interface Plan {
   include: Selection;
   exclude: Selection;
+  /** Neither parameter given: only `returned` decides (the common case, taken without building keys). */
+  plain: boolean;
 }
 
-/** The resource as the response carries it; `resource` is the full representation and is not modified. */
+const PLAIN: Plan = { include: new Map(), exclude: new Map(), plain: true };
+
+/** Extension schemas of a resource type by lower-cased URN. */
+const extensionIndex = new WeakMap<ResourceTypeDef, Map<string, string>>();
+
+function extensionOf(rt: ResourceTypeDef, key: string): string | undefined {
+  let index = extensionIndex.get(rt);
+  if (!index) {
+    index = new Map(rt.schemaExtensions.map((e) => [e.schema.toLowerCase(), e.schema]));
+    extensionIndex.set(rt, index);
+  }
+  return index.size === 0 || !key.includes(':') ? undefined : index.get(key.toLowerCase());
+}
+
+/**
+ * The resource as the response carries it; `resource` is the full
+ * representation and is not modified. Values the projection keeps whole are
+ * shared with `resource`, not copied.
+ */
 export function project(rt: ResourceTypeDef, resource: Record<string, unknown>, opts: ProjectionOptions = {}): Record<string, unknown> {
-  const plan: Plan = { include: selection(rt, opts.attributes), exclude: selection(rt, opts.excludedAttributes) };
+  const plan: Plan =
+    (opts.attributes?.length ?? 0) === 0 && (opts.excludedAttributes?.length ?? 0) === 0
+      ? PLAIN
+      : { include: selection(rt, opts.attributes), exclude: selection(rt, opts.excludedAttributes), plain: false };
   const core = schemaById(rt.schema)!;
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(resource)) {
-    const extension = rt.schemaExtensions.find((e) => e.schema.toLowerCase() === key.toLowerCase());
+  for (const key of Object.keys(resource)) {
+    const value = resource[key];
+    const extension = extensionOf(rt, key);
     let projected: unknown;
     if (key === 'schemas') projected = value;
-    else if (extension) projected = projectExtension(extension.schema, value, plan);
-    else if (findAttribute(core.attributes, key)) projected = projectAttribute(core.id, findAttribute(core.attributes, key)!, value, plan);
-    // A key no schema defines (there should be none) is treated as a default-returned string.
-    else projected = projectAttribute('', findAttribute(commonAttributes, key) ?? customAttribute(key), value, plan);
+    else if (extension) projected = projectExtension(extension, value, plan);
+    else {
+      const def = findAttribute(core.attributes, key);
+      // A key no schema defines (there should be none) is treated as a default-returned string.
+      projected = def ? projectAttribute(core.id, def, value, plan) : projectAttribute('', findAttribute(commonAttributes, key) ?? customAttribute(key), value, plan);
+    }
     if (projected !== undefined) out[key] = projected;
   }
   return out;
@@ -120,22 +146,62 @@ function projectExtension(schema: string, value: unknown, plan: Plan): Record<st
   if (!isObject(value)) return undefined;
   const attributes = schemaById(schema)!.attributes;
   const out: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(value)) {
-    const projected = projectAttribute(schema, findAttribute(attributes, key) ?? customAttribute(key), v, plan);
+  for (const key of Object.keys(value)) {
+    const projected = projectAttribute(schema, findAttribute(attributes, key) ?? customAttribute(key), value[key], plan);
     if (projected !== undefined) out[key] = projected;
   }
   return nonEmpty(out);
 }
 
 function projectAttribute(schema: string, def: AttributeDef, value: unknown, plan: Plan): unknown {
+  if (plan.plain) {
+    if (def.returned === 'never' || def.returned === 'request') return undefined;
+    if (def.type !== 'complex') return value;
+    if (everySubDefault(def) && wholeAsIs(value)) return value;
+    return projectComplex(def, value, undefined, undefined);
+  }
   const key = keyOf(schema, def.name);
   const include = plan.include.get(key);
   const exclude = plan.exclude.get(key);
   if (!returned(def, plan.include.size > 0, include, exclude)) return undefined;
   if (def.type !== 'complex') return value;
+  return projectComplex(def, value, include, exclude);
+}
+
+function projectComplex(def: AttributeDef, value: unknown, include: Selected | undefined, exclude: Selected | undefined): unknown {
   const keep = (sub: AttributeDef) => returnedSub(sub, include, exclude);
   if (Array.isArray(value)) return nonEmpty(value.map((v) => (isObject(v) ? pickSubs(def, v, keep) : v)).filter((v) => v !== undefined));
   return isObject(value) ? pickSubs(def, value, keep) : value;
+}
+
+/** Whether every sub-attribute the schema defines for `def` is returned by default (unknown ones are, as custom fields). */
+const subsDefault = new WeakMap<AttributeDef, boolean>();
+function everySubDefault(def: AttributeDef): boolean {
+  let v = subsDefault.get(def);
+  if (v === undefined) {
+    v = (def.subAttributes ?? []).every((s) => s.returned === 'default' || s.returned === 'always');
+    subsDefault.set(def, v);
+  }
+  return v;
+}
+
+/**
+ * Whether projectComplex, keeping every sub-attribute, would give back an
+ * equal value: a non-empty object, or a non-empty array none of whose
+ * elements is an empty object (those are dropped).
+ */
+function wholeAsIs(value: unknown): boolean {
+  if (Array.isArray(value)) {
+    if (value.length === 0) return false;
+    for (const v of value) if (isObject(v) && !hasKeys(v)) return false;
+    return true;
+  }
+  return isObject(value) && hasKeys(value);
+}
+
+function hasKeys(o: object): boolean {
+  for (const _ in o) return true;
+  return false;
 }
 
 /** RFC 7643 §7 `returned`, RFC 7644 §3.9: whether an attribute (or some of its sub-attributes) is returned. */

@@ -269,12 +269,31 @@ export const allSchemas: SchemaDef[] = [userSchema, enterpriseUserSchema, groupS
 export const resourceTypes: ResourceTypeDef[] = [userResourceType, groupResourceType];
 
 export function schemaById(id: string): SchemaDef | undefined {
+  // Ids are case-insensitive URNs, almost always written as defined: compare as written first.
+  const exact = allSchemas.find((s) => s.id === id);
+  if (exact) return exact;
   const lower = id.toLowerCase();
   return allSchemas.find((s) => s.id.toLowerCase() === lower);
 }
 
+/**
+ * Attribute lists indexed by name, built on first use. The lists
+ * are constants (schemas are data), so an index never goes stale; lookups run
+ * for every key of every resource read or written.
+ */
+const attributeIndex = new WeakMap<readonly AttributeDef[], Map<string, AttributeDef>>();
+
 /** Case-insensitive attribute lookup (RFC 7643 §2.1: attribute names are case-insensitive). */
 export function findAttribute(attrs: readonly AttributeDef[], name: string): AttributeDef | undefined {
-  const lower = name.toLowerCase();
-  return attrs.find((a) => a.name.toLowerCase() === lower);
+  if (attrs.length === 0) return undefined;
+  let index = attributeIndex.get(attrs);
+  if (!index) {
+    index = new Map();
+    // By the name as written (the usual spelling) and lower-cased; the first of equal names wins, as a linear search would find it.
+    for (const a of attrs) {
+      for (const key of [a.name, a.name.toLowerCase()]) if (!index.has(key)) index.set(key, a);
+    }
+    attributeIndex.set(attrs, index);
+  }
+  return index.get(name) ?? index.get(name.toLowerCase());
 }

@@ -135,8 +135,10 @@ function cursorKey(db: Db): Promise<Buffer> {
 }
 
 /** A hash binding a cursor to its query: tenant, endpoint, filter, sort. */
-export function queryBinding(parts: (string | boolean | undefined)[]): string {
-  return createHash('sha256').update(JSON.stringify(parts.map((p) => p ?? null))).digest('base64url').slice(0, 22);
+export function queryBinding(parts: (string | boolean | undefined)[]): () => string {
+  // Computed when a cursor is read or written, not for index pages (most list requests).
+  let hash: string | undefined;
+  return () => (hash ??= createHash('sha256').update(JSON.stringify(parts.map((p) => p ?? null))).digest('base64url').slice(0, 22));
 }
 
 function mac(key: Buffer, payload: string): string {
@@ -180,10 +182,10 @@ async function decodeCursor(db: Db, cursor: string, binding: string, req: PageRe
  * One page over `segments` (in that order), by index or by cursor.
  * `binding` is queryBinding() of what the cursor must be presented with.
  */
-export async function pageOf(db: Db, segments: Segment[], req: PageRequest, binding: string): Promise<PageResult<PagedItem>> {
+export async function pageOf(db: Db, segments: Segment[], req: PageRequest, binding: () => string): Promise<PageResult<PagedItem>> {
   const now = Math.floor(Date.now() / 1000);
   // Validate the cursor before any counting work.
-  const anchor = req.cursor ? await decodeCursor(db, req.cursor, binding, req, now) : undefined;
+  const anchor = req.cursor ? await decodeCursor(db, req.cursor, binding(), req, now) : undefined;
   if (anchor && (anchor.s < 0 || anchor.s >= segments.length)) throw invalidCursor('The cursor is malformed');
   const count = anchor && !req.countGiven ? anchor.c : req.count;
 
@@ -247,7 +249,7 @@ export async function pageOf(db: Db, segments: Segment[], req: PageRequest, bind
   if (backward) page.reverse();
 
   const cursorAt = (x: { seg: number; row: Row }, b: 0 | 1) =>
-    encodeCursor(db, { v: 1, q: binding, c: count, s: x.seg, k: x.row.position.key, i: x.row.position.id, b, t: now, n: totals });
+    encodeCursor(db, { v: 1, q: binding(), c: count, s: x.seg, k: x.row.position.key, i: x.row.position.id, b, t: now, n: totals });
   const result: PageResult<PagedItem> = { totalResults, items: page.map((x) => ({ type: segments[x.seg]!.type, stored: x.row.stored, extra: x.row.extra })) };
   const first = page[0];
   const last = page[page.length - 1];

@@ -52,11 +52,13 @@ export class UserService {
     const { resource } = normalizeResource(RT, body, { mode: 'create', lenient: ctx.settings.compatibility === 'lenient' });
     const write = users.insertUserStatement(this.db, ctx.tenant.id, randomUUID(), resource, new Date());
     const stored = write.stored;
+    // A new user is in no group: the event's representation is the response's too (events copy it, never change it).
+    const scim = this.present(ctx, stored);
     // The row and its user.created event in one statement (no BEGIN/COMMIT round trips).
-    await recordChange(this.db, changeOf(ctx, 'User', 'created', stored, { changed: [], resource: this.present(ctx, stored) }), write).catch((err) =>
+    await recordChange(this.db, changeOf(ctx, 'User', 'created', stored, { changed: [], resource: scim }), write).catch((err) =>
       duplicateUserName(err, resource.userName),
     );
-    return { stored, scim: this.present(ctx, stored) };
+    return { stored, scim };
   }
 
   async get(ctx: ScimContext, id: string, opts: { withGroups?: boolean } = {}): Promise<UserResult> {

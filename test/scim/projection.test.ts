@@ -47,6 +47,28 @@ t.test('no parameters: every attribute but returned=never ones', async (t) => {
   t.same(project(U, bjensen(), { attributes: [], excludedAttributes: [] }), withoutPassword());
 });
 
+t.test('no parameters: empty complex values and empty extensions are dropped, as with parameters', async (t) => {
+  const odd = {
+    ...bjensen(),
+    name: {},
+    emails: [{ value: 'a@example.com', type: 'work' }, {}],
+    phoneNumbers: [],
+    addresses: [{}],
+    Ims: [{ value: 'babs', type: 'xmpp' }],
+    [ENT]: {},
+  };
+  const plain = project(U, odd);
+  // excludedAttributes=nickName names an attribute the resource does not have: the same answer, built attribute by attribute.
+  const viaParameters = project(U, odd, { excludedAttributes: attrs('nickName') });
+  t.same(plain, viaParameters);
+  t.notOk('name' in plain, 'an empty complex value is dropped');
+  t.same(plain.emails, [{ value: 'a@example.com', type: 'work' }], 'an empty element is dropped');
+  t.notOk('phoneNumbers' in plain || 'addresses' in plain, 'a multi-valued attribute left empty is dropped');
+  t.same(plain.Ims, [{ value: 'babs', type: 'xmpp' }], 'a key in another case is still the schema attribute');
+  t.notOk(ENT in plain, 'an empty extension is dropped');
+  t.notOk('PassWord' in project(U, { ...withoutPassword(), PassWord: 'x' }), 'returned=never, whatever the case of the key');
+});
+
 t.test('attributes', async (t) => {
   t.same(project(U, bjensen(), { attributes: attrs('name.givenName,emails.value') }), {
     schemas: [USER_SCHEMA, ENT],

@@ -89,8 +89,9 @@ export function healthRoutes(app: FastifyInstance, deps: { db: Db; lifecycle: Li
  * idle timeout.
  */
 export function closeConnectionsWhenStopping(app: FastifyInstance, lifecycle: Lifecycle): void {
-  app.addHook('onSend', async (req, reply, payload) => {
+  // Callback style: runs for every response, and an async hook would cost a promise each time.
+  app.addHook('onSend', (req, reply, payload, done) => {
     if (lifecycle.shuttingDown && req.raw.httpVersionMajor < 2) reply.header('connection', 'close');
-    return payload;
+    done(null, payload);
   });
 }

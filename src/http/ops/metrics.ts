@@ -210,17 +210,28 @@ export function outcomeOf(status: number): ScimOutcome {
   return status < 500 ? 'client_error' : 'server_error';
 }
 
+/** scimOperationOf per method and route pattern, worked out once (the patterns are the app's own routes, a fixed set). */
+const operations = new Map<string, ReturnType<typeof scimOperationOf>>();
+function operationOfRoute(method: string, route: string): ReturnType<typeof scimOperationOf> {
+  const key = `${method} ${route}`;
+  if (operations.has(key)) return operations.get(key);
+  const op = scimOperationOf(method, route);
+  operations.set(key, op);
+  return op;
+}
+
 /** Count every response; call on the root instance before routes are registered. */
 export function installMetricsHooks(app: FastifyInstance, metrics: Metrics): void {
-  app.addHook('onResponse', async (req: FastifyRequest, reply: FastifyReply) => {
+  // Callback style: runs for every response, and an async hook would cost a promise each time.
+  app.addHook('onResponse', (req: FastifyRequest, reply: FastifyReply, done) => {
     const route = req.routeOptions.url ?? 'unmatched';
     const labels = { method: req.method, route, status_code: String(reply.statusCode) };
     metrics.httpRequests.inc(labels);
     metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
     const tenant = (req as Partial<Pick<FastifyRequest, 'scim'>>).scim?.tenant?.id;
-    if (!tenant) return;
-    const op = scimOperationOf(req.method, route);
-    if (op) metrics.scimOperations.inc({ tenant, resource_type: op[0], operation: op[1], outcome: outcomeOf(reply.statusCode) });
+    const op = tenant ? operationOfRoute(req.method, route) : undefined;
+    if (tenant && op) metrics.scimOperations.inc({ tenant, resource_type: op[0], operation: op[1], outcome: outcomeOf(reply.statusCode) });
+    done();
   });
 }
 

@@ -10,6 +10,7 @@ import type { ScimContext } from '../../services/context.js';
 import { settingsOf, type TenantService } from '../../services/tenants.js';
 import type { UserService } from '../../services/users.js';
 import { authenticateTenant } from '../auth.js';
+import type { TenantRecord } from '../../db/tenants.js';
 import { SCIM_CONTENT_TYPE } from '../errors.js';
 import { discoveryRoutes } from './discovery.js';
 import { userRoutes } from './users.js';
@@ -41,11 +42,27 @@ export const SCIM_PREFIX = '/scim/v2/:tenant';
 export async function scimApi(app: FastifyInstance, deps: ScimDeps): Promise<void> {
   const { config, tenants } = deps;
   app.decorateRequest('scim', null as unknown as ScimContext);
+  // The response schemas document the bodies (OpenAPI); the bodies themselves
+  // are free-form SCIM resources (additionalProperties), which a schema-driven
+  // serializer would write key by key. JSON.stringify writes them in one call.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
-  app.addHook('onRequest', async (req: FastifyRequest<{ Params: { tenant: string } }>, reply) => {
+  // Callback style, not async: a cached token answers without a promise (this runs for every SCIM request).
+  app.addHook('onRequest', (req: FastifyRequest<{ Params: { tenant: string } }>, reply, done) => {
     reply.type(SCIM_CONTENT_TYPE);
-    const tenant = await authenticateTenant(req, tenants, req.params.tenant);
-    req.scim = { tenant, settings: settingsOf(tenant), baseUrl: `${config.publicUrl}/scim/v2/${tenant.id}` };
+    const bind = (tenant: TenantRecord) => {
+      req.scim = { tenant, settings: settingsOf(tenant), baseUrl: `${config.publicUrl}/scim/v2/${tenant.id}` };
+      done();
+    };
+    let tenant: TenantRecord | Promise<TenantRecord>;
+    try {
+      tenant = authenticateTenant(req, tenants, req.params.tenant);
+    } catch (err) {
+      done(err as Error);
+      return;
+    }
+    if (tenant instanceof Promise) tenant.then(bind, done);
+    else bind(tenant);
   });
 
   discoveryRoutes(app, { features: deps.features });
