@@ -205,7 +205,8 @@ const CLOSING: Record<string, string> = { '(': ')', '[': ']' };
 function checkBalanced(tokens: Token[]): void {
   const open: string[] = [];
   for (const { literal } of tokens) {
-    if (CLOSING[literal]) open.push(literal);
+    // Compared, not looked up in CLOSING: a look-up would hash every quoted value.
+    if (literal === '(' || literal === '[') open.push(literal);
     else if (literal === ')' || literal === ']') {
       const last = open.pop();
       if (!last || CLOSING[last] !== literal) throw invalid(`Invalid filter: unexpected "${literal}"`);

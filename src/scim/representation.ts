@@ -40,18 +40,17 @@ export function toScim(
   location: string,
   derived: Record<string, unknown> = {},
 ): Record<string, unknown> {
-  const { schemas, ...rest } = stored.resource;
-  return {
-    schemas: Array.isArray(schemas) ? schemas : [rt.schema],
-    id: stored.id,
-    ...rest,
-    ...derived,
-    meta: {
-      resourceType: rt.name,
-      created: stored.created.toISOString(),
-      lastModified: stored.lastModified.toISOString(),
-      location,
-      version: etagOf(stored.version),
-    },
+  // One copy of the stored attributes (this runs for every resource read or written).
+  const r = stored.resource;
+  const out: Record<string, unknown> = { schemas: Array.isArray(r.schemas) ? r.schemas : [rt.schema], id: stored.id };
+  for (const key of Object.keys(r)) if (key !== 'schemas') out[key] = r[key];
+  for (const key of Object.keys(derived)) out[key] = derived[key];
+  out.meta = {
+    resourceType: rt.name,
+    created: stored.created.toISOString(),
+    lastModified: stored.lastModified.toISOString(),
+    location,
+    version: etagOf(stored.version),
   };
+  return out;
 }

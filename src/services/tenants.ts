@@ -38,8 +38,16 @@ export type PatchResponse = 'auto' | 'resource' | 'noContent';
 
 export const defaultSettings: TenantSettings = { compatibility: 'lenient', patchResponse: 'auto' };
 
+/** Per tenant record (records are replaced, never changed, when settings change; a cached one serves many requests). */
+const settingsByRecord = new WeakMap<TenantRecord, TenantSettings>();
+
 export function settingsOf(t: TenantRecord): TenantSettings {
-  return { ...defaultSettings, ...(t.settings as Partial<TenantSettings>) };
+  let settings = settingsByRecord.get(t);
+  if (!settings) {
+    settings = Object.freeze({ ...defaultSettings, ...(t.settings as Partial<TenantSettings>) });
+    settingsByRecord.set(t, settings);
+  }
+  return settings;
 }
 
 /**
