@@ -53,6 +53,8 @@ export function schemasOf(rt: ResourceTypeDef): SchemaDef[] {
  * starts with one of the resource type's schema URNs (case-insensitive).
  */
 export function splitSchemaPrefix(rt: ResourceTypeDef, path: string): { schema: string; rest: string } | undefined {
+  // Schema URNs contain colons and attribute names cannot (RFC 7643 §2.1): most paths stop here.
+  if (!path.includes(':')) return undefined;
   const lower = path.toLowerCase();
   for (const s of schemasOf(rt)) {
     const id = s.id.toLowerCase();
