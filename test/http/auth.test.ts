@@ -45,6 +45,22 @@ for (const backend of backends) {
     t.equal(basic.statusCode, 401);
   });
 
+  t.test(`${backend}: a token's use is recorded, and the token cache never outlives a revocation`, async (t) => {
+    const a = await startApp(t, backend);
+    const issued = await a.services.tenants.issueToken('acme', { name: 'cached' });
+    const lastUsed = async () => (await a.services.tenants.listTokens('acme')).find((x) => x.id === issued.token.id)!.lastUsedAt;
+    t.equal(await lastUsed(), null, 'never used yet');
+    const get = () => a.app.inject({ method: 'GET', url: '/scim/v2/acme/Users', headers: { authorization: `Bearer ${issued.secret}` } });
+    // The first request looks the token up and records its use; the next ones are answered from the cache.
+    t.equal((await get()).statusCode, 200);
+    t.type(await lastUsed(), Date, 'the first request records the last use');
+    for (let i = 0; i < 3; i++) t.equal((await get()).statusCode, 200, 'answered from the token cache');
+    await a.services.tenants.revokeToken('acme', issued.token.id);
+    const revoked = await get();
+    t.equal(revoked.statusCode, 401, 'refused at once after the revocation, cache or not');
+    t.match(revoked.headers['www-authenticate'], /error="invalid_token"/);
+  });
+
   t.test(`${backend}: expired tokens are refused`, async (t) => {
     const a = await startApp(t, backend);
     const issued = await a.services.tenants.issueToken('acme', { name: 'short', expiresAt: new Date(Date.now() + 300) });
