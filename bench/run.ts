@@ -65,7 +65,7 @@ export async function main(argv: string[]): Promise<BenchReport> {
   // Seeding may share the machine; measuring should not.
   const quiet = o.waitQuiet > 0 ? await waitQuiet(o.waitQuiet, 0.25, log) : undefined;
   if (quiet && quiet.busy >= 0.25) log(`bench: WARNING: the machine is ${Math.round(quiet.busy * 100)}% busy with other work; figures will be low`);
-  const env = await environment(seeded.databaseUrl, pgbench, snap?.commit);
+  const env = await environment(seeded.databaseUrl, pgbench, snap?.commit, o.quick ? 1 : 3);
   log(`bench: ${env.cpus} CPUs (${env.cpuModel}), ${env.memoryGiB} GiB, node ${env.node}, Postgres ${env.postgres}, Roster ${env.commit}${env.dirty ? '+dirty' : ''}`);
 
   const profDir = o.cpuProf ? path.join(outDir, 'profiles') : undefined;

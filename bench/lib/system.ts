@@ -1,9 +1,10 @@
 /** Machine and version facts for the report, and the server's resident memory. */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
 
 export interface Environment {
@@ -16,6 +17,72 @@ export interface Environment {
   pgbench: string | null;
   commit: string;
   dirty: boolean;
+  /** Speed of this machine for the kinds of work the scenarios do (see calibrate()); absent in runs before 2026-11-30. */
+  calibration?: Calibration;
+}
+
+/**
+ * Three quick readings that tell two machines of the same nominal size apart.
+ * The VMs these benchmarks ran on all reported "2 CPUs (AMD EPYC)", yet their
+ * Postgres ceilings differed by up to 4×: what differed was the cost of
+ * system calls and of switching between processes (virtualization), which a
+ * database round trip pays several times and a JavaScript loop not at all.
+ */
+export interface Calibration {
+  /** Milliseconds for a fixed JavaScript loop (1e8 iterations): plain CPU speed. */
+  jsLoopMs: number;
+  /** Microseconds per system call: `dd bs=1` copying /dev/zero to /dev/null (one read and one write per byte). */
+  syscallMicros: number | null;
+  /**
+   * Mean milliseconds of `select 1` from one pgbench client (extended protocol,
+   * 3 s; 1 s in quick runs): the cheapest database round trip, two process switches and a few
+   * system calls; null without pgbench.
+   */
+  selectOneMs: number | null;
+  /** Transactions per second of the same with two clients per core: the round trips the machine can serve at once. */
+  selectOneTps: number | null;
+}
+
+function jsLoop(): number {
+  const t0 = performance.now();
+  let x = 0;
+  for (let i = 0; i < 1e8; i++) x = (x + i) % 1_000_003;
+  const ms = performance.now() - t0;
+  return x < 0 ? -1 : Math.round(ms);
+}
+
+function syscallCost(): number | null {
+  const dd = (n: number) => {
+    const t0 = performance.now();
+    return sh('dd', ['if=/dev/zero', 'of=/dev/null', 'bs=1', `count=${n}`, 'status=none']) === null ? null : performance.now() - t0;
+  };
+  const n = 200_000;
+  // Less the cost of starting dd at all.
+  const start = dd(1);
+  const run = dd(n);
+  return start === null || run === null ? null : Math.round(((run - start) * 1000 * 100) / (2 * n)) / 100;
+}
+
+function selectOne(pgbench: string, databaseUrl: string, clients: number, seconds: number): { ms: number; tps: number } | null {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'roster-select1-'));
+  try {
+    const file = path.join(dir, 'select1.sql');
+    writeFileSync(file, 'select 1;\n');
+    const out = sh(pgbench, ['-n', '-M', 'extended', '-c', String(clients), '-j', String(Math.min(2, clients)), '-T', String(seconds), '-f', file, databaseUrl]);
+    const ms = out && /latency average = ([\d.]+) ms/.exec(out);
+    const tps = out && /tps = ([\d.]+)/.exec(out);
+    return ms && tps ? { ms: Number(ms[1]), tps: Math.round(Number(tps[1])) } : null;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Run on a quiet machine, before the server starts (about 2 × `seconds` + 1 s with pgbench). */
+export function calibrate(databaseUrl: string, pgbench: string | null, cpus: number, seconds = 3): Calibration {
+  jsLoop(); // warm the JIT
+  const one = pgbench ? selectOne(pgbench, databaseUrl, 1, seconds) : null;
+  const many = pgbench ? selectOne(pgbench, databaseUrl, 2 * cpus, seconds) : null;
+  return { jsLoopMs: jsLoop(), syscallMicros: syscallCost(), selectOneMs: one?.ms ?? null, selectOneTps: many?.tps ?? null };
 }
 
 function sh(cmd: string, args: string[]): string | null {
@@ -27,13 +94,14 @@ function sh(cmd: string, args: string[]): string | null {
 }
 
 /** `commit`: the snapshot's commit when running one (then nothing is uncommitted by definition). */
-export async function environment(databaseUrl: string, pgbench: string | null, commit?: string): Promise<Environment> {
+export async function environment(databaseUrl: string, pgbench: string | null, commit?: string, calibrationSeconds = 3): Promise<Environment> {
   const c = new pg.Client({ connectionString: databaseUrl });
   await c.connect();
   const version = (await c.query('show server_version')).rows[0].server_version as string;
   await c.end();
+  const cpus = Number(sh('nproc', [])) || os.availableParallelism();
   return {
-    cpus: Number(sh('nproc', [])) || os.availableParallelism(),
+    cpus,
     cpuModel: os.cpus()[0]?.model.trim() ?? 'unknown',
     memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
     kernel: os.release(),
@@ -43,6 +111,7 @@ export async function environment(databaseUrl: string, pgbench: string | null, c
     commit: commit?.slice(0, 7) ?? sh('git', ['rev-parse', '--short', 'HEAD']) ?? 'unknown',
     // Only files under src/ and migrations/ count: they are what the server runs.
     dirty: commit ? false : (sh('git', ['status', '--porcelain', '--', 'src', 'migrations']) ?? '') !== '',
+    calibration: calibrate(databaseUrl, pgbench, cpus, calibrationSeconds),
   };
 }
 

@@ -85,6 +85,10 @@ t.test('a tiny benchmark run: every scenario answers, nothing fails', async (t) 
       t.same(p.errors, [], `${script} without errors`);
     }
   }
+  const c = report.environment.calibration;
+  t.ok(c && c.jsLoopMs > 0, 'JavaScript loop timed');
+  t.ok(c && c.syscallMicros !== null && c.syscallMicros > 0, 'system call cost read');
+  if (pgbench) t.ok(c && c.selectOneMs! > 0 && c.selectOneTps! > 0, 'select 1 round trip and ceiling measured');
   t.ok(report.server.rssEndMB > 0, 'server memory sampled');
   t.equal(report.server.exitCode, 0, 'server stopped cleanly');
   t.ok(report.targets.length >= 7, 'targets evaluated');
