@@ -11,7 +11,7 @@ import pg from 'pg';
 import { HELP, parseArgs } from './lib/args.js';
 import { TENANT } from './lib/dataset.js';
 import { runScenario, scenarios, Skip, type ScenarioResult } from './lib/load.js';
-import { runPgbench, type PgbenchResult } from './lib/pgbench.js';
+import { combinePgbench, runPgbench, type PgbenchResult } from './lib/pgbench.js';
 import { formatSummary, summarize } from './lib/profile.js';
 import { compare, evaluateTargets, markdown, PGBENCH_FOR, updateReadme, writeResults, type BenchReport } from './lib/report.js';
 import { startServer } from './lib/server.js';
@@ -118,6 +118,28 @@ export async function main(argv: string[]): Promise<BenchReport> {
         log(`  ${name.padEnd(18)} skipped: ${err.message}`);
         continue;
       }
+      // The database's ceiling is measured right before and right after the scenario (the same duration
+      // each, each write run from a fresh checkpoint) and combined, so that the machine's drift over these
+      // minutes weighs on both sides alike (bench/README.md, "Machines differ").
+      const script = PGBENCH_FOR[name];
+      const ceiling = async (): Promise<PgbenchResult> => {
+        if (WRITES.has(name)) await checkpoint(seeded.databaseUrl);
+        const p = await runPgbench({
+          pgbench: pgbench!,
+          databaseUrl: seeded.databaseUrl,
+          script: path.join('bench', 'pgbench', `${script}.sql`),
+          clients: o.connections,
+          seconds: o.duration,
+          transactions: o.requests ? Math.max(1, Math.ceil(o.requests / o.connections)) : undefined,
+          users: o.users,
+          database: o.database,
+          ownPids: [server.pid],
+        });
+        for (const e of p.errors) log(`      ${e}`);
+        return p;
+      };
+      const before = script && pgbench ? await ceiling() : undefined;
+
       if (WRITES.has(name)) await checkpoint(seeded.databaseUrl);
       const r = await runScenario(target, s, { seconds: o.duration, requests: o.requests }, sampler);
       if (notes) r.notes = notes;
@@ -130,26 +152,13 @@ export async function main(argv: string[]): Promise<BenchReport> {
       );
       for (const f of r.sampleFailures) log(`      ${f}`);
 
-      const script = PGBENCH_FOR[name];
-      if (script && pgbench) {
-        if (WRITES.has(name)) await checkpoint(seeded.databaseUrl);
-        const p = await runPgbench({
-          pgbench,
-          databaseUrl: seeded.databaseUrl,
-          script: path.join('bench', 'pgbench', `${script}.sql`),
-          clients: o.connections,
-          seconds: o.duration,
-          transactions: o.requests ? Math.max(1, Math.ceil(o.requests / o.connections)) : undefined,
-          users: o.users,
-          database: o.database,
-          ownPids: [server.pid],
-        });
+      if (script && before) {
+        const p = combinePgbench([before, await ceiling()]);
         pgResults[script] = p;
         log(
-          `  ${`pgbench ${script}`.padEnd(18)} ${String(p.tps).padStart(8)} tps    p50 ${p.latencyMs.p50} ms  p99 ${p.latencyMs.p99} ms  → Roster at ${Math.round((r.rps / p.tps) * 100) / 100}×  ` +
-            `CPU cores: Postgres ${p.cpu.postgresCores}, pgbench ${p.cpu.pgbenchCores}, other ${p.cpu.otherCores}`,
+          `  ${`pgbench ${script}`.padEnd(18)} ${String(p.tps).padStart(8)} tps    (before ${p.runs![0]!.tps}, after ${p.runs![1]!.tps})  p50 ${p.latencyMs.p50} ms  p99 ${p.latencyMs.p99} ms  ` +
+            `→ Roster at ${Math.round((r.rps / p.tps) * 100) / 100}×  CPU cores: Postgres ${p.cpu.postgresCores}, pgbench ${p.cpu.pgbenchCores}, other ${p.cpu.otherCores}`,
         );
-        for (const e of p.errors) log(`      ${e}`);
       }
     }
     rssEnd = rssMB(server.pid) ?? 0;

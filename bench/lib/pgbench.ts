@@ -29,6 +29,60 @@ export interface PgbenchResult {
   errors: string[];
   /** CPU cores used by Postgres (this database's backends and writers), pgbench itself, and everything else. */
   cpu: { postgresCores: number; pgbenchCores: number; otherCores: number; machineCores: number };
+  /**
+   * When the ceiling combines runs (combinePgbench): each run's own figures, in order. The bench runs
+   * pgbench right before and right after the HTTP scenario, so that a drift of the machine's speed
+   * during the three minutes or so affects both sides alike.
+   */
+  runs?: { seconds: number; transactions: number; tps: number; p99: number }[];
+}
+
+/** Per-transaction latencies (ms, sorted) of each result runPgbench returned, for combinePgbench. */
+const latencies = new WeakMap<PgbenchResult, Float64Array>();
+
+const r2 = (x: number) => Math.round(x * 100) / 100;
+
+function latencyOf(sorted: Float64Array): PgbenchResult['latencyMs'] {
+  const avg = sorted.length ? sorted.reduce((a, b) => a + b, 0) / sorted.length : 0;
+  return { avg: r2(avg), p50: r2(percentile(sorted, 50)), p99: r2(percentile(sorted, 99)), max: r2(sorted[sorted.length - 1] ?? 0) };
+}
+
+/**
+ * One ceiling from several runs of the same script: transactions over the
+ * runs' total time, percentiles over all their transactions, CPU weighted by
+ * time; `runs` keeps each run's own figures.
+ */
+export function combinePgbench(parts: PgbenchResult[]): PgbenchResult {
+  const [first] = parts;
+  if (!first) throw new Error('combinePgbench: no runs');
+  const seconds = parts.reduce((a, p) => a + p.seconds, 0);
+  // Each run's time at its own rate (pgbench's tps leaves out connection time; with -t there is no duration).
+  const time = (p: PgbenchResult) => (p.tps > 0 ? p.transactions / p.tps : 0);
+  const totalTime = parts.reduce((a, p) => a + time(p), 0);
+  const tps = totalTime ? parts.reduce((a, p) => a + p.transactions, 0) / totalTime : 0;
+  const all = parts.map((p) => latencies.get(p) ?? new Float64Array());
+  const sorted = new Float64Array(all.reduce((a, l) => a + l.length, 0));
+  let at = 0;
+  for (const l of all) {
+    sorted.set(l, at);
+    at += l.length;
+  }
+  sorted.sort();
+  const cpu = (k: keyof PgbenchResult['cpu']) => r2(totalTime ? parts.reduce((a, p) => a + p.cpu[k] * time(p), 0) / totalTime : 0);
+  const combined: PgbenchResult = {
+    script: first.script,
+    clients: first.clients,
+    seconds,
+    transactions: parts.reduce((a, p) => a + p.transactions, 0),
+    tps: Math.round(tps * 10) / 10,
+    latencyMs: latencyOf(sorted),
+    failed: parts.reduce((a, p) => a + p.failed, 0),
+    errors: parts.flatMap((p) => p.errors),
+    cpu: { postgresCores: cpu('postgresCores'), pgbenchCores: cpu('pgbenchCores'), otherCores: cpu('otherCores'), machineCores: cpu('machineCores') },
+    runs: parts.map((p) => ({ seconds: p.seconds, transactions: p.transactions, tps: p.tps, p99: p.latencyMs.p99 })),
+  };
+  latencies.set(combined, sorted);
+  return combined;
 }
 
 /**
@@ -147,6 +201,8 @@ export interface PgbenchRun {
   ownPids?: number[];
 }
 
+let runCount = 0;
+
 export async function runPgbench(o: PgbenchRun): Promise<PgbenchResult> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'roster-pgbench-'));
   try {
@@ -167,7 +223,9 @@ export async function runPgbench(o: PgbenchRun): Promise<PgbenchResult> {
       '-D',
       `users=${o.users}`,
       ...Object.entries(documents()).flatMap(([k, v]) => ['-D', `${k}=${v}`]),
-      '--random-seed=42',
+      // A new seed for every run of a bench run: the write scripts derive ids from random numbers, so a second
+      // run with the same seed (the ceiling after a scenario) would repeat the first run's ids.
+      `--random-seed=${42 + runCount++}`,
       '-l',
       `--log-prefix=${path.join(dir, 'log')}`,
       '-f',
@@ -220,16 +278,14 @@ export async function runPgbench(o: PgbenchRun): Promise<PgbenchResult> {
       }
     }
     const sorted = Float64Array.from(lat).sort();
-    const avg = lat.length ? lat.reduce((a, b) => a + b, 0) / lat.length : 0;
     const seconds = Number(/duration: (\d+) s/.exec(stdout)?.[1] ?? o.seconds);
-    const r2 = (x: number) => Math.round(x * 100) / 100;
-    return {
+    const result: PgbenchResult = {
       script: `bench/pgbench/${name}.sql`,
       clients: o.clients,
       seconds,
       transactions: Number(/number of transactions actually processed: (\d+)/.exec(stdout)?.[1] ?? lat.length),
       tps: Math.round(tps * 10) / 10,
-      latencyMs: { avg: r2(avg), p50: r2(percentile(sorted, 50)), p99: r2(percentile(sorted, 99)), max: r2(sorted[sorted.length - 1] ?? 0) },
+      latencyMs: latencyOf(sorted),
       failed,
       errors,
       cpu: {
@@ -239,6 +295,8 @@ export async function runPgbench(o: PgbenchRun): Promise<PgbenchResult> {
         machineCores: Math.round(machineCores * 100) / 100,
       },
     };
+    latencies.set(result, sorted);
+    return result;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -82,6 +82,11 @@ t.test('a tiny benchmark run: every scenario answers, nothing fails', async (t) 
     t.same(Object.keys(report.pgbench).sort(), ['create_user', 'lookup_email', 'lookup_username', 'patch_user']);
     for (const [script, p] of Object.entries(report.pgbench)) {
       t.ok(p.transactions > 0 && p.tps > 0, `${script} ran`);
+      // Measured before and after the scenario, combined: transactions add up, the rate lies between the two runs'.
+      t.equal(p.runs?.length, 2, `${script}: two runs, before and after`);
+      t.equal(p.transactions, (p.runs ?? []).reduce((a, x) => a + x.transactions, 0), `${script}: transactions of both runs`);
+      const rates = (p.runs ?? []).map((x) => x.tps);
+      t.ok(p.tps >= Math.min(...rates) - 0.1 && p.tps <= Math.max(...rates) + 0.1, `${script}: ${p.tps} tps within ${rates.join(' / ')}`);
       t.same(p.errors, [], `${script} without errors`);
     }
   }
