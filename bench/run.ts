@@ -122,10 +122,10 @@ export async function main(argv: string[]): Promise<BenchReport> {
       // each, each write run from a fresh checkpoint) and combined, so that the machine's drift over these
       // minutes weighs on both sides alike (bench/README.md, "Machines differ").
       const script = PGBENCH_FOR[name];
-      const ceiling = async (): Promise<PgbenchResult> => {
+      const ceiling = async (pgbench: string, script: string): Promise<PgbenchResult> => {
         if (WRITES.has(name)) await checkpoint(seeded.databaseUrl);
         const p = await runPgbench({
-          pgbench: pgbench!,
+          pgbench,
           databaseUrl: seeded.databaseUrl,
           script: path.join('bench', 'pgbench', `${script}.sql`),
           clients: o.connections,
@@ -138,7 +138,7 @@ export async function main(argv: string[]): Promise<BenchReport> {
         for (const e of p.errors) log(`      ${e}`);
         return p;
       };
-      const before = script && pgbench ? await ceiling() : undefined;
+      const before = script && pgbench ? await ceiling(pgbench, script) : undefined;
 
       if (WRITES.has(name)) await checkpoint(seeded.databaseUrl);
       const r = await runScenario(target, s, { seconds: o.duration, requests: o.requests }, sampler);
@@ -152,8 +152,8 @@ export async function main(argv: string[]): Promise<BenchReport> {
       );
       for (const f of r.sampleFailures) log(`      ${f}`);
 
-      if (script && before) {
-        const p = combinePgbench([before, await ceiling()]);
+      if (script && pgbench && before) {
+        const p = combinePgbench([before, await ceiling(pgbench, script)]);
         pgResults[script] = p;
         log(
           `  ${`pgbench ${script}`.padEnd(18)} ${String(p.tps).padStart(8)} tps    (before ${p.runs![0]!.tps}, after ${p.runs![1]!.tps})  p50 ${p.latencyMs.p50} ms  p99 ${p.latencyMs.p99} ms  ` +

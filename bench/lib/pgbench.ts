@@ -32,7 +32,7 @@ export interface PgbenchResult {
   /**
    * When the ceiling combines runs (combinePgbench): each run's own figures, in order. The bench runs
    * pgbench right before and right after the HTTP scenario, so that a drift of the machine's speed
-   * during the three minutes or so affects both sides alike.
+   * over that half minute or so affects both sides alike.
    */
   runs?: { seconds: number; transactions: number; tps: number; p99: number }[];
 }

@@ -22,11 +22,11 @@ export interface Environment {
 }
 
 /**
- * Three quick readings that tell two machines of the same nominal size apart.
- * The VMs these benchmarks ran on all reported "2 CPUs (AMD EPYC)", yet their
- * Postgres ceilings differed by up to 4×: what differed was the cost of
- * system calls and of switching between processes (virtualization), which a
- * database round trip pays several times and a JavaScript loop not at all.
+ * Quick readings that tell two machines of the same nominal size apart. The
+ * VMs these benchmarks ran on all reported "2 CPUs (AMD EPYC)", yet their
+ * pgbench ceilings for the same look-up differed by up to 4×. The readings
+ * say which kind of work a machine is slow at: plain CPU, system calls, or a
+ * database round trip (bench/README.md, "Machines differ").
  */
 export interface Calibration {
   /** Milliseconds for a fixed JavaScript loop (1e8 iterations): plain CPU speed. */
