@@ -77,8 +77,8 @@ export function evaluateTargets(r: Omit<BenchReport, 'targets'>): Target[] {
   const million = r.seed.users >= 1_000_000;
   for (const n of ['lookup-userName', 'lookup-email']) {
     const s = by(n);
-    // The database's own p99 for the same statement and clients, measured in the same run: a p99 below
-    // it is out of any server's reach on that machine (bench/README.md, "Machines differ").
+    // The database's own p99 for the same statement and clients, measured in the same run, for scale: how
+    // much of the latency the machine's Postgres takes by itself (bench/README.md, "Machines differ").
     const floor = PGBENCH_FOR[n] ? r.pgbench[PGBENCH_FOR[n]!] : undefined;
     t.push({
       target: `${n} p99 < 20 ms at 1,000,000 users`,
