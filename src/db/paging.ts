@@ -69,11 +69,16 @@ interface RawRow {
 }
 
 /** Fragments that depend only on the table (Kysely's builders are immutable, so they are built once and shared). */
-const fixedParts = new Map<string, { col: (c: string) => RawBuilder<unknown>; from: RawBuilder<unknown>; where: RawBuilder<unknown> }>();
+interface FixedParts {
+  col: (c: string) => RawBuilder<unknown>;
+  from: RawBuilder<unknown>;
+  where: RawBuilder<unknown>;
+}
+const fixedParts = new Map<Listing['table'], FixedParts>();
 
-const parts = (l: Listing) => {
-  const key = `${l.table} ${l.alias}`;
-  let fixed = fixedParts.get(key);
+function fixedPartsOf(l: Listing): FixedParts {
+  // A table always has the same alias (Listing: users u, groups g), so the table alone is the key.
+  let fixed = fixedParts.get(l.table);
   if (!fixed) {
     const refs = new Map<string, RawBuilder<unknown>>();
     const col = (c: string) => {
@@ -82,9 +87,14 @@ const parts = (l: Listing) => {
       return ref;
     };
     fixed = { col, from: sql`${sql.table(l.table)} as ${sql.raw(l.alias)}`, where: sql`${col('tenant_id')} = ` };
-    fixedParts.set(key, fixed);
+    fixedParts.set(l.table, fixed);
   }
-  return { ...fixed, order: l.order ?? fixed.col('created') };
+  return fixed;
+}
+
+const parts = (l: Listing) => {
+  const fixed = fixedPartsOf(l);
+  return { col: fixed.col, from: fixed.from, where: fixed.where, order: l.order ?? fixed.col('created') };
 };
 
 /** Number of rows the listing matches. */
