@@ -105,7 +105,8 @@ export function hashToken(token: string): string {
   // crypto.hash (Node ≥ 20.12): the one-shot form, without a Hash object per request.
   return oneShotHash ? oneShotHash('sha256', token, 'hex') : createHash('sha256').update(token, 'utf8').digest('hex');
 }
-const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
+// Read from the namespace, not imported by name: on Node 20 before 20.12 there is no such export to link against.
+const oneShotHash: typeof crypto.hash | undefined = crypto.hash;
 
 /** A cached token look-up's verdict for a tenant's base URL: the live token and its tenant, or undefined. */
 function accepted(
