@@ -24,6 +24,7 @@ export const configSpec = [
   { env: 'DATABASE_URL', kind: 'url', secret: true, description: 'Postgres connection string. When absent, Roster runs on embedded PGlite in `DATA_DIR`.' },
   { env: 'DATA_DIR', kind: 'string', default: './data', description: 'PGlite data directory (only without `DATABASE_URL`). `memory://` keeps the database in memory.' },
   { env: 'DATABASE_POOL_MAX', kind: 'int', default: '10', min: 1, description: 'Maximum Postgres connections per process.' },
+  { env: 'DATABASE_PREPARED_STATEMENTS', kind: 'bool', default: 'true', description: 'Send the most frequent statements (identity look-ups by userName, externalId, id or email; the writes of a create, update or delete) as named prepared statements, planned once per connection instead of on every request. Set to `false` behind a transaction-pooling proxy that cannot keep them (PgBouncer before 1.21, or without `max_prepared_statements`).' },
   { env: 'MIGRATE_ON_START', kind: 'bool', default: 'true', description: 'Apply pending migrations at start (safe with several replicas: an advisory lock serialises them).' },
   { env: 'ADMIN_TOKEN', kind: 'string', secret: true, description: 'Bearer token for the admin API under `/admin/v1`. When absent the admin API answers 401 to everything.' },
   { env: 'BOOTSTRAP_TENANT', kind: 'string', description: 'Ensure a tenant with this id exists at start (with `BOOTSTRAP_TOKEN`).' },
@@ -60,6 +61,7 @@ export interface Config {
   databaseUrl: string | undefined;
   dataDir: string;
   databasePoolMax: number;
+  databasePreparedStatements: boolean;
   migrateOnStart: boolean;
   adminToken: string | undefined;
   bootstrapTenant: string | undefined;
@@ -160,6 +162,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseUrl: value('DATABASE_URL') as string | undefined,
     dataDir: value('DATA_DIR') as string,
     databasePoolMax: value('DATABASE_POOL_MAX') as number,
+    databasePreparedStatements: value('DATABASE_PREPARED_STATEMENTS') as boolean,
     migrateOnStart: value('MIGRATE_ON_START') as boolean,
     adminToken,
     bootstrapTenant,

@@ -131,6 +131,36 @@ export function groupSortSql(attr: ResolvedAttr): RawBuilder<unknown> {
   return sortSql(attr, GROUPS);
 }
 
+/** Attributes whose `eq` an index answers with at most a handful of rows (migrations: unique or near-unique btrees). */
+const KEY_ATTRIBUTES = { users: new Set(['id', 'userName', 'externalId']), groups: new Set(['id', 'displayName', 'externalId']) };
+
+/**
+ * Whether a filter is an identity look-up, the query an IdP makes before
+ * every write (Entra ID and Okta `userName eq "…"`, Entra ID's group check
+ * `id eq "…" and members[value eq "…"]`, `externalId eq "…"`,
+ * `emails[type eq "work"].value eq "…"`): an `eq` on a key attribute, alone
+ * or in an `and` of at most three conditions, or a users' emails value path
+ * made only of `eq`s with a `value eq` (the GIN probe, withEmailProbes).
+ *
+ * Such a listing's plan is the key's index whatever the values, so it is
+ * sent as a named prepared statement (src/db/prepared.ts); any other filter
+ * is planned for its values on every request.
+ */
+export function isKeyLookup(f: ValidatedFilter, table: 'users' | 'groups'): boolean {
+  if (f.kind === 'and') return f.filters.length <= 3 && f.filters.some((c) => isKeyEquality(c, table));
+  if (isKeyEquality(f, table)) return true;
+  return table === 'users' && f.kind === 'valuePath' && !f.attr.extension && f.attr.attribute.name === 'emails' && requiredValues(f.filter).length > 0 && onlyEqualities(f.filter);
+}
+
+function isKeyEquality(f: ValidatedFilter, table: 'users' | 'groups'): boolean {
+  return f.kind === 'compare' && f.op === 'eq' && typeof f.value === 'string' && KEY_ATTRIBUTES[table].has(f.attr.path);
+}
+
+function onlyEqualities(f: ValidatedFilter): boolean {
+  if (f.kind === 'and') return f.filters.length <= 3 && f.filters.every(onlyEqualities);
+  return f.kind === 'compare' && f.op === 'eq';
+}
+
 // ---------------------------------------------------------------------------
 // Filters
 

@@ -20,7 +20,8 @@ import { sql, type Kysely, type Selectable } from 'kysely';
 import type { ResolvedAttr } from '../scim/attributes.js';
 import type { ValidatedFilter } from '../scim/filter.js';
 import type { StoredResource } from '../scim/representation.js';
-import { groupFilterSql, groupSortSql } from './filter-sql.js';
+import { groupFilterSql, groupSortSql, isKeyLookup } from './filter-sql.js';
+import { prepared } from './prepared.js';
 import { countRows, fetchRows, type Listing } from './paging.js';
 import type { Database, GroupsTable } from './types.js';
 import { resourceRows, storedColumns, toStored, UUID_RE } from './resources.js';
@@ -76,6 +77,7 @@ export function groupListing(q: GroupListQuery): Listing {
     table: 'groups',
     alias: 'g',
     where: q.filter ? groupFilterSql(q.filter) : undefined,
+    prepared: q.filter !== undefined && isKeyLookup(q.filter, 'groups'),
     order: q.sortBy ? groupSortSql(q.sortBy) : undefined,
     descending: q.descending === true,
   };
@@ -111,7 +113,7 @@ export async function lockMembers(db: Q, tenantId: string, ids: string[]): Promi
          g as (select id from groups where tenant_id = ${tenantId} and id = any(${uuids}::uuid[]) order by id for key share)
     select id, 'User' as type from u
     union all
-    select id, 'Group' as type from g`.execute(db);
+    select id, 'Group' as type from g${prepared}`.execute(db);
   for (const row of r.rows) out.set(row.id, row.type);
   return out;
 }
@@ -124,7 +126,7 @@ export async function addMembers(db: Q, tenantId: string, groupId: string, membe
     select ${tenantId}, ${groupId}, x.id, x.type
     from unnest(${members.map((m) => m.value)}::uuid[], ${members.map((m) => m.type)}::text[]) as x(id, type)
     on conflict (tenant_id, group_id, member_id) do nothing
-    returning member_id`.execute(db);
+    returning member_id${prepared}`.execute(db);
   return r.rows.map((row) => row.member_id).sort();
 }
 
@@ -135,7 +137,7 @@ export async function removeMembers(db: Q, tenantId: string, groupId: string, me
   const r = await sql<{ member_id: string }>`
     delete from group_members
     where tenant_id = ${tenantId} and group_id = ${groupId} and member_id = any(${uuids}::uuid[])
-    returning member_id`.execute(db);
+    returning member_id${prepared}`.execute(db);
   return r.rows.map((row) => row.member_id).sort();
 }
 
@@ -145,7 +147,7 @@ export async function removeMembersExcept(db: Q, tenantId: string, groupId: stri
   const r = await sql<{ member_id: string }>`
     delete from group_members
     where tenant_id = ${tenantId} and group_id = ${groupId} and not (member_id = any(${uuids}::uuid[]))
-    returning member_id`.execute(db);
+    returning member_id${prepared}`.execute(db);
   return r.rows.map((row) => row.member_id).sort();
 }
 

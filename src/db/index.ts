@@ -8,6 +8,7 @@ import { Kysely, Migrator, PostgresDialect, type MigrationProvider } from 'kysel
 import pg from 'pg';
 import { migrations } from '../../migrations/index.js';
 import { PGliteDialect } from './pglite-dialect.js';
+import { preparingPool } from './prepared.js';
 import type { Database } from './types.js';
 
 export type Db = Kysely<Database>;
@@ -24,6 +25,8 @@ export interface OpenOptions {
   databaseUrl?: string | undefined;
   dataDir?: string;
   poolMax?: number;
+  /** Send marked statements as named prepared statements (src/db/prepared.ts); default true. */
+  preparedStatements?: boolean;
 }
 
 export async function openDatabase(opts: OpenOptions): Promise<DatabaseHandle> {
@@ -39,7 +42,7 @@ export async function openDatabase(opts: OpenOptions): Promise<DatabaseHandle> {
     });
     // An idle client that loses its server connection emits 'error'; without a listener that would crash the process.
     pool.on('error', () => {});
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: opts.preparedStatements === false ? pool : preparingPool(pool) }) });
     return {
       db,
       kind: 'postgres',

@@ -26,6 +26,7 @@ import type {
   NewEvent,
   StoredEvent,
 } from '../events/types.js';
+import { prepared } from './prepared.js';
 import type { Database } from './types.js';
 import type { ResourceWrite } from './resources.js';
 import { endpointFromRow, type EndpointRow } from './webhooks.js';
@@ -100,7 +101,7 @@ export async function insertEvents(
   write?: ResourceWrite,
 ): Promise<number> {
   if (events.length === 0) {
-    if (write) await write.statement.execute(trx);
+    if (write) await sql`${write.statement}${prepared}`.execute(trx);
     return 0;
   }
   const { tenantId, resourceType, resourceId, txn } = scope;
@@ -140,7 +141,7 @@ export async function insertEvents(
     ), nt as (
       select pg_notify(${NOTIFY_CHANNEL}, '') from (select 1 from q limit 1) s
     )
-    select (select count(*) from dl) as deliveries, (select count(*) from nt) as notified`.execute(trx);
+    select (select count(*) from dl) as deliveries, (select count(*) from nt) as notified${prepared}`.execute(trx);
   return num(r.rows[0]!.deliveries);
 }
 

@@ -19,6 +19,7 @@
  */
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { StoredResource } from '../scim/representation.js';
+import { prepared } from './prepared.js';
 import type { Database } from './types.js';
 
 type Q = Kysely<Database>;
@@ -41,6 +42,11 @@ export interface Listing {
   descending: boolean;
   /** Extra per-row expression selected with the row (e.g. a user's groups as JSON), returned as Row.extra. */
   extra?: RawBuilder<unknown> | undefined;
+  /**
+   * Send the page's statement as a named prepared statement (src/db/prepared.ts): only for filters whose plan
+   * is the same for every value (isKeyLookup in src/db/filter-sql.ts), never for a general filtered, sorted page.
+   */
+  prepared?: boolean | undefined;
 }
 
 export type Window =
@@ -165,7 +171,7 @@ async function select(
     from ${p.from}
     where ${p.where}${tenantId} and (${l.where ?? sql`true`}) and ${range}
     order by ${orderBy}
-    limit ${limit}${offset > 0 ? sql` offset ${offset}` : sql``}`.execute(db);
+    limit ${limit}${offset > 0 ? sql` offset ${offset}` : sql``}${l.prepared ? prepared : sql``}`.execute(db);
   return r.rows.map((row) => ({
     stored: { id: row.id, resource: row.resource, version: row.version, created: row.created, lastModified: row.last_modified },
     position: { key: row.sort_key, id: row.id },

@@ -6,6 +6,7 @@
  */
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { StoredResource } from '../scim/representation.js';
+import { prepared } from './prepared.js';
 import type { Database } from './types.js';
 import type { columnsOf as userColumns } from './users.js';
 
@@ -59,6 +60,7 @@ export function resourceRows(table: 'users' | 'groups', columnsOf: (resource: Re
         .insertInto(t)
         .values({ tenant_id: tenantId, id, ...columns(resource), created: at, last_modified: at })
         .returning(storedColumns)
+        .modifyEnd(prepared)
         .executeTakeFirstOrThrow();
       return toStored(row);
     },
@@ -71,7 +73,7 @@ export function resourceRows(table: 'users' | 'groups', columnsOf: (resource: Re
       let q = db.selectFrom(t).select(storedColumns).where('tenant_id', '=', tenantId).where('id', '=', id);
       if (opts.lock === 'update') q = q.forUpdate();
       if (opts.lock === 'noKeyUpdate') q = q.forNoKeyUpdate();
-      const row = await q.executeTakeFirst();
+      const row = await q.modifyEnd(prepared).executeTakeFirst();
       return row && toStored(row);
     },
     updateStatement(db, current, tenantId, resource, at) {
@@ -84,7 +86,7 @@ export function resourceRows(table: 'users' | 'groups', columnsOf: (resource: Re
     },
     async remove(db, tenantId, id) {
       if (!UUID_RE.test(id)) return false;
-      const r = await db.deleteFrom(t).where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+      const r = await db.deleteFrom(t).where('tenant_id', '=', tenantId).where('id', '=', id).modifyEnd(prepared).executeTakeFirst();
       return Number(r.numDeletedRows) > 0;
     },
   };

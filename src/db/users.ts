@@ -7,8 +7,9 @@ import { sql, type Kysely } from 'kysely';
 import type { ResolvedAttr } from '../scim/attributes.js';
 import type { ValidatedFilter } from '../scim/filter.js';
 import type { StoredResource } from '../scim/representation.js';
-import { userFilterSql, userSortSql } from './filter-sql.js';
+import { isKeyLookup, userFilterSql, userSortSql } from './filter-sql.js';
 import type { Listing } from './paging.js';
+import { prepared } from './prepared.js';
 import { resourceRows, toStored, UUID_RE } from './resources.js';
 import type { Database } from './types.js';
 
@@ -72,7 +73,7 @@ export async function findUserWithGroups(
   if (!UUID_RE.test(id)) return undefined;
   const r = await sql<{ id: string; resource: Record<string, unknown>; version: number; created: Date; last_modified: Date; groups: unknown }>`
     select u.id, u.resource, u.version, u.created, u.last_modified, ${groupsOfRow} as groups
-    from users as u where u.tenant_id = ${tenantId} and u.id = ${id}${opts.lock === 'update' ? sql` for update of u` : sql``}`.execute(db);
+    from users as u where u.tenant_id = ${tenantId} and u.id = ${id}${opts.lock === 'update' ? sql` for update of u` : sql``}${prepared}`.execute(db);
   const row = r.rows[0];
   return row && { stored: toStored(row), groups: groupsWithRow(row.groups) };
 }
@@ -83,6 +84,7 @@ export function userListing(q: Pick<ListQuery, 'filter' | 'sortBy' | 'descending
     table: 'users',
     alias: 'u',
     where: q.filter ? userFilterSql(q.filter) : undefined,
+    prepared: q.filter !== undefined && isKeyLookup(q.filter, 'users'),
     order: q.sortBy ? userSortSql(q.sortBy) : undefined,
     descending: q.descending === true,
     // The readOnly `groups` of each user in the same statement: one round trip per page.
