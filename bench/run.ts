@@ -134,6 +134,9 @@ export async function main(argv: string[]): Promise<BenchReport> {
           users: o.users,
           database: o.database,
           ownPids: [server.pid],
+          // The statements go to Postgres the way Roster sends them: named and prepared unless the server is
+          // told otherwise (src/db/prepared.ts marks every statement behind these four scenarios).
+          protocol: o.serverEnv.DATABASE_PREPARED_STATEMENTS === 'false' ? 'extended' : 'prepared',
         });
         for (const e of p.errors) log(`      ${e}`);
         return p;

@@ -6,7 +6,8 @@
  * server's CPU per request read from /proc, and the server started with the
  * chart's heap limit. Compare with
  * `npm run bench -- --only lookup-userName --skip-pgbench --no-readme` run right
- * before or after it (bench/README.md, "Machines differ").
+ * before or after it (bench/README.md, "Machines differ"). The look-up is a named
+ * prepared statement, as Roster sends it; FLOOR_PREPARED=false sends it unnamed.
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';

@@ -15,11 +15,13 @@ const SQL = `SELECT u.id, u.resource, u.version, u.created, u.last_modified,
  FROM users u WHERE u.tenant_id = $1 AND lower(u.user_name) = lower($2)`;
 const tenant = process.env.TENANT;
 const auth = `Bearer ${process.env.TOKEN}`;
+const prepared = process.env.FLOOR_PREPARED !== 'false';
 
 app.get(`/scim/v2/${tenant}/Users`, async (req, reply) => {
   if (req.headers.authorization !== auth) return reply.code(401).send({});
   const m = /^userName eq "(.*)"$/.exec(req.query.filter ?? '');
-  const r = await pool.query(SQL, [tenant, m ? m[1] : '']);
+  // A named prepared statement, as Roster sends this look-up (src/db/prepared.ts); FLOOR_PREPARED=false sends it unnamed.
+  const r = await pool.query(prepared ? { name: 'lookup', text: SQL, values: [tenant, m ? m[1] : ''] } : { text: SQL, values: [tenant, m ? m[1] : ''] });
   const Resources = r.rows.map((row) => ({
     ...row.resource,
     id: row.id,

@@ -19,6 +19,8 @@ import { machineCpu, PostgresCpuTracker, processCpuSeconds } from './system.js';
 
 export interface PgbenchResult {
   script: string;
+  /** pgbench's query mode (-M), the way Roster sends the same statements (DATABASE_PREPARED_STATEMENTS). */
+  protocol: 'extended' | 'prepared';
   clients: number;
   seconds: number;
   transactions: number;
@@ -71,6 +73,7 @@ export function combinePgbench(parts: PgbenchResult[]): PgbenchResult {
   const cpu = (k: keyof PgbenchResult['cpu']) => r2(totalTime ? parts.reduce((a, p) => a + p.cpu[k] * time(p), 0) / totalTime : 0);
   const combined: PgbenchResult = {
     script: first.script,
+    protocol: first.protocol,
     clients: first.clients,
     seconds,
     transactions: parts.reduce((a, p) => a + p.transactions, 0),
@@ -199,6 +202,12 @@ export interface PgbenchRun {
   database: string;
   /** Processes of the bench whose CPU is not "other" work (the idle server). */
   ownPids?: number[];
+  /**
+   * pgbench's query mode (-M): `prepared` when Roster sends the scenario's statements as named prepared
+   * statements (src/db/prepared.ts; the default), `extended` (unnamed, parsed and planned every time) when
+   * the server runs with DATABASE_PREPARED_STATEMENTS=false. Default `extended`.
+   */
+  protocol?: 'extended' | 'prepared';
 }
 
 let runCount = 0;
@@ -212,7 +221,7 @@ export async function runPgbench(o: PgbenchRun): Promise<PgbenchResult> {
     const args = [
       '-n',
       '-M',
-      'extended',
+      o.protocol ?? 'extended',
       '-c',
       String(o.clients),
       '-j',
@@ -281,6 +290,7 @@ export async function runPgbench(o: PgbenchRun): Promise<PgbenchResult> {
     const seconds = Number(/duration: (\d+) s/.exec(stdout)?.[1] ?? o.seconds);
     const result: PgbenchResult = {
       script: `bench/pgbench/${name}.sql`,
+      protocol: o.protocol ?? 'extended',
       clients: o.clients,
       seconds,
       transactions: Number(/number of transactions actually processed: (\d+)/.exec(stdout)?.[1] ?? lat.length),

@@ -169,7 +169,7 @@ export function markdown(r: BenchReport, file: string): string {
     lines.push('', '| Scenario | Roster req/s | pgbench script | pgbench tps (before / after the scenario) | pgbench p50 / p99 ms | Roster ÷ pgbench | other work during pgbench (cores) |', '| --- | ---: | --- | ---: | ---: | ---: | ---: |');
     for (const c of r.comparisons) {
       const p = r.pgbench[c.pgbench]!;
-      lines.push(`| \`${c.scenario}\` | ${c.rosterRps} | [\`${c.pgbench}.sql\`](pgbench/${c.pgbench}.sql) | ${c.pgbenchTps}${p.runs ? ` (${p.runs.map((x) => x.tps).join(' / ')})` : ''} | ${p.latencyMs.p50} / ${p.latencyMs.p99} | ${c.ratio}× | ${p.cpu?.otherCores ?? '?'} |`);
+      lines.push(`| \`${c.scenario}\` | ${c.rosterRps} | [\`${c.pgbench}.sql\`](pgbench/${c.pgbench}.sql) (${p.protocol ?? 'extended'}) | ${c.pgbenchTps}${p.runs ? ` (${p.runs.map((x) => x.tps).join(' / ')})` : ''} | ${p.latencyMs.p50} / ${p.latencyMs.p99} | ${c.ratio}× | ${p.cpu?.otherCores ?? '?'} |`);
     }
   }
   lines.push('', `Server RSS at the end: ${r.server.rssEndMB} MB (peak ${r.server.rssPeakMB} MB).`, '', '| Target | Value | |', '| --- | --- | --- |');
