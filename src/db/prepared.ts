@@ -34,8 +34,12 @@
  * (PgBouncer before 1.21, or without max_prepared_statements).
  *
  * A marked statement never selects `*`: a prepared statement whose result
- * columns change (a migration adding a column) fails with "cached plan must
- * not change result type" until the connection closes.
+ * columns change fails with "cached plan must not change result type" on
+ * every later execution in that session. With explicit columns that takes a
+ * migration changing a selected column's type while older pods still run
+ * (the chart's migration Job runs before the new pods replace them). Should
+ * it happen, the connection is closed when it goes back to the pool instead
+ * of being reused, so one request per connection fails, not every one.
  */
 import { sql } from 'kysely';
 import type { PostgresPool, PostgresPoolClient } from 'kysely';
@@ -74,12 +78,26 @@ export class StatementNames {
 export function preparingPool(pool: pg.Pool, names = new StatementNames()): PostgresPool & { names: StatementNames } {
   const wrappers = new WeakMap<pg.PoolClient, PostgresPoolClient>();
   const wrap = (client: pg.PoolClient): PostgresPoolClient => {
+    // Set when a prepared statement of this session went stale (see the header); the session is then not reused.
+    let stale: Error | undefined;
     const query = (text: unknown, values?: readonly unknown[]) => {
       if (typeof text !== 'string') return client.query(text as pg.Submittable);
       const name = names.nameOf(text);
-      return name === undefined ? client.query(text, values as unknown[]) : client.query({ name, text, values: values as unknown[] });
+      if (name === undefined) return client.query(text, values as unknown[]);
+      return client.query({ name, text, values: values as unknown[] }).catch((err: unknown) => {
+        if (isStalePlan(err)) stale = err as Error;
+        throw err;
+      });
     };
-    return { query: query as unknown as PostgresPoolClient['query'], release: () => client.release() };
+    return {
+      query: query as unknown as PostgresPoolClient['query'],
+      release: () => {
+        if (!stale) return client.release();
+        // pg closes a client released with an error; the pool opens a fresh session when one is needed.
+        wrappers.delete(client);
+        client.release(stale);
+      },
+    };
   };
   return {
     names,
@@ -91,4 +109,10 @@ export function preparingPool(pool: pg.Pool, names = new StatementNames()): Post
     },
     end: () => pool.end(),
   };
+}
+
+/** Postgres's error for a prepared statement whose result columns changed under it (SQLSTATE 0A000). */
+function isStalePlan(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown };
+  return e?.code === '0A000' && typeof e.message === 'string' && e.message.includes('cached plan must not change result type');
 }

@@ -153,6 +153,24 @@ if (!backends.includes('postgres')) {
     t.same(await preparedStatements(db), []);
   });
 
+  t.test('a session whose prepared statement went stale is closed, not reused', async (t) => {
+    const url = await createPostgresDatabase(t);
+    const database = await openDatabase({ databaseUrl: url, poolMax: 1 });
+    t.teardown(() => database.close());
+    const { db } = database;
+    await sql`create table t (a int)`.execute(db);
+    await sql`insert into t values (1)`.execute(db);
+    const read = () => sql<{ a: unknown }>`select a from t${prepared}`.execute(db);
+    const pid = async () => (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(db)).rows[0]!.pid;
+    t.equal((await read()).rows[0]?.a, 1);
+    const before = await pid();
+    // What a migration changing a selected column's type does to a session that prepared the statement earlier.
+    await sql`alter table t alter column a type bigint`.execute(db);
+    await t.rejects(read(), { code: '0A000', message: /cached plan must not change result type/ });
+    t.not(await pid(), before, 'the next statement runs in a new session');
+    t.equal((await read()).rows[0]?.a, '1', 'and the statement works again (bigint comes back as text)');
+  });
+
   t.test('a marked statement with its values', async (t) => {
     const { db } = await start(t);
     for (const n of [1, 2, 3, 4, 5, 6, 7]) {
