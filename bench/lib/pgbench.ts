@@ -1,8 +1,8 @@
 /**
  * The database's own ceiling for the work behind each HTTP scenario: pgbench
  * runs bench/pgbench/<script>.sql with the same number of clients, the
- * extended query protocol (what node-postgres uses), and per-transaction
- * logs from which p50/p99/max are computed.
+ * statements named or unnamed as Roster sends them (PgbenchRun.protocol), and
+ * per-transaction logs from which p50/p99/max are computed.
  *
  * The scripts hold {{placeholders}} for SQL expressions and JSON literals that
  * come from bench/lib/dataset.ts (so they look up users that exist, and write
@@ -216,12 +216,13 @@ export async function runPgbench(o: PgbenchRun): Promise<PgbenchResult> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'roster-pgbench-'));
   try {
     const name = path.basename(o.script, '.sql');
+    const protocol = o.protocol ?? 'extended';
     const file = path.join(dir, `${name}.sql`);
     writeFileSync(file, expandScript(o.script));
     const args = [
       '-n',
       '-M',
-      o.protocol ?? 'extended',
+      protocol,
       '-c',
       String(o.clients),
       '-j',
@@ -290,7 +291,7 @@ export async function runPgbench(o: PgbenchRun): Promise<PgbenchResult> {
     const seconds = Number(/duration: (\d+) s/.exec(stdout)?.[1] ?? o.seconds);
     const result: PgbenchResult = {
       script: `bench/pgbench/${name}.sql`,
-      protocol: o.protocol ?? 'extended',
+      protocol,
       clients: o.clients,
       seconds,
       transactions: Number(/number of transactions actually processed: (\d+)/.exec(stdout)?.[1] ?? lat.length),

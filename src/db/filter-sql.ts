@@ -149,7 +149,7 @@ const KEY_ATTRIBUTES = { users: new Set(['id', 'userName', 'externalId']), group
 export function isKeyLookup(f: ValidatedFilter, table: 'users' | 'groups'): boolean {
   if (f.kind === 'and') return f.filters.length <= 3 && f.filters.some((c) => isKeyEquality(c, table));
   if (isKeyEquality(f, table)) return true;
-  return table === 'users' && f.kind === 'valuePath' && !f.attr.extension && f.attr.attribute.name === 'emails' && requiredValues(f.filter).length > 0 && onlyEqualities(f.filter);
+  return table === 'users' && f.kind === 'valuePath' && emailProbeValues(f, USERS).length > 0 && onlyEqualities(f.filter);
 }
 
 function isKeyEquality(f: ValidatedFilter, table: 'users' | 'groups'): boolean {
@@ -200,9 +200,13 @@ const exists = (els: Elements, cond: Expr): Expr =>
  * toLowerCase() too, so the probe never drops a match.
  */
 function withEmailProbes(f: { attr: ResolvedAttr; filter: ValidatedFilter }, t: Table, cond: Expr): Expr {
-  if (t !== USERS || f.attr.extension || f.attr.attribute.name !== 'emails') return cond;
-  const probes = requiredValues(f.filter).map((v) => sql`u.email_values @> array[${v.toLowerCase()}]::text[]`);
+  const probes = emailProbeValues(f, t).map((v) => sql`u.email_values @> array[${v.toLowerCase()}]::text[]`);
   return probes.length ? sql`(${sql.join([...probes, cond], sql` and `)})` : cond;
+}
+
+/** The values a users' `emails[…]` value path requires, each probed in users_email_values; none for other paths. */
+function emailProbeValues(f: { attr: ResolvedAttr; filter: ValidatedFilter }, t: Table): string[] {
+  return t === USERS && !f.attr.extension && f.attr.attribute.name === 'emails' ? requiredValues(f.filter) : [];
 }
 
 /** Values that `value eq …` conjuncts at the top of a value filter require. */

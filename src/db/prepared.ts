@@ -75,7 +75,8 @@ export class StatementNames {
  * as named prepared statements. Each pg client gets one wrapper for its
  * lifetime (Kysely keeps its connection state per client object).
  */
-export function preparingPool(pool: pg.Pool, names = new StatementNames()): PostgresPool & { names: StatementNames } {
+export function preparingPool(pool: pg.Pool): PostgresPool {
+  const names = new StatementNames();
   const wrappers = new WeakMap<pg.PoolClient, PostgresPoolClient>();
   const wrap = (client: pg.PoolClient): PostgresPoolClient => {
     // Set when a prepared statement of this session went stale (see the header); the session is then not reused.
@@ -100,7 +101,6 @@ export function preparingPool(pool: pg.Pool, names = new StatementNames()): Post
     };
   };
   return {
-    names,
     async connect() {
       const client = await pool.connect();
       let w = wrappers.get(client);

@@ -8,14 +8,13 @@
  */
 import t, { type Test } from 'tap';
 import { sql } from 'kysely';
-import { buildApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
 import { isKeyLookup } from '../../src/db/filter-sql.js';
-import { migrateToLatest, openDatabase, type Db } from '../../src/db/index.js';
+import type { Db } from '../../src/db/index.js';
 import { MAX_NAMED, PREPARED_MARK, StatementNames, prepared } from '../../src/db/prepared.js';
 import { parseFilter } from '../../src/scim/filter.js';
 import { groupResourceType, userResourceType } from '../../src/scim/schema.js';
-import { backends, createPostgresDatabase } from '../helpers/db.js';
+import { startApp } from '../helpers/app.js';
+import { backends, openTestDatabase } from '../helpers/db.js';
 
 const preparedStatements = async (db: Db) =>
   (await sql<{ name: string; statement: string }>`select name, statement from pg_prepared_statements order by name`.execute(db)).rows;
@@ -71,26 +70,10 @@ t.test('isKeyLookup: identity look-ups only', async (t) => {
 if (!backends.includes('postgres')) {
   t.comment('postgres backend not selected (ROSTER_TEST_BACKENDS): skipping the server tests');
 } else {
+  // One connection, so the test reads pg_prepared_statements in the session that ran the requests.
   const start = async (t: Test, env: Record<string, string> = {}) => {
-    const url = await createPostgresDatabase(t);
-    const config = loadConfig({ LOG_LEVEL: 'silent', PUBLIC_URL: 'https://roster.test', DATABASE_URL: url, ...env });
-    const database = await openDatabase({ databaseUrl: url, poolMax: 1, preparedStatements: config.databasePreparedStatements });
-    t.teardown(() => database.close());
-    await migrateToLatest(database.db);
-    const { app, services } = await buildApp({ config, database });
-    t.teardown(() => app.close());
-    await services.tenants.create({ id: 'acme' });
-    const { secret } = await services.tenants.issueToken('acme', { name: 'test' });
-    const scim = async (method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown) => {
-      const r = await app.inject({
-        method,
-        url: `/scim/v2/acme${path}`,
-        headers: { authorization: `Bearer ${secret}`, ...(body ? { 'content-type': 'application/scim+json' } : {}) },
-        ...(body ? { payload: JSON.stringify(body) } : {}),
-      });
-      return { status: r.statusCode, body: r.json() as Record<string, any> };
-    };
-    return { db: database.db, scim };
+    const app = await startApp(t, 'postgres', { DATABASE_POOL_MAX: '1', ...env });
+    return { db: app.database.db, scim: app.scim };
   };
 
   const workload = async (t: Test, scim: Awaited<ReturnType<typeof start>>['scim']) => {
@@ -154,10 +137,7 @@ if (!backends.includes('postgres')) {
   });
 
   t.test('a session whose prepared statement went stale is closed, not reused', async (t) => {
-    const url = await createPostgresDatabase(t);
-    const database = await openDatabase({ databaseUrl: url, poolMax: 1 });
-    t.teardown(() => database.close());
-    const { db } = database;
+    const { db } = await openTestDatabase(t, 'postgres', { poolMax: 1 });
     await sql`create table t (a int)`.execute(db);
     await sql`insert into t values (1)`.execute(db);
     const read = () => sql<{ a: unknown }>`select a from t${prepared}`.execute(db);

@@ -49,8 +49,12 @@ export function toRes(r: LightMyRequestResponse): Res {
 }
 
 export async function startApp(t: T, backend: Backend, env: Record<string, string> = {}): Promise<TestApp> {
-  const database = await openTestDatabase(t, backend);
   const config = loadConfig({ LOG_LEVEL: 'silent', ADMIN_TOKEN, PUBLIC_URL: 'https://roster.test', ...env });
+  // The tests' pool is 5 unless env sets DATABASE_POOL_MAX; DATABASE_PREPARED_STATEMENTS applies as in production.
+  const database = await openTestDatabase(t, backend, {
+    ...(env.DATABASE_POOL_MAX ? { poolMax: config.databasePoolMax } : {}),
+    preparedStatements: config.databasePreparedStatements,
+  });
   const { app, services } = await buildApp({ config, database });
   t.teardown(() => app.close());
   await app.ready();

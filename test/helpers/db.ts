@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { migrateToLatest, openDatabase, type DatabaseHandle } from '../../src/db/index.js';
+import { migrateToLatest, openDatabase, type DatabaseHandle, type OpenOptions } from '../../src/db/index.js';
 
 export type Backend = 'postgres' | 'pglite';
 
@@ -42,10 +42,14 @@ export async function createPostgresDatabase(t: Teardown): Promise<string> {
   return url.toString();
 }
 
-/** A migrated, empty database on the given backend, closed (and dropped) at teardown. */
-export async function openTestDatabase(t: Teardown, backend: Backend): Promise<DatabaseHandle & { url?: string }> {
+/** A migrated, empty database on the given backend, closed (and dropped) at teardown. `postgres` options apply to the Postgres backend only. */
+export async function openTestDatabase(
+  t: Teardown,
+  backend: Backend,
+  postgres: Pick<OpenOptions, 'poolMax' | 'preparedStatements'> = {},
+): Promise<DatabaseHandle & { url?: string }> {
   const url = backend === 'postgres' ? await createPostgresDatabase(t) : undefined;
-  const handle = await openDatabase(url ? { databaseUrl: url, poolMax: 5 } : { dataDir: 'memory://' });
+  const handle = await openDatabase(url ? { databaseUrl: url, poolMax: 5, ...postgres } : { dataDir: 'memory://' });
   // Registered after the drop, so it runs first (tap runs teardowns in reverse order).
   t.teardown(() => handle.close());
   await migrateToLatest(handle.db);
