@@ -27,6 +27,7 @@ const ORDER = [
   'page-deep-index',
   'page-1-cursor',
   'page-deep-cursor',
+  'okta-import',
   'patch-user',
   'member-small',
   'member-big',
@@ -145,7 +146,8 @@ export async function main(argv: string[]): Promise<BenchReport> {
 
       if (WRITES.has(name)) await checkpoint(seeded.databaseUrl);
       const r = await runScenario(target, s, { seconds: o.duration, requests: o.requests }, sampler);
-      if (notes) r.notes = notes;
+      const after = s.after?.() ?? [];
+      if (notes || after.length) r.notes = [...(notes ?? []), ...after];
       results.push(r);
       peak = Math.max(peak, r.rss.peakMB);
       log(
@@ -154,6 +156,7 @@ export async function main(argv: string[]): Promise<BenchReport> {
           `CPU cores: server ${r.cpu.serverCores} (${r.cpu.serverMsPerRequest} ms/req), Postgres ${r.cpu.postgresCores}, load ${r.cpu.loadCores}, other ${r.cpu.otherCores}`,
       );
       for (const f of r.sampleFailures) log(`      ${f}`);
+      for (const n of after) log(`      ${n}`);
 
       if (script && pgbench && before) {
         const p = combinePgbench([before, await ceiling(pgbench, script)]);

@@ -59,6 +59,10 @@ export interface Scenario {
   prepare?: () => Promise<string[] | void>;
   /** Checks a 2xx body (a look-up must find its one user); failures are counted as mismatches. */
   expect?: (body: string) => boolean;
+  /** Connections for this scenario when not the run's (a client that works one request at a time). */
+  connections?: number;
+  /** Notes after the load (e.g. how deep a walk got). */
+  after?: () => string[];
 }
 
 export class Skip extends Error {}
@@ -109,6 +113,12 @@ export function scenarios(t: LoadTarget): Scenario[] {
   let freeNext = 0;
   const freeUser = () => free0 + (freeNext++ % freeCount);
   let title = 0;
+
+  // Okta's import (test/fixtures/okta/scim20-retrieve-users.json): no filter, no sortBy, one page after the other.
+  let walkStart = 1;
+  let walkPages = 0;
+  let walkDeepest = 0;
+  let walkRounds = 0;
 
   const listPath = (extra: string) => `${P}/Users?filter=${q(LIST_FILTER)}&sortBy=userName&count=${PAGE_SIZE}${extra}`;
   const page = deepPage(t.users);
@@ -200,6 +210,27 @@ export function scenarios(t: LoadTarget): Scenario[] {
         return [`walked ${page - 1} pages to find the cursor in ${((performance.now() - started) / 1000).toFixed(1)} s`];
       },
       requests: () => [{ setupRequest: (req) => ({ ...req, path: listPath(`&cursor=${q(deepCursor!)}`) }) }],
+    },
+    {
+      name: 'okta-import',
+      description: `Okta-like import: one client walks GET /Users?startIndex=…&count=${PAGE_SIZE} page after page (each startIndex follows the page before)`,
+      connections: 1,
+      requests: () => [
+        {
+          setupRequest: (req) => ({ ...req, path: `${P}/Users?startIndex=${walkStart}&count=${PAGE_SIZE}` }),
+          // One connection, so one request at a time: the next page's startIndex is known when the next request is built.
+          onResponse: (status, body) => {
+            if (status !== 200) return;
+            const n = (JSON.parse(body) as { Resources?: unknown[] }).Resources?.length ?? 0;
+            walkPages++;
+            walkDeepest = Math.max(walkDeepest, walkStart + n - 1);
+            if (n < PAGE_SIZE) walkRounds++;
+            walkStart = n < PAGE_SIZE ? 1 : walkStart + n;
+          },
+        },
+      ],
+      expect: (body) => ((JSON.parse(body) as { totalResults?: number }).totalResults ?? 0) >= t.users,
+      after: () => [`${walkPages} pages read in order, down to user ${walkDeepest.toLocaleString('en-US')} of ${t.users.toLocaleString('en-US')}${walkRounds ? ` (${walkRounds} complete walks)` : ''}`],
     },
     {
       name: 'patch-user',
@@ -302,9 +333,10 @@ export async function runScenario(
   });
   rss.start();
   const started = performance.now();
+  const connections = s.connections ?? t.connections;
   const result = await autocannon({
     url: t.baseUrl,
-    connections: t.connections,
+    connections,
     // With a request count, check for the end every 100 ms instead of every second (smoke runs).
     ...(bound.requests ? { amount: bound.requests, sampleInt: 100 } : { duration: bound.seconds }),
     timeout: 30,
@@ -324,7 +356,7 @@ export async function runScenario(
   return {
     name: s.name,
     description: s.description,
-    connections: t.connections,
+    connections,
     seconds: r2(seconds),
     requests: total,
     rps: Math.round((total / seconds) * 10) / 10,

@@ -155,14 +155,16 @@ export function markdown(r: BenchReport, file: string): string {
     '',
     `Data: ${r.seed.users.toLocaleString('en-US')} users, ${r.seed.groups} groups, ${r.seed.memberships.toLocaleString('en-US')} memberships; ` +
       (r.seed.reused ? `seeded earlier (reused; this run's reset took ${r.seed.seconds} s).` : `seeded in ${r.seed.seconds} s (${Object.entries(r.seed.phases).map(([k, v]) => `${k} ${v} s`).join(', ')}).`),
-    `${r.scenarios[0]?.connections ?? '?'} connections, ${r.options.requests ? `${String(r.options.requests)} requests` : `${String(r.options.duration)} s`} per scenario.`,
+    `${String(r.options.connections)} connections (unless a scenario says otherwise), ${r.options.requests ? `${String(r.options.requests)} requests` : `${String(r.options.duration)} s`} per scenario.`,
     '',
     '| Scenario | req/s | p50 ms | p99 ms | max ms | errors / non-2xx | server RSS peak MB | server CPU ms/req | CPU cores: server / Postgres / other work |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   );
   for (const s of r.scenarios) {
     const bad = `${s.errors + s.timeouts} / ${s.non2xx}${s.mismatches ? ` (+${s.mismatches} failed checks)` : ''}`;
-    lines.push(`| \`${s.name}\` — ${s.description} | ${s.rps} | ${s.latencyMs.p50} | ${s.latencyMs.p99} | ${s.latencyMs.max} | ${bad} | ${s.rss.peakMB} | ${s.cpu.serverMsPerRequest} | ${s.cpu.serverCores} / ${s.cpu.postgresCores} / ${s.cpu.otherCores} |`);
+    const own = s.connections !== r.options.connections ? ` (${s.connections} connection${s.connections === 1 ? '' : 's'})` : '';
+    const notes = s.notes?.length ? `; ${s.notes.join('; ')}` : '';
+    lines.push(`| \`${s.name}\` — ${s.description}${own}${notes} | ${s.rps} | ${s.latencyMs.p50} | ${s.latencyMs.p99} | ${s.latencyMs.max} | ${bad} | ${s.rss.peakMB} | ${s.cpu.serverMsPerRequest} | ${s.cpu.serverCores} / ${s.cpu.postgresCores} / ${s.cpu.otherCores} |`);
   }
   for (const s of r.skipped) lines.push(`| \`${s.name}\` | skipped: ${s.reason} | | | | | | | |`);
   if (r.comparisons.length) {

@@ -38,6 +38,26 @@
  *   renamed past the cursor shows up again later in a userName sort, one
  *   deleted is simply absent. No page ever repeats or skips a resource that
  *   did not change.
+ *
+ * Index paging is what IdPs use to read everything: Okta's import asks for
+ * `/Users?startIndex=1&count=100`, then startIndex=101, 201, … (test fixture
+ * test/fixtures/okta/scim20-retrieve-users.json). Read literally, startIndex is
+ * an offset, and an offset costs in proportion to its depth: page 10,000 of a
+ * million users reads and throws away 999,900 rows first, and every page
+ * counts every match again, so reading a tenant costs O(N²) rows and N/100
+ * counts. So each process remembers where the index pages it served ended
+ * (ResumePoints): when a request's startIndex is the one right after a page
+ * this process served for the same query (tenant, endpoint, filter, sort), the
+ * page is read by keyset from that page's last row, as a cursor page is (the
+ * same cost at any depth), and its totalResults is the one counted for the
+ * traversal when that count is at most INDEX_COUNT_REUSE_SECONDS old. With no
+ * writes in between, the rows are exactly those the offset gives. With writes
+ * in between, RFC 7644 §3.4.2.4 lets pages differ ("clients MUST be prepared
+ * to handle inconsistent results"), and the keyset read is the better answer:
+ * a resource that did not change is neither repeated nor skipped because
+ * others were created or deleted before it. A page with no resume point (the
+ * first page, a jump, a page whose predecessor another replica served) is read
+ * by offset and counted, as RFC 7644 describes.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Db } from '../db/index.js';
@@ -50,6 +70,62 @@ import type { StoredResource } from '../scim/representation.js';
 
 /** How long a cursor stays valid after the response that issued it (RFC 9865 §4 `cursorTimeout`). */
 export const CURSOR_TIMEOUT_SECONDS = 3600;
+
+/** How long a traversal of index pages reports the count made for it before counting again. */
+export const INDEX_COUNT_REUSE_SECONDS = 60;
+/** How long, and how many, resume points a process keeps (an IdP reading a tenant asks for the next page within seconds). */
+const RESUME_TTL_MS = 10 * 60_000;
+const RESUME_MAX = 10_000;
+
+/** Where an index page ended, for the page that follows it (see the head of this file). */
+interface ResumePoint {
+  /** The last row of the page before. */
+  position: Position;
+  total: number;
+  /** When `total` was counted (ms). */
+  countedAt: number;
+  /** When the page before was served (ms). */
+  at: number;
+}
+
+/**
+ * A process's resume points by query and startIndex, oldest first (a Map keeps
+ * insertion order; a point is re-inserted when it is used), at most RESUME_MAX.
+ */
+export class ResumePoints {
+  readonly #points = new Map<string, ResumePoint>();
+
+  get(query: string, startIndex: number, now: number): ResumePoint | undefined {
+    const key = `${query} ${startIndex}`;
+    const p = this.#points.get(key);
+    if (!p) return undefined;
+    this.#points.delete(key);
+    if (now - p.at > RESUME_TTL_MS) return undefined;
+    // Kept (not taken): a client that repeats a page after a timeout finds it again.
+    this.#points.set(key, p);
+    return p;
+  }
+
+  set(query: string, startIndex: number, p: ResumePoint): void {
+    const key = `${query} ${startIndex}`;
+    this.#points.delete(key);
+    this.#points.set(key, p);
+    if (this.#points.size > RESUME_MAX) this.#points.delete(this.#points.keys().next().value!);
+  }
+
+  get size(): number {
+    return this.#points.size;
+  }
+}
+
+const resumePoints = new WeakMap<Db, ResumePoints>();
+
+/** The resume points of index pages served from `db` by this process. */
+export function resumePointsOf(db: Db): ResumePoints {
+  let r = resumePoints.get(db);
+  if (!r) resumePoints.set(db, (r = new ResumePoints()));
+  return r;
+}
 
 /** One resource type's part of a listing. */
 export interface Segment {
@@ -189,16 +265,7 @@ export async function pageOf(db: Db, segments: Segment[], req: PageRequest, bind
   if (anchor && (anchor.s < 0 || anchor.s >= segments.length)) throw invalidCursor('The cursor is malformed');
   const count = anchor && !req.countGiven ? anchor.c : req.count;
 
-  // First page by index of one resource type: a page that comes back short is
-  // the whole result, so its length is totalResults and the count query is
-  // skipped. Every filter look-up (`userName eq "…"`, Entra ID's first request
-  // for each user) costs one query fewer; bench/README.md has the numbers.
-  if (req.cursor === undefined && segments.length === 1 && req.startIndex === 1 && count > 0) {
-    const seg = segments[0]!;
-    const rows = await seg.fetch({ offset: 0, limit: count });
-    const items = rows.map((r) => ({ type: seg.type, stored: r.stored, extra: r.extra }));
-    return { totalResults: rows.length < count ? rows.length : await seg.count(), items, startIndex: 1 };
-  }
+  if (req.cursor === undefined && segments.length === 1 && count > 0) return indexPage(db, segments[0]!, req.startIndex, count, binding);
 
   const carried = anchor?.n;
   const counted = !(carried && carried.length === segments.length && carried.every((n) => Number.isInteger(n) && n >= 0));
@@ -257,4 +324,32 @@ export async function pageOf(db: Db, segments: Segment[], req: PageRequest, bind
   if (last && (backward || more)) result.nextCursor = await cursorAt(last, 0);
   if (first && (backward ? more : anchor !== undefined)) result.previousCursor = await cursorAt(first, 1);
   return result;
+}
+
+/**
+ * An index page of one resource type (GET /Users, GET /Groups, their .search).
+ * - A page that comes back short ends the result, so totalResults is its
+ *   startIndex - 1 plus its length and nothing is counted (unless the page is
+ *   empty and not the first: then the result may end before startIndex).
+ *   Every filter look-up (`userName eq "…"`, Entra ID's first request for each
+ *   user) costs one query fewer; bench/README.md has the numbers.
+ * - A page that continues one this process served is read from where that one
+ *   ended and reports its count while fresh (the head of this file).
+ * - Otherwise: the offset, and a count.
+ * A full page leaves a resume point for the page after it.
+ */
+async function indexPage(db: Db, seg: Segment, startIndex: number, count: number, binding: () => string): Promise<PageResult<PagedItem>> {
+  const points = resumePointsOf(db);
+  const now = Date.now();
+  const resume = startIndex > 1 ? points.get(binding(), startIndex, now) : undefined;
+  const rows = await seg.fetch(resume ? { from: resume.position, backward: false, limit: count } : { offset: startIndex - 1, limit: count });
+  let total: number;
+  let countedAt = now;
+  if (rows.length < count && (rows.length > 0 || startIndex === 1)) total = startIndex - 1 + rows.length;
+  else if (resume && now - resume.countedAt <= INDEX_COUNT_REUSE_SECONDS * 1000) ({ total, countedAt } = resume);
+  else total = await seg.count();
+  const next = startIndex + rows.length;
+  const last = rows[rows.length - 1];
+  if (last && rows.length === count && next <= total) points.set(binding(), next, { position: last.position, total, countedAt, at: now });
+  return { totalResults: total, items: rows.map((r) => ({ type: seg.type, stored: r.stored, extra: r.extra })), startIndex };
 }

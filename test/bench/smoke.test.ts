@@ -70,7 +70,7 @@ t.test('a tiny benchmark run: every scenario answers, nothing fails', async (t) 
   t.same(report.skipped, [], 'no scenario skipped');
   t.same(
     report.scenarios.map((s) => s.name).sort(),
-    ['create', 'entra-cycle', 'lookup-email', 'lookup-userName', 'member-big', 'member-big-representation', 'member-small', 'member-small-representation', 'page-1-cursor', 'page-1-index', 'page-deep-cursor', 'page-deep-index', 'patch-user'],
+    ['create', 'entra-cycle', 'lookup-email', 'lookup-userName', 'member-big', 'member-big-representation', 'member-small', 'member-small-representation', 'okta-import', 'page-1-cursor', 'page-1-index', 'page-deep-cursor', 'page-deep-index', 'patch-user'],
   );
   for (const s of report.scenarios) {
     t.ok(s.requests >= 30, `${s.name}: ${s.requests} requests`);
@@ -78,6 +78,10 @@ t.test('a tiny benchmark run: every scenario answers, nothing fails', async (t) 
       failures: s.sampleFailures,
     });
   }
+  // The Okta-like walk pages through all 400 users again and again, one connection, each page after the one before.
+  const walk = report.scenarios.find((s) => s.name === 'okta-import');
+  t.equal(walk?.connections, 1);
+  t.match(walk?.notes?.join(' '), /down to user 400 of 400 \(\d+ complete walks\)/, 'the walk reached the last user');
   if (pgbench) {
     t.same(Object.keys(report.pgbench).sort(), ['create_user', 'lookup_email', 'lookup_username', 'patch_user']);
     for (const [script, p] of Object.entries(report.pgbench)) {
