@@ -185,9 +185,10 @@ async function countMemberships(databaseUrl: string): Promise<number> {
 async function cleanup(c: pg.Client, seededAt: Date): Promise<void> {
   await c.query('delete from group_members where tenant_id = $1 and added_at > $2', [TENANT, seededAt]);
   await c.query('delete from users where tenant_id = $1 and created > $2', [TENANT, new Date(Date.UTC(2025, 0, 1) + 1e10)]);
-  // Whatever the outbox migrations created: events of earlier runs would only slow the next one down.
+  // Whatever the outbox migrations created: events of earlier runs would only slow the next one down. And the
+  // index paging positions earlier runs left (src/services/paging.ts): each run starts without any.
   const tables = await c.query<{ t: string }>(
-    `select tablename as t from pg_tables where schemaname = 'public' and tablename in ('events', 'event_sequences', 'webhook_deliveries', 'webhook_queues', 'webhook_attempts')`,
+    `select tablename as t from pg_tables where schemaname = 'public' and tablename in ('events', 'event_sequences', 'webhook_deliveries', 'webhook_queues', 'webhook_attempts', 'index_resume_points')`,
   );
   if (tables.rows.length) await c.query(`truncate ${tables.rows.map((r) => r.t).join(', ')}`);
   await c.query('vacuum (analyze) users, group_members');

@@ -243,7 +243,7 @@ export class GroupService {
   /** GET /Groups and POST /Groups/.search: index or cursor paging (RFC 7644 §3.4.2, RFC 9865). */
   async list(ctx: ScimContext, q: ListRequest, opts: ReadOptions = {}): Promise<PageResult<GroupResult>> {
     const binding = queryBinding([ctx.tenant.id, 'Groups', q.filterText?.trim(), q.sortBy?.path, q.descending]);
-    const page = await pageOf(this.db, [this.segment(ctx, q)], q, binding);
+    const page = await pageOf(this.db, ctx.tenant.id, [this.segment(ctx, q)], q, binding);
     return { ...page, items: await this.#withMembers(ctx, page.items.map((i) => i.stored), opts.withMembers) };
   }
 

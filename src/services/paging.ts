@@ -45,23 +45,25 @@
  * an offset, and an offset costs in proportion to its depth: page 10,000 of a
  * million users reads and throws away 999,900 rows first, and every page
  * counts every match again, so reading a tenant costs O(N²) rows and N/100
- * counts. So each process remembers where the index pages it served ended
- * (ResumePoints): when a request's startIndex is the one right after a page
- * this process served for the same query (tenant, endpoint, filter, sort), the
- * page is read by keyset from that page's last row, as a cursor page is (the
- * same cost at any depth), and its totalResults is the one counted for the
- * traversal when that count is at most INDEX_COUNT_REUSE_SECONDS old. With no
+ * counts. So Roster keeps where the index pages it served ended, in the
+ * database (index_resume_points, shared by replicas: a load balancer may send
+ * each page of a traversal to another one): when a request's startIndex is the
+ * one right after a page served for the same query (tenant, endpoint, filter,
+ * sort) in the last RESUME_TTL_SECONDS, the page is read by keyset from that
+ * page's last row, as a cursor page is (the same cost at any depth), and its
+ * totalResults is the one counted for the traversal when that count is at most
+ * INDEX_COUNT_REUSE_SECONDS old. With no
  * writes in between, the rows are exactly those the offset gives. With writes
  * in between, RFC 7644 §3.4.2.4 lets pages differ ("clients MUST be prepared
  * to handle inconsistent results"), and the keyset read is the better answer:
  * a resource that did not change is neither repeated nor skipped because
  * others were created or deleted before it. A page with no resume point (the
- * first page, a jump, a page whose predecessor another replica served) is read
- * by offset and counted, as RFC 7644 describes.
+ * first page, a jump, a pause of more than ten minutes) is read by offset and
+ * counted, as RFC 7644 describes.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Db } from '../db/index.js';
-import type { Position, Row, Window } from '../db/paging.js';
+import { findResumePoint, pruneResumePoints, saveResumePoint, type Position, type Row, type Window } from '../db/paging.js';
 import { ensureSecret } from '../db/secrets.js';
 import type { ResolvedAttr } from '../scim/attributes.js';
 import { badRequest } from '../scim/errors.js';
@@ -73,59 +75,11 @@ export const CURSOR_TIMEOUT_SECONDS = 3600;
 
 /** How long a traversal of index pages reports the count made for it before counting again. */
 export const INDEX_COUNT_REUSE_SECONDS = 60;
-/** How long, and how many, resume points a process keeps (an IdP reading a tenant asks for the next page within seconds). */
-const RESUME_TTL_MS = 10 * 60_000;
-const RESUME_MAX = 10_000;
-
-/** Where an index page ended, for the page that follows it (see the head of this file). */
-interface ResumePoint {
-  /** The last row of the page before. */
-  position: Position;
-  total: number;
-  /** When `total` was counted (ms). */
-  countedAt: number;
-  /** When the page before was served (ms). */
-  at: number;
-}
-
-/**
- * A process's resume points by query and startIndex, oldest first (a Map keeps
- * insertion order; a point is re-inserted when it is used), at most RESUME_MAX.
- */
-export class ResumePoints {
-  readonly #points = new Map<string, ResumePoint>();
-
-  get(query: string, startIndex: number, now: number): ResumePoint | undefined {
-    const key = `${query} ${startIndex}`;
-    const p = this.#points.get(key);
-    if (!p) return undefined;
-    this.#points.delete(key);
-    if (now - p.at > RESUME_TTL_MS) return undefined;
-    // Kept (not taken): a client that repeats a page after a timeout finds it again.
-    this.#points.set(key, p);
-    return p;
-  }
-
-  set(query: string, startIndex: number, p: ResumePoint): void {
-    const key = `${query} ${startIndex}`;
-    this.#points.delete(key);
-    this.#points.set(key, p);
-    if (this.#points.size > RESUME_MAX) this.#points.delete(this.#points.keys().next().value!);
-  }
-
-  get size(): number {
-    return this.#points.size;
-  }
-}
-
-const resumePoints = new WeakMap<Db, ResumePoints>();
-
-/** The resume points of index pages served from `db` by this process. */
-export function resumePointsOf(db: Db): ResumePoints {
-  let r = resumePoints.get(db);
-  if (!r) resumePoints.set(db, (r = new ResumePoints()));
-  return r;
-}
+/** How long a resume point serves (an IdP reading a tenant asks for the next page within seconds). */
+export const RESUME_TTL_SECONDS = 600;
+/** How often a process deletes expired resume points. */
+const PRUNE_EVERY_MS = 60_000;
+const lastPrune = new WeakMap<Db, number>();
 
 /** One resource type's part of a listing. */
 export interface Segment {
@@ -258,14 +212,14 @@ async function decodeCursor(db: Db, cursor: string, binding: string, req: PageRe
  * One page over `segments` (in that order), by index or by cursor.
  * `binding` is queryBinding() of what the cursor must be presented with.
  */
-export async function pageOf(db: Db, segments: Segment[], req: PageRequest, binding: () => string): Promise<PageResult<PagedItem>> {
+export async function pageOf(db: Db, tenantId: string, segments: Segment[], req: PageRequest, binding: () => string): Promise<PageResult<PagedItem>> {
   const now = Math.floor(Date.now() / 1000);
   // Validate the cursor before any counting work.
   const anchor = req.cursor ? await decodeCursor(db, req.cursor, binding(), req, now) : undefined;
   if (anchor && (anchor.s < 0 || anchor.s >= segments.length)) throw invalidCursor('The cursor is malformed');
   const count = anchor && !req.countGiven ? anchor.c : req.count;
 
-  if (req.cursor === undefined && segments.length === 1 && count > 0) return indexPage(db, segments[0]!, req.startIndex, count, binding);
+  if (req.cursor === undefined && segments.length === 1 && count > 0) return indexPage(db, tenantId, segments[0]!, req.startIndex, count, binding);
 
   const carried = anchor?.n;
   const counted = !(carried && carried.length === segments.length && carried.every((n) => Number.isInteger(n) && n >= 0));
@@ -333,23 +287,29 @@ export async function pageOf(db: Db, segments: Segment[], req: PageRequest, bind
  *   empty and not the first: then the result may end before startIndex).
  *   Every filter look-up (`userName eq "…"`, Entra ID's first request for each
  *   user) costs one query fewer; bench/README.md has the numbers.
- * - A page that continues one this process served is read from where that one
- *   ended and reports its count while fresh (the head of this file).
+ * - A page that continues one served before is read from where that one ended
+ *   and reports its count while fresh (the head of this file).
  * - Otherwise: the offset, and a count.
  * A full page leaves a resume point for the page after it.
  */
-async function indexPage(db: Db, seg: Segment, startIndex: number, count: number, binding: () => string): Promise<PageResult<PagedItem>> {
-  const points = resumePointsOf(db);
-  const now = Date.now();
-  const resume = startIndex > 1 ? points.get(binding(), startIndex, now) : undefined;
+async function indexPage(db: Db, tenantId: string, seg: Segment, startIndex: number, count: number, binding: () => string): Promise<PageResult<PagedItem>> {
+  const windows = { ttlSeconds: RESUME_TTL_SECONDS, countReuseSeconds: INDEX_COUNT_REUSE_SECONDS };
+  const resume = startIndex > 1 ? await findResumePoint(db, tenantId, binding(), startIndex, windows) : undefined;
   const rows = await seg.fetch(resume ? { from: resume.position, backward: false, limit: count } : { offset: startIndex - 1, limit: count });
   let total: number;
-  let countedAt = now;
+  let countedAt: Date | undefined;
   if (rows.length < count && (rows.length > 0 || startIndex === 1)) total = startIndex - 1 + rows.length;
-  else if (resume && now - resume.countedAt <= INDEX_COUNT_REUSE_SECONDS * 1000) ({ total, countedAt } = resume);
+  else if (resume?.countFresh) ({ total, countedAt } = resume);
   else total = await seg.count();
   const next = startIndex + rows.length;
   const last = rows[rows.length - 1];
-  if (last && rows.length === count && next <= total) points.set(binding(), next, { position: last.position, total, countedAt, at: now });
+  if (last && rows.length === count && next <= total) {
+    await saveResumePoint(db, tenantId, binding(), next, last.position, total, countedAt);
+    const now = Date.now();
+    if (now - (lastPrune.get(db) ?? 0) > PRUNE_EVERY_MS) {
+      lastPrune.set(db, now);
+      await pruneResumePoints(db, RESUME_TTL_SECONDS);
+    }
+  }
   return { totalResults: total, items: rows.map((r) => ({ type: seg.type, stored: r.stored, extra: r.extra })), startIndex };
 }

@@ -61,7 +61,7 @@ export class SearchService {
       g ? this.groups.segment(ctx, { ...g, descending: q.descending }) : EMPTY('Group'),
     ];
     const binding = queryBinding([ctx.tenant.id, 'root', q.filterText?.trim(), q.sortByText, q.descending]);
-    const page = await pageOf(this.db, segments, q, binding);
+    const page = await pageOf(this.db, ctx.tenant.id, segments, q, binding);
     const users = page.items.filter((i) => i.type === 'User').map((i) => ({ scim: this.users.presentRow(ctx, i) }));
     const groups = await this.groups.present(ctx, page.items.filter((i) => i.type === 'Group').map((i) => i.stored), { withMembers: opts.withMembers });
     let ui = 0;

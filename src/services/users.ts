@@ -86,7 +86,7 @@ export class UserService {
   async search(ctx: ScimContext, q: ListRequest, opts: { withGroups?: boolean } = {}): Promise<PageResult<UserResult>> {
     const binding = queryBinding([ctx.tenant.id, 'Users', q.filterText?.trim(), q.sortBy?.path, q.descending]);
     const withGroups = opts.withGroups !== false;
-    const page = await pageOf(this.db, [this.segment(ctx, q, { withGroups })], q, binding);
+    const page = await pageOf(this.db, ctx.tenant.id, [this.segment(ctx, q, { withGroups })], q, binding);
     return { ...page, items: page.items.map((i) => ({ stored: i.stored, scim: this.presentRow(ctx, i) })) };
   }
 

@@ -121,13 +121,43 @@ if (!backends.includes('postgres')) {
     t.equal(new Set(stmts.map((s) => s.statement)).size, stmts.length, 'each text is prepared once');
     const has = (re: RegExp, what: string) => t.equal(stmts.filter((s) => re.test(s.statement)).length, 1, what);
     // Three look-ups by userName and three by email, each with other values: one statement each.
-    has(/lower\("u"\."user_name"\) = \$\d+\)\)[^]*limit \$/, 'the userName look-up');
-    has(/email_values @> array\[\$\d+\][^]*limit \$/, 'the email look-up');
+    // The LIMIT is written into the text (src/db/paging.ts LIMIT_STEPS), so that a generic plan costs what a custom one does.
+    has(/lower\("u"\."user_name"\) = \$\d+\)\)[^]*limit 100 \/\* prepared \*\/$/, 'the userName look-up');
+    has(/email_values @> array\[\$\d+\][^]*limit 100 \/\* prepared \*\/$/, 'the email look-up');
     has(/^\s*with rw as \(insert into "users"/, 'the create with its events');
     has(/^\s*with rw as \(update "users"/, 'the update with its events');
     has(/for update of u/, 'the lock taken by a PATCH');
-    t.equal(stmts.filter((s) => /limit \$/.test(s.statement)).length, 2, 'the only listings prepared are the two look-ups');
+    t.equal(stmts.filter((s) => /limit \d+ \/\* prepared/.test(s.statement)).length, 2, 'the only listings prepared are the two look-ups');
+    t.notOk(stmts.some((s) => /limit \$/.test(s.statement)), 'no prepared listing takes its LIMIT as a parameter');
     t.notOk(stmts.some((s) => /order by lower\(/.test(s.statement)), 'the general filter sorted by userName is planned for its values, not prepared');
+  });
+
+  t.test('a look-up is prepared with its LIMIT rounded up to a step, and answers with the rows asked for', async (t) => {
+    const { db, scim } = await start(t);
+    // externalId is a key look-up but not unique: three users share one here.
+    const ids: string[] = [];
+    for (const n of [1, 2, 3]) {
+      const r = await scim('POST', '/Users', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: `dup${n}@example.com`, externalId: 'shared' });
+      ids.push(r.body.id);
+    }
+    const filter = encodeURIComponent('externalId eq "shared"');
+    const page = async (query: string) => {
+      const r = await scim('GET', `/Users?filter=${filter}&${query}`);
+      t.equal(r.status, 200, query);
+      return [r.body.totalResults, r.body.Resources.map((u: { id: string }) => u.id)];
+    };
+    // First, while no earlier page left a resume point (src/services/paging.ts) that would make it a keyset read.
+    t.same(await page('startIndex=2&count=1'), [3, ids.slice(1, 2)], 'with an offset: unnamed, the same rows');
+    t.same(await page('count=1'), [3, ids.slice(0, 1)], 'count=1: limit 1');
+    t.same(await page('count=2'), [3, ids.slice(0, 2)], 'count=2: read up to 10, two answered');
+    t.same(await page('count=5'), [3, ids], 'count=5: all three, counted without a count query');
+    t.same(await page('count=100'), [3, ids]);
+    t.same(await page('count=1000'), [3, ids]);
+    const limits = (await preparedStatements(db))
+      .filter((s) => /external_id/.test(s.statement) && /from "users"/.test(s.statement))
+      .map((s) => /limit (\S+) \/\* prepared/.exec(s.statement)?.[1])
+      .sort((a, b) => Number(a) - Number(b));
+    t.same(limits, ['1', '10', '100', '1000'], 'one text per step used (count=5 shared the text of count=2); no text for the offset page');
   });
 
   t.test('DATABASE_PREPARED_STATEMENTS=false sends every statement unnamed', async (t) => {

@@ -1,9 +1,11 @@
 import { createHmac } from 'node:crypto';
 import { sql } from 'kysely';
 import t from 'tap';
-import { ERROR_SCHEMA, startApp, user, type TestApp } from '../helpers/app.js';
+import { ADMIN_TOKEN, ERROR_SCHEMA, startApp, user, type TestApp } from '../helpers/app.js';
 import { backends } from '../helpers/db.js';
-import { INDEX_COUNT_REUSE_SECONDS, queryBinding, ResumePoints, resumePointsOf } from '../../src/services/paging.js';
+import { buildApp } from '../../src/app.js';
+import { openDatabase } from '../../src/db/index.js';
+import { INDEX_COUNT_REUSE_SECONDS, RESUME_TTL_SECONDS } from '../../src/services/paging.js';
 
 const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 const SEARCH = 'urn:ietf:params:scim:api:messages:2.0:SearchRequest';
@@ -182,11 +184,9 @@ for (const backend of backends) {
     t.equal((await page('sortBy=userName&startIndex=1&count=3')).total, 10);
     await a.scim('POST', '/Users', user('yves@example.com'));
     t.equal((await page('sortBy=userName&startIndex=4&count=3')).total, 10, 'within the reuse window: the traversal\'s count');
-    const points = resumePointsOf(a.database.db);
-    const key = queryBinding([a.tenant, 'Users', undefined, 'userName', false])();
-    const point = points.get(key, 7, Date.now())!;
-    t.ok(point, 'the page left a resume point for the next one');
-    points.set(key, 7, { ...point, countedAt: Date.now() - (INDEX_COUNT_REUSE_SECONDS + 1) * 1000 });
+    const points = (await sql<{ start_index: number; total: number }>`select start_index, total from index_resume_points order by start_index`.execute(a.database.db)).rows;
+    t.ok(points.some((p) => p.start_index === 7 && p.total === 10), 'the page left a resume point for the next one, with the traversal\'s count');
+    await sql`update index_resume_points set counted_at = now() - make_interval(secs => ${INDEX_COUNT_REUSE_SECONDS + 1})`.execute(a.database.db);
     const q3 = await page('sortBy=userName&startIndex=7&count=3');
     t.same([q3.names, q3.total], [['heidi', 'ivan', 'judy'], 11], 'a count older than the reuse window is made again');
 
@@ -198,19 +198,50 @@ for (const backend of backends) {
     t.same([...g1.body.Resources, ...g2.body.Resources].map((g: any) => g.displayName), ['g1', 'g2', 'g3', 'g4']);
   });
 
-  t.test('resume points: kept for 10 minutes, at most 10,000', async (t) => {
-    const points = new ResumePoints();
-    const p = (n: number) => ({ position: { key: `k${n}`, id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}` }, total: 5, countedAt: 0, at: 0 });
-    points.set('q', 4, p(1));
-    t.same(points.get('q', 4, 600_000)?.position.key, 'k1');
-    t.equal(points.get('q', 4, 600_001), undefined, 'older than 10 minutes: gone');
-    t.equal(points.size, 0);
-    for (let i = 0; i < 10_001; i++) points.set('q', i, { ...p(i), at: 1 });
-    t.equal(points.size, 10_000);
-    t.equal(points.get('q', 0, 2), undefined, 'the oldest point made room');
-    t.equal(points.get('q', 1, 2)?.position.key, 'k1');
-    t.equal(points.get('other', 1, 2), undefined, 'points belong to their query');
+  t.test(`${backend}: resume points expire after ten minutes, are pruned, and go with their tenant`, async (t) => {
+    const a = await startApp(t, backend);
+    const db = a.database.db;
+    const count = async () => (await sql<{ n: number }>`select count(*)::int as n from index_resume_points`.execute(db)).rows[0]!.n;
+    for (const n of ['a', 'b', 'c', 'd', 'e', 'f']) await a.scim('POST', '/Users', user(`${n}@example.com`));
+    // A point another process left eleven minutes ago: the first page this process saves a point for prunes it.
+    await sql`insert into index_resume_points (tenant_id, query, start_index, sort_key, row_id, total, counted_at, saved_at)
+              values (${a.tenant}, 'old', 3, 'x', gen_random_uuid(), 6, now(), now() - interval '11 minutes')`.execute(db);
+    const names = async (query: string) => (await a.scim('GET', `/Users?sortBy=userName&${query}`)).body.Resources.map((u: any) => u.userName[0]);
+    t.same(await names('startIndex=1&count=2'), ['a', 'b']);
+    t.same((await sql<{ query: string }>`select query from index_resume_points`.execute(db)).rows.map((r) => r.query === 'old'), [false], 'the expired point was pruned, the new one saved');
+    await a.scim('POST', '/Users', user('0@example.com'));
+    // Older than RESUME_TTL_SECONDS: the page is read by offset (and repeats 'b', which the new user pushed down).
+    await sql`update index_resume_points set saved_at = now() - make_interval(secs => ${RESUME_TTL_SECONDS + 1})`.execute(db);
+    t.same(await names('startIndex=3&count=2'), ['b', 'c'], 'an expired point is not used');
+    t.equal(await count(), 2, 'the expired point (pruning runs at most once a minute per process) and the one the last page left');
+    const res = await a.app.inject({ method: 'DELETE', url: `/admin/v1/tenants/${a.tenant}`, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    t.equal(res.statusCode, 204);
+    t.equal(await count(), 0, 'deleting a tenant deletes its resume points');
   });
+
+  if (backend === 'postgres') {
+    t.test('postgres: a traversal resumes on another replica', async (t) => {
+      const a = await startApp(t, backend);
+      // A second Roster process on the same database: its own pool, its own process state.
+      const database = await openDatabase({ databaseUrl: a.database.url!, poolMax: 2 });
+      const b = await buildApp({ config: a.config, database });
+      t.teardown(async () => {
+        await b.app.close();
+        await database.close();
+      });
+      for (const n of ['a', 'b', 'c', 'd', 'e', 'f', 'g']) await a.scim('POST', '/Users', user(`${n}@example.com`));
+      const onB = async (query: string) =>
+        JSON.parse((await b.app.inject({ url: `/scim/v2/${a.tenant}/Users?sortBy=userName&${query}`, headers: { authorization: `Bearer ${a.token}` } })).body);
+      const p1 = await a.scim('GET', '/Users?sortBy=userName&startIndex=1&count=3');
+      t.same(p1.body.Resources.map((u: any) => u.userName[0]), ['a', 'b', 'c']);
+      await a.scim('POST', '/Users', user('0@example.com'));
+      const p2 = await onB('startIndex=4&count=3');
+      t.same(p2.Resources.map((u: any) => u.userName[0]), ['d', 'e', 'f'], 'the next page, served by the other replica, resumes after c');
+      t.equal(p2.totalResults, 7, 'with the count made for the traversal');
+      const p3 = await a.scim('GET', '/Users?sortBy=userName&startIndex=7&count=3');
+      t.same(p3.body.Resources.map((u: any) => u.userName[0]), ['g'], 'and back on the first');
+    });
+  }
 
   t.test(`${backend}: cursor errors: invalidCursor, expiredCursor, invalidCount`, async (t) => {
     const a = await startApp(t, backend, { MAX_PAGE_SIZE: '50', DEFAULT_PAGE_SIZE: '10' });
