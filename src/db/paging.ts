@@ -19,6 +19,7 @@
  */
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { StoredResource } from '../scim/representation.js';
+import { isForeignKeyViolation } from './errors.js';
 import { prepared } from './prepared.js';
 import type { Database } from './types.js';
 
@@ -226,13 +227,20 @@ export async function findResumePoint(
   return row && { position: { key: row.sort_key, id: row.row_id }, total: row.total, countedAt: row.counted_at, countFresh: row.fresh };
 }
 
-/** Saves (or replaces) the point for `startIndex` of `query`; `countedAt` undefined: counted now. */
+/**
+ * Saves (or replaces) the point for `startIndex` of `query`; `countedAt` undefined: counted now.
+ * A tenant deleted meanwhile has nothing left to resume: its point is not saved.
+ */
 export async function saveResumePoint(db: Q, tenantId: string, query: string, startIndex: number, position: Position, total: number, countedAt?: Date): Promise<void> {
-  await sql`
-    insert into index_resume_points as p (tenant_id, query, start_index, sort_key, row_id, total, counted_at, saved_at)
-    values (${tenantId}, ${query}, ${startIndex}, ${position.key}, ${position.id}, ${total}, coalesce(${countedAt ?? null}::timestamptz, now()), now())
-    on conflict (tenant_id, query, start_index) do update
-      set sort_key = excluded.sort_key, row_id = excluded.row_id, total = excluded.total, counted_at = excluded.counted_at, saved_at = excluded.saved_at${prepared}`.execute(db);
+  try {
+    await sql`
+      insert into index_resume_points (tenant_id, query, start_index, sort_key, row_id, total, counted_at, saved_at)
+      values (${tenantId}, ${query}, ${startIndex}, ${position.key}, ${position.id}, ${total}, coalesce(${countedAt ?? null}::timestamptz, now()), now())
+      on conflict (tenant_id, query, start_index) do update
+        set sort_key = excluded.sort_key, row_id = excluded.row_id, total = excluded.total, counted_at = excluded.counted_at, saved_at = excluded.saved_at${prepared}`.execute(db);
+  } catch (err) {
+    if (!isForeignKeyViolation(err)) throw err;
+  }
 }
 
 /** Deletes points saved more than `ttlSeconds` ago; returns how many. */

@@ -52,12 +52,12 @@
  * sort) in the last RESUME_TTL_SECONDS, the page is read by keyset from that
  * page's last row, as a cursor page is (the same cost at any depth), and its
  * totalResults is the one counted for the traversal when that count is at most
- * INDEX_COUNT_REUSE_SECONDS old. With no
- * writes in between, the rows are exactly those the offset gives. With writes
- * in between, RFC 7644 §3.4.2.4 lets pages differ ("clients MUST be prepared
- * to handle inconsistent results"), and the keyset read is the better answer:
- * a resource that did not change is neither repeated nor skipped because
- * others were created or deleted before it. A page with no resume point (the
+ * INDEX_COUNT_REUSE_SECONDS old. With no writes in between, the rows are
+ * exactly those the offset gives. With writes in between, RFC 7644 §3.4.2.4
+ * lets pages differ ("clients MUST be prepared to handle inconsistent
+ * results"), and the keyset read is the better answer: a resource that did not
+ * change is neither repeated nor skipped because others were created or
+ * deleted before it. A page with no resume point (the
  * first page, a jump, a pause of more than ten minutes) is read by offset and
  * counted, as RFC 7644 describes.
  */

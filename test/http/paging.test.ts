@@ -5,6 +5,7 @@ import { ADMIN_TOKEN, ERROR_SCHEMA, startApp, user, type TestApp } from '../help
 import { backends } from '../helpers/db.js';
 import { buildApp } from '../../src/app.js';
 import { openDatabase } from '../../src/db/index.js';
+import { saveResumePoint } from '../../src/db/paging.js';
 import { INDEX_COUNT_REUSE_SECONDS, RESUME_TTL_SECONDS } from '../../src/services/paging.js';
 
 const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group';
@@ -217,6 +218,10 @@ for (const backend of backends) {
     const res = await a.app.inject({ method: 'DELETE', url: `/admin/v1/tenants/${a.tenant}`, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     t.equal(res.statusCode, 204);
     t.equal(await count(), 0, 'deleting a tenant deletes its resume points');
+    // A page of a tenant deleted while it was served: its point is not saved, and the page is not failed for it.
+    await saveResumePoint(db, a.tenant, 'q', 3, { key: 'x', id: '00000000-0000-4000-8000-000000000001' }, 6);
+    t.equal(await count(), 0);
+    await t.rejects(saveResumePoint(db, a.tenant, 'q', 3, { key: 'x', id: 'not-a-uuid' }, 6), { code: '22P02' }, 'other errors are not hidden');
   });
 
   if (backend === 'postgres') {
