@@ -28,6 +28,7 @@ const ORDER = [
   'page-1-cursor',
   'page-deep-cursor',
   'okta-import',
+  'okta-groups',
   'patch-user',
   'member-small',
   'member-big',

@@ -233,6 +233,12 @@ export function scenarios(t: LoadTarget): Scenario[] {
       after: () => [`${walkPages} pages read in order, down to user ${walkDeepest.toLocaleString('en-US')} of ${t.users.toLocaleString('en-US')}${walkRounds ? ` (${walkRounds} complete walks)` : ''}`],
     },
     {
+      name: 'okta-groups',
+      description: `Okta-like group import: GET /Groups?startIndex=1&count=${PAGE_SIZE} (every group, with members: 20,000 in all on the page)`,
+      requests: () => [{ path: `${P}/Groups?startIndex=1&count=${PAGE_SIZE}` }],
+      expect: (body) => ((JSON.parse(body) as { Resources?: unknown[] }).Resources?.length ?? 0) > 0,
+    },
+    {
       name: 'patch-user',
       description: 'PATCH /Users/{id} replacing title (random existing user)',
       requests: () => [

@@ -152,28 +152,29 @@ export async function removeMembersExcept(db: Q, tenantId: string, groupId: stri
 }
 
 /**
- * Members of the given groups, at most `limitPerGroup` each, ordered by
+ * Members of the given groups, at most `limitPerGroup` each (one limit for
+ * all, or a limit per group id), ordered by
  * member id (the primary key's order, so each group's read is one bounded
  * index range). `display` is read from the member now, so a renamed user
  * shows its new name at once.
  */
-export async function membersOfGroups(db: Q, tenantId: string, groupIds: string[], limitPerGroup: number): Promise<Map<string, MemberRow[]>> {
+export async function membersOfGroups(db: Q, tenantId: string, groupIds: string[], limitPerGroup: number | Map<string, number>): Promise<Map<string, MemberRow[]>> {
   const out = new Map<string, MemberRow[]>();
-  const uuids = [...new Set(groupIds.filter((id) => UUID_RE.test(id)))];
-  if (uuids.length === 0 || limitPerGroup <= 0) return out;
+  const limitOf = (id: string) => (typeof limitPerGroup === 'number' ? limitPerGroup : (limitPerGroup.get(id) ?? 0));
+  const uuids = [...new Set(groupIds.filter((id) => UUID_RE.test(id) && limitOf(id) > 0))];
+  if (uuids.length === 0) return out;
   const r = await sql<{ group_id: string; member_id: string; member_type: MemberType; display: string | null }>`
     select g.id as group_id, m.member_id, m.member_type, m.display
-    from groups as g
+    from unnest(${uuids}::uuid[], ${uuids.map(limitOf)}::int[]) as g(id, lim)
     cross join lateral (
       select gm.member_id, gm.member_type, coalesce(u.display_name, u.user_name, mg.display_name) as display
       from group_members as gm
       left join users as u on gm.member_type = 'User' and u.tenant_id = gm.tenant_id and u.id = gm.member_id
       left join groups as mg on gm.member_type = 'Group' and mg.tenant_id = gm.tenant_id and mg.id = gm.member_id
-      where gm.tenant_id = g.tenant_id and gm.group_id = g.id
+      where gm.tenant_id = ${tenantId} and gm.group_id = g.id
       order by gm.member_id
-      limit ${limitPerGroup}
+      limit g.lim
     ) as m
-    where g.tenant_id = ${tenantId} and g.id = any(${uuids}::uuid[])
     order by g.id, m.member_id`.execute(db);
   for (const row of r.rows) {
     const list = out.get(row.group_id) ?? [];
@@ -181,6 +182,16 @@ export async function membersOfGroups(db: Q, tenantId: string, groupIds: string[
     out.set(row.group_id, list);
   }
   return out;
+}
+
+/** How many members each group has, counting at most `cap` of each (a bounded index range per group). */
+export async function memberCounts(db: Q, tenantId: string, groupIds: string[], cap: number): Promise<Map<string, number>> {
+  const uuids = [...new Set(groupIds.filter((id) => UUID_RE.test(id)))];
+  if (uuids.length === 0) return new Map();
+  const r = await sql<{ id: string; n: number }>`
+    select g.id, (select count(*)::int from (select 1 from group_members as gm where gm.tenant_id = ${tenantId} and gm.group_id = g.id limit ${cap}) as c) as n
+    from unnest(${uuids}::uuid[]) as g(id)`.execute(db);
+  return new Map(r.rows.map((row) => [row.id, row.n]));
 }
 
 /**

@@ -52,6 +52,41 @@ import { checkIfMatch } from './preconditions.js';
  */
 export const MEMBER_LIMIT = 10_000;
 
+/**
+ * Most members listed in all by one page of groups (GET /Groups, POST
+ * /Groups/.search, the root /.search). Okta's group import asks for
+ * `GET /Groups?startIndex=1&count=100` without excludedAttributes (fixture
+ * test/fixtures/okta/scim20-retrieve-groups.json): at MEMBER_LIMIT each, a page
+ * of large groups would be a million members. 27 groups of 40,000–100,000
+ * members already made 44 MB of JSON and 457 MB of RSS, and a second such
+ * request exhausted the chart's 256 MB heap (bench/README.md, "Large groups in
+ * a list"). The groups of a page share this budget (memberShares): a group
+ * whose members fit its share lists all of them, as it would alone, and the
+ * larger ones share what the smaller ones leave.
+ */
+export const PAGE_MEMBER_BUDGET = 20_000;
+
+/**
+ * Each group's share of `budget` members, given how many each has: the
+ * smallest groups first, each taking all its members or an equal share of what
+ * is left, whichever is less (so shares differ only where groups are larger
+ * than an equal share). A group with members always lists at least one.
+ */
+export function memberShares(counts: number[], budget: number): number[] {
+  const out = counts.map(() => 0);
+  const order = counts.map((_, i) => i).sort((a, b) => counts[a]! - counts[b]!);
+  let left = budget;
+  let groupsLeft = counts.length;
+  for (const i of order) {
+    const n = counts[i]!;
+    const give = Math.min(n, Math.max(Math.floor(left / groupsLeft), n > 0 ? 1 : 0));
+    out[i] = give;
+    left = Math.max(0, left - give);
+    groupsLeft--;
+  }
+  return out;
+}
+
 export interface GroupResult {
   stored: StoredResource;
   /** Full SCIM representation (before projection); `members` only when they were asked for. */
@@ -169,12 +204,14 @@ export async function removeMemberships(trx: Transaction<Database>, ctx: ScimCon
 
 export class GroupService {
   readonly memberLimit: number;
+  readonly pageMemberBudget: number;
 
   constructor(
     private readonly db: Db,
-    opts: { memberLimit?: number } = {},
+    opts: { memberLimit?: number; pageMemberBudget?: number } = {},
   ) {
     this.memberLimit = opts.memberLimit ?? MEMBER_LIMIT;
+    this.pageMemberBudget = opts.pageMemberBudget ?? PAGE_MEMBER_BUDGET;
   }
 
   location(ctx: ScimContext, id: string): string {
@@ -182,10 +219,15 @@ export class GroupService {
   }
 
   async #withMembers(ctx: ScimContext, stored: StoredResource[], withMembers: boolean | undefined): Promise<GroupResult[]> {
-    const members =
-      withMembers === false || stored.length === 0
-        ? new Map<string, MemberRow[]>()
-        : await groups.membersOfGroups(this.db, ctx.tenant.id, stored.map((s) => s.id), this.memberLimit);
+    const ids = stored.map((s) => s.id);
+    let members = new Map<string, MemberRow[]>();
+    if (withMembers !== false && stored.length === 1) members = await groups.membersOfGroups(this.db, ctx.tenant.id, ids, this.memberLimit);
+    if (withMembers !== false && stored.length > 1) {
+      // A page of groups: they share PAGE_MEMBER_BUDGET, by how many members each has (up to MEMBER_LIMIT).
+      const counts = await groups.memberCounts(this.db, ctx.tenant.id, ids, this.memberLimit);
+      const shares = memberShares(ids.map((id) => counts.get(id) ?? 0), Math.max(this.pageMemberBudget, this.memberLimit));
+      members = await groups.membersOfGroups(this.db, ctx.tenant.id, ids, new Map(ids.map((id, i) => [id, shares[i]!])));
+    }
     return stored.map((s) => ({ stored: s, scim: presentGroup(ctx, s, members.get(s.id)) }));
   }
 

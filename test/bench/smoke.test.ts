@@ -70,7 +70,7 @@ t.test('a tiny benchmark run: every scenario answers, nothing fails', async (t) 
   t.same(report.skipped, [], 'no scenario skipped');
   t.same(
     report.scenarios.map((s) => s.name).sort(),
-    ['create', 'entra-cycle', 'lookup-email', 'lookup-userName', 'member-big', 'member-big-representation', 'member-small', 'member-small-representation', 'okta-import', 'page-1-cursor', 'page-1-index', 'page-deep-cursor', 'page-deep-index', 'patch-user'],
+    ['create', 'entra-cycle', 'lookup-email', 'lookup-userName', 'member-big', 'member-big-representation', 'member-small', 'member-small-representation', 'okta-groups', 'okta-import', 'page-1-cursor', 'page-1-index', 'page-deep-cursor', 'page-deep-index', 'patch-user'],
   );
   for (const s of report.scenarios) {
     t.ok(s.requests >= 30, `${s.name}: ${s.requests} requests`);

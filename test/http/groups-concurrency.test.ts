@@ -4,7 +4,7 @@
  */
 import { sql } from 'kysely';
 import t from 'tap';
-import { MEMBER_LIMIT } from '../../src/services/groups.js';
+import { MEMBER_LIMIT, memberShares, PAGE_MEMBER_BUDGET } from '../../src/services/groups.js';
 import { startApp, USER_SCHEMA } from '../helpers/app.js';
 import { backends } from '../helpers/db.js';
 import { events, group, memberIds, newUser, patch } from '../helpers/groups.js';
@@ -101,4 +101,51 @@ for (const backend of backends) {
     t.same((await events(a, id)).at(-1), { type: 'group.members.removed', version: 3, members: [newcomer] });
   });
 
+
+  t.test(`${backend}: a page of large groups shares a member budget; each group alone still lists up to the limit`, async (t) => {
+    const a = await startApp(t, backend);
+    // Two groups larger than the limit and a small one; members seeded directly, as above.
+    const sizes = { Large: MEMBER_LIMIT + 3000, Larger: MEMBER_LIMIT + 6000, Small: 50 };
+    const n = Math.max(...Object.values(sizes));
+    await sql`
+      insert into users (tenant_id, id, user_name, resource, created, last_modified)
+      select ${a.tenant}, gen_random_uuid(), 'seed' || i, jsonb_build_object('schemas', jsonb_build_array(${USER_SCHEMA}::text), 'userName', 'seed' || i), now(), now()
+      from generate_series(1, ${n}) as i`.execute(a.database.db);
+    const ids: Record<string, string> = {};
+    for (const [name, size] of Object.entries(sizes)) {
+      ids[name] = (await a.scim('POST', '/Groups', group(name))).body.id;
+      await sql`
+        insert into group_members (tenant_id, group_id, member_id, member_type)
+        select tenant_id, ${ids[name]}, id, 'User' from users where tenant_id = ${a.tenant} order by id limit ${size}`.execute(a.database.db);
+    }
+    // Okta's group import (test/fixtures/okta/scim20-retrieve-groups.json): no excludedAttributes.
+    const page = await a.scim('GET', '/Groups?startIndex=1&count=100&sortBy=displayName');
+    t.equal(page.status, 200);
+    const listed = Object.fromEntries(page.body.Resources.map((g: any) => [g.displayName, g.members.length]));
+    const share = (PAGE_MEMBER_BUDGET - 50) / 2;
+    t.same(listed, { Large: share, Larger: share, Small: 50 }, 'the small group whole, the large ones share the rest');
+    t.equal(Object.values(listed).reduce((x: number, y) => x + (y as number), 0), PAGE_MEMBER_BUDGET);
+    const large = page.body.Resources.find((g: any) => g.displayName === 'Large');
+    const sorted = [...large.members.map((m: any) => m.value)].sort();
+    t.same(large.members.map((m: any) => m.value), sorted, 'the first members by id');
+    t.equal((await a.scim('GET', `/Groups/${ids.Large}`)).body.members.length, MEMBER_LIMIT, 'alone, a group lists up to MEMBER_LIMIT');
+    // A page whose groups fit the budget lists every member, as before.
+    const two = await a.scim('GET', `/Groups?filter=${encodeURIComponent('displayName eq "Small" or displayName eq "Large"')}&sortBy=displayName`);
+    t.same(two.body.Resources.map((g: any) => g.members.length), [MEMBER_LIMIT, 50]);
+    const none = await a.scim('GET', '/Groups?excludedAttributes=members');
+    t.ok(none.body.Resources.every((g: any) => !('members' in g)), 'excludedAttributes=members reads no members at all');
+  });
 }
+
+t.test('memberShares: the smallest groups whole, the rest shared equally, never more than the budget', async (t) => {
+  t.same(memberShares([], 10), []);
+  t.same(memberShares([2, 5, 9], 100), [2, 5, 9], 'all fit');
+  t.same(memberShares([9, 2, 5], 10), [4, 2, 4], 'in the order given');
+  t.same(memberShares([0, 30, 30], 10), [0, 5, 5], 'an empty group takes nothing');
+  t.same(memberShares([3, 3, 3, 3], 2), [1, 1, 1, 1], 'a group with members lists at least one');
+  for (const counts of [[10000, 10000, 50], [1, 10000, 7, 9999, 300], Array.from({ length: 100 }, (_, i) => i * 137)]) {
+    const shares = memberShares(counts, 20000);
+    t.ok(shares.every((s, i) => s <= counts[i]!), 'no group gets more than it has');
+    t.ok(shares.reduce((a, b) => a + b, 0) <= Math.max(20000, counts.filter((c) => c > 0).length), 'within the budget');
+  }
+});
