@@ -9,7 +9,8 @@
  * - members being added must exist in the tenant (one set-based lookup), or
  *   the request is 400 invalidValue and nothing changes;
  * - members are loaded only for a response that returns them, at most
- *   `memberLimit` per group, ordered by member id (see MEMBER_LIMIT);
+ *   `memberLimit` per group and PAGE_MEMBER_BUDGET per page of groups,
+ *   ordered by member id (see MEMBER_LIMIT);
  * - events carry the group without `members`, and the member ids that were
  *   added or removed.
  *
