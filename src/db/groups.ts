@@ -151,6 +151,9 @@ export async function removeMembersExcept(db: Q, tenantId: string, groupId: stri
   return r.rows.map((row) => row.member_id).sort();
 }
 
+/** The ids that are UUIDs, each once (anything else names no group). */
+const distinctUuids = (ids: string[]) => [...new Set(ids.filter((id) => UUID_RE.test(id)))];
+
 /**
  * Members of the given groups, at most `limitPerGroup` each (one limit for
  * all, or a limit per group id), ordered by
@@ -161,7 +164,7 @@ export async function removeMembersExcept(db: Q, tenantId: string, groupId: stri
 export async function membersOfGroups(db: Q, tenantId: string, groupIds: string[], limitPerGroup: number | Map<string, number>): Promise<Map<string, MemberRow[]>> {
   const out = new Map<string, MemberRow[]>();
   const limitOf = (id: string) => (typeof limitPerGroup === 'number' ? limitPerGroup : (limitPerGroup.get(id) ?? 0));
-  const uuids = [...new Set(groupIds.filter((id) => UUID_RE.test(id) && limitOf(id) > 0))];
+  const uuids = distinctUuids(groupIds).filter((id) => limitOf(id) > 0);
   if (uuids.length === 0) return out;
   const r = await sql<{ group_id: string; member_id: string; member_type: MemberType; display: string | null }>`
     select g.id as group_id, m.member_id, m.member_type, m.display
@@ -186,7 +189,7 @@ export async function membersOfGroups(db: Q, tenantId: string, groupIds: string[
 
 /** How many members each group has, counting at most `cap` of each (a bounded index range per group). */
 export async function memberCounts(db: Q, tenantId: string, groupIds: string[], cap: number): Promise<Map<string, number>> {
-  const uuids = [...new Set(groupIds.filter((id) => UUID_RE.test(id)))];
+  const uuids = distinctUuids(groupIds);
   if (uuids.length === 0) return new Map();
   const r = await sql<{ id: string; n: number }>`
     select g.id, (select count(*)::int from (select 1 from group_members as gm where gm.tenant_id = ${tenantId} and gm.group_id = g.id limit ${cap}) as c) as n

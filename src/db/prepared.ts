@@ -44,6 +44,7 @@
 import { sql } from 'kysely';
 import type { PostgresPool, PostgresPoolClient } from 'kysely';
 import type pg from 'pg';
+import { isStalePlan } from './errors.js';
 
 export const PREPARED_MARK = '/* prepared */';
 
@@ -109,10 +110,4 @@ export function preparingPool(pool: pg.Pool): PostgresPool {
     },
     end: () => pool.end(),
   };
-}
-
-/** Postgres's error for a prepared statement whose result columns changed under it (SQLSTATE 0A000). */
-function isStalePlan(err: unknown): boolean {
-  const e = err as { code?: unknown; message?: unknown };
-  return e?.code === '0A000' && typeof e.message === 'string' && e.message.includes('cached plan must not change result type');
 }

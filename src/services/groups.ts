@@ -220,16 +220,16 @@ export class GroupService {
   }
 
   async #withMembers(ctx: ScimContext, stored: StoredResource[], withMembers: boolean | undefined): Promise<GroupResult[]> {
-    const ids = stored.map((s) => s.id);
-    let members = new Map<string, MemberRow[]>();
-    if (withMembers !== false && stored.length === 1) members = await groups.membersOfGroups(this.db, ctx.tenant.id, ids, this.memberLimit);
-    if (withMembers !== false && stored.length > 1) {
-      // A page of groups: they share PAGE_MEMBER_BUDGET, by how many members each has (up to MEMBER_LIMIT).
-      const counts = await groups.memberCounts(this.db, ctx.tenant.id, ids, this.memberLimit);
-      const shares = memberShares(ids.map((id) => counts.get(id) ?? 0), Math.max(this.pageMemberBudget, this.memberLimit));
-      members = await groups.membersOfGroups(this.db, ctx.tenant.id, ids, new Map(ids.map((id, i) => [id, shares[i]!])));
-    }
+    const members = withMembers === false || stored.length === 0 ? new Map<string, MemberRow[]>() : await this.#membersOf(ctx, stored.map((s) => s.id));
     return stored.map((s) => ({ stored: s, scim: presentGroup(ctx, s, members.get(s.id)) }));
+  }
+
+  /** Members of one group (up to memberLimit), or of a page of groups sharing pageMemberBudget by how many each has. */
+  async #membersOf(ctx: ScimContext, ids: string[]): Promise<Map<string, MemberRow[]>> {
+    if (ids.length === 1) return groups.membersOfGroups(this.db, ctx.tenant.id, ids, this.memberLimit);
+    const counts = await groups.memberCounts(this.db, ctx.tenant.id, ids, this.memberLimit);
+    const shares = memberShares(ids.map((id) => counts.get(id) ?? 0), Math.max(this.pageMemberBudget, this.memberLimit));
+    return groups.membersOfGroups(this.db, ctx.tenant.id, ids, new Map(ids.map((id, i) => [id, shares[i]!])));
   }
 
   /** POST (RFC 7644 §3.3). */
