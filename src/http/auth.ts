@@ -6,8 +6,7 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { ScimError } from '../scim/errors.js';
-import type { TenantService } from '../services/tenants.js';
-import type { TenantRecord } from '../db/tenants.js';
+import type { Credential, TenantService } from '../services/tenants.js';
 
 export function bearerToken(req: FastifyRequest): string | undefined {
   const h = req.headers.authorization;
@@ -22,20 +21,20 @@ function unauthorized(realm: string, detail: string, error?: 'invalid_token'): S
 }
 
 /**
- * The tenant whose SCIM base URL a request may use: at once when the token
- * cache can answer (the usual case), else a promise; throws (or rejects with)
- * the 401.
+ * The credential (token and tenant) with which a request may use a tenant's
+ * SCIM base URL: at once when the token cache can answer (the usual case),
+ * else a promise; throws (or rejects with) the 401.
  */
-export function authenticateTenant(req: FastifyRequest, tenants: TenantService, tenantId: string): TenantRecord | Promise<TenantRecord> {
+export function authenticateTenant(req: FastifyRequest, tenants: TenantService, tenantId: string): Credential | Promise<Credential> {
   const token = bearerToken(req);
   if (!token) throw unauthorized('scim', 'Authorization: Bearer <token> required');
   const cached = tenants.authenticateCached(tenantId, token);
   return cached === null ? tenants.authenticate(tenantId, token).then(admitted) : admitted(cached);
 }
 
-function admitted(tenant: TenantRecord | undefined): TenantRecord {
-  if (!tenant) throw unauthorized('scim', 'The bearer token is not valid for this SCIM endpoint', 'invalid_token');
-  return tenant;
+function admitted(credential: Credential | undefined): Credential {
+  if (!credential) throw unauthorized('scim', 'The bearer token is not valid for this SCIM endpoint', 'invalid_token');
+  return credential;
 }
 
 const digest = (s: string) => createHash('sha256').update(s).digest();

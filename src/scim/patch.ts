@@ -49,25 +49,10 @@ import { changedPaths } from './diff.js';
 import { badRequest, ScimError } from './errors.js';
 import { matches, type ValidatedFilter } from './filter.js';
 import { parsePatchPath, type PatchPath } from './path.js';
-import {
-  assignments,
-  coerceFor,
-  coerceOne,
-  coerceValue,
-  containerOf,
-  getCi,
-  isObject,
-  keyOf,
-  memberRefs,
-  normalizeResource,
-  own,
-  quirkMissingSchemaUrn,
-  specialAttribute,
-  valueAt,
-  type Json,
-  type MemberRef,
-  type WriteContext,
-} from './resource.js';
+import { getCi, isObject, own, type Json } from './json.js';
+import { quirkMissingSchemaUrn, type WriteContext } from './quirks.js';
+import { assignments, containerOf, keyOf, normalizeResource, specialAttribute, valueAt } from './resource.js';
+import { coerceFor, coerceOne, coerceValue, memberRefs, type MemberRef } from './values.js';
 import { PATCH_OP_SCHEMA, type AttributeDef, type ResourceTypeDef } from './schema.js';
 
 export type PatchOpName = 'add' | 'remove' | 'replace';

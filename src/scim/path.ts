@@ -18,7 +18,7 @@
 import { resolveSubAttr, tryResolveAttrPath, type ResolvedAttr } from './attributes.js';
 import { badRequest } from './errors.js';
 import { parseValueFilter, type ValidatedFilter } from './filter.js';
-import { quirkBareExtensionAttribute, type WriteContext } from './resource.js';
+import { quirkBareExtensionAttribute, type WriteContext } from './quirks.js';
 import type { ResourceTypeDef } from './schema.js';
 
 export interface PatchPath {

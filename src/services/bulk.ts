@@ -38,7 +38,7 @@ import { BULK_REQUEST_SCHEMA, BULK_RESPONSE_SCHEMA } from '../scim/schema.js';
 import { etagOf } from '../scim/representation.js';
 import type { ScimContext } from './context.js';
 import type { GroupService } from './groups.js';
-import { patchAnswersNoContent } from './tenants.js';
+import { patchAnswersNoContent } from '../policy/settings.js';
 import type { UserService } from './users.js';
 
 export interface BulkLimits {
@@ -178,7 +178,7 @@ export class BulkService {
     if (!isObject(body)) throw badRequest('invalidSyntax', 'A BulkRequest body must be a JSON object (RFC 7644 §3.7)');
     const schemas = getCi(body, 'schemas');
     const named = Array.isArray(schemas) && schemas.some((s) => typeof s === 'string' && s.toLowerCase() === BULK_REQUEST_SCHEMA.toLowerCase());
-    if (!named && ctx.settings.compatibility !== 'lenient') throw badRequest('invalidSyntax', `"schemas" must contain "${BULK_REQUEST_SCHEMA}" (RFC 7644 §3.7)`);
+    if (!named && !ctx.lenient) throw badRequest('invalidSyntax', `"schemas" must contain "${BULK_REQUEST_SCHEMA}" (RFC 7644 §3.7)`);
     const operations = getCi(body, 'Operations');
     if (!Array.isArray(operations)) throw badRequest('invalidSyntax', '"Operations" must be an array of operations (RFC 7644 §3.7)');
     if (operations.length > this.limits.maxOperations) {

@@ -38,7 +38,8 @@ import { changedPaths } from '../scim/diff.js';
 import { badRequest, notFound } from '../scim/errors.js';
 import { applyPatch, type MemberDelta } from '../scim/patch.js';
 import { parseETagList, toScim, type StoredResource } from '../scim/representation.js';
-import { normalizeResource, type MemberRef } from '../scim/resource.js';
+import { normalizeResource } from '../scim/resource.js';
+import type { MemberRef } from '../scim/values.js';
 import { groupResourceType as RT } from '../scim/schema.js';
 import type { ScimContext } from './context.js';
 import { pageOf, queryBinding, type ListRequest, type PageResult, type Segment } from './paging.js';
@@ -102,8 +103,6 @@ export interface ReadOptions {
 
 const missing = (id: string) => notFound(`Group ${id} not found`);
 const invalidValue = (detail: string) => badRequest('invalidValue', detail);
-
-const lenient = (ctx: ScimContext) => ctx.settings.compatibility === 'lenient';
 
 /**
  * Run a transaction again when Postgres aborts it as a deadlock victim or a
@@ -234,7 +233,7 @@ export class GroupService {
 
   /** POST (RFC 7644 §3.3). */
   async create(ctx: ScimContext, body: unknown, opts: ReadOptions = {}): Promise<GroupResult> {
-    const { resource, members = [] } = normalizeResource(RT, body, { mode: 'create', lenient: lenient(ctx) });
+    const { resource, members = [] } = normalizeResource(RT, body, { mode: 'create', lenient: ctx.lenient });
     const id = randomUUID();
     const stored = await retrying(() =>
       this.db.transaction().execute(async (trx) => {
@@ -293,7 +292,7 @@ export class GroupService {
   /** PUT (RFC 7644 §3.5.1): replace the attributes; `members`, when given, becomes the membership. */
   async replace(ctx: ScimContext, id: string, body: unknown, ifMatch?: string, opts: ReadOptions = {}): Promise<GroupResult> {
     return this.#update(ctx, id, ifMatch, opts, (current) => {
-      const { resource, members } = normalizeResource(RT, body, { mode: 'replace', existing: current.resource, lenient: lenient(ctx) });
+      const { resource, members } = normalizeResource(RT, body, { mode: 'replace', existing: current.resource, lenient: ctx.lenient });
       const delta: MemberDelta | undefined = members ? { add: [], remove: [], removeAll: true, replaceWith: members } : undefined;
       return { resource, changed: changedPaths(current.resource, resource), members: delta };
     });
@@ -302,7 +301,7 @@ export class GroupService {
   /** PATCH (RFC 7644 §3.5.2): all operations or none. */
   async patch(ctx: ScimContext, id: string, body: unknown, ifMatch?: string, opts: ReadOptions = {}): Promise<GroupResult> {
     return this.#update(ctx, id, ifMatch, opts, (current) => {
-      const { resource, changed, members } = applyPatch(RT, current.resource, body, { lenient: lenient(ctx) });
+      const { resource, changed, members } = applyPatch(RT, current.resource, body, { lenient: ctx.lenient });
       return { resource, changed, members };
     });
   }

@@ -14,29 +14,11 @@ import type { Db } from '../db/index.js';
 import { isUniqueViolation } from '../db/errors.js';
 import * as repo from '../db/tenants.js';
 import type { TenantRecord, TokenRecord } from '../db/tenants.js';
+import { effectiveSettings, parseSettings, type TenantSettings } from '../policy/settings.js';
 import { ScimError, badRequest, notFound } from '../scim/errors.js';
 
 export type { TenantRecord, TokenRecord };
-
-/**
- * Per-tenant behaviour. `compatibility: "lenient"` accepts the documented
- * non-RFC forms Microsoft Entra ID and Okta send; `"strict"` answers them
- * with RFC 7644 errors. `patchResponse` chooses 200 with the resource or 204
- * No Content for a successful PATCH (RFC 7644 §3.5.2 allows both); see
- * patchAnswersNoContent.
- *
- * Settings are stored as the tenant gave them (only the keys it set) and
- * merged with defaultSettings when read, so a changed default applies to
- * every tenant that never set the key.
- */
-export interface TenantSettings {
-  compatibility: 'lenient' | 'strict';
-  patchResponse: PatchResponse;
-}
-
-export type PatchResponse = 'auto' | 'resource' | 'noContent';
-
-export const defaultSettings: TenantSettings = { compatibility: 'lenient', patchResponse: 'auto' };
+export type { TenantSettings };
 
 /** Per tenant record (records are replaced, never changed, when settings change; a cached one serves many requests). */
 const settingsByRecord = new WeakMap<TenantRecord, TenantSettings>();
@@ -44,56 +26,10 @@ const settingsByRecord = new WeakMap<TenantRecord, TenantSettings>();
 export function settingsOf(t: TenantRecord): TenantSettings {
   let settings = settingsByRecord.get(t);
   if (!settings) {
-    settings = Object.freeze({ ...defaultSettings, ...(t.settings as Partial<TenantSettings>) });
+    settings = effectiveSettings(t.settings);
     settingsByRecord.set(t, settings);
   }
   return settings;
-}
-
-/**
- * Whether a successful PATCH of a User or Group answers 204 No Content
- * (rather than 200 with the resource) by the tenant's `patchResponse`, when
- * the request itself does not decide (see patchNoContent in
- * src/http/scim/listing.ts for `attributes` and `Prefer`). The one place for
- * this rule: single requests and /Bulk operations both ask here.
- *
- * - `resource`: 200 with the resource, for Users and Groups;
- * - `noContent`: 204, for Users and Groups;
- * - `auto` (the default): Users 200 with the resource, Groups 204. Microsoft
- *   Entra ID's own tutorial answers group PATCHes with 204
- *   (test/fixtures/entra/tutorial-update-group-*.json) and user PATCHes with
- *   200; Okta's SCIM 2.0 reference says "The SCIM server response to PATCH
- *   method requests can also be a HTTP 204 response, with no body returned".
- *   Neither reads the body of a group PATCH response, and 204 keeps a
- *   one-member change from sending back the group with up to 10,000 members.
- */
-export function patchAnswersNoContent(settings: TenantSettings, resourceType: 'User' | 'Group'): boolean {
-  switch (settings.patchResponse) {
-    case 'resource':
-      return false;
-    case 'noContent':
-      return true;
-    case 'auto':
-      return resourceType === 'Group';
-  }
-}
-
-export function validateSettings(input: unknown): Partial<TenantSettings> {
-  if (input === undefined) return {};
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw badRequest('invalidValue', 'settings must be an object');
-  const out: Partial<TenantSettings> = {};
-  for (const [k, v] of Object.entries(input)) {
-    if (k === 'compatibility') {
-      if (v !== 'lenient' && v !== 'strict') throw badRequest('invalidValue', 'settings.compatibility must be "lenient" or "strict"');
-      out.compatibility = v;
-    } else if (k === 'patchResponse') {
-      if (v !== 'auto' && v !== 'resource' && v !== 'noContent') throw badRequest('invalidValue', 'settings.patchResponse must be "auto", "resource" or "noContent"');
-      out.patchResponse = v;
-    } else {
-      throw badRequest('invalidValue', `Unknown setting "${k}"`);
-    }
-  }
-  return out;
 }
 
 export const TOKEN_PREFIX = 'rst_';
@@ -108,12 +44,18 @@ export function hashToken(token: string): string {
 // Read from the namespace, not imported by name: on Node 20 before 20.12 there is no such export to link against.
 const oneShotHash: typeof crypto.hash | undefined = crypto.hash;
 
+/** A live SCIM token and the tenant it opens. */
+export interface Credential {
+  token: TokenRecord;
+  tenant: TenantRecord;
+}
+
 /** A cached token look-up's verdict for a tenant's base URL: the live token and its tenant, or undefined. */
 function accepted(
   entry: { token: TokenRecord | undefined; tenant: TenantRecord | undefined },
   tenantId: string,
   now: number,
-): { token: TokenRecord; tenant: TenantRecord } | undefined {
+): Credential | undefined {
   const { token, tenant } = entry;
   if (!token || !tenant || tenant.id !== tenantId) return undefined;
   if (token.expiresAt && token.expiresAt.getTime() <= now) return undefined;
@@ -150,7 +92,7 @@ export class TenantService {
     if (typeof input.id !== 'string' || !TENANT_ID.test(input.id)) {
       throw badRequest('invalidValue', `Tenant id ${TENANT_ID_RULE}`);
     }
-    const settings = validateSettings(input.settings);
+    const settings = parseSettings(input.settings);
     try {
       return await repo.insertTenant(this.db, { id: input.id, name: input.name ?? input.id, settings });
     } catch (err) {
@@ -175,7 +117,7 @@ export class TenantService {
 
   async update(id: string, patch: { name?: string | undefined; settings?: unknown }): Promise<TenantRecord> {
     const current = await this.get(id);
-    const settings = patch.settings === undefined ? undefined : { ...current.settings, ...validateSettings(patch.settings) };
+    const settings = patch.settings === undefined ? undefined : { ...current.settings, ...parseSettings(patch.settings) };
     const t = await repo.updateTenant(this.db, id, { name: patch.name, settings });
     if (!t) throw notFound(`Tenant "${id}" not found`);
     this.#cache.clear();
@@ -249,23 +191,23 @@ export class TenantService {
   /**
    * authenticate() answered from memory, without a promise, when it can be:
    * the token's cache entry is fresh and its last-used time is not due for
-   * an update. Returns the tenant, undefined (refused), or null: not known
-   * here, ask authenticate().
+   * an update. Returns the credential, undefined (refused), or null: not
+   * known here, ask authenticate().
    */
-  authenticateCached(tenantId: string, secret: string): TenantRecord | undefined | null {
+  authenticateCached(tenantId: string, secret: string): Credential | undefined | null {
     const now = Date.now();
     const entry = this.#cache.get(hashToken(secret));
     if (!entry || entry.until < now) return null;
     const verdict = accepted(entry, tenantId, now);
     if (!verdict) return undefined;
-    return now - (this.#touched.get(verdict.token.id) ?? 0) > TOUCH_INTERVAL_MS ? null : verdict.tenant;
+    return now - (this.#touched.get(verdict.token.id) ?? 0) > TOUCH_INTERVAL_MS ? null : verdict;
   }
 
   /**
-   * The tenant a bearer token belongs to, if the token is live and belongs
-   * to `tenantId`. Unknown tenant and wrong token look the same to callers.
+   * The token and its tenant, if the token is live and belongs to
+   * `tenantId`. Unknown tenant and wrong token look the same to callers.
    */
-  async authenticate(tenantId: string, secret: string): Promise<TenantRecord | undefined> {
+  async authenticate(tenantId: string, secret: string): Promise<Credential | undefined> {
     const hash = hashToken(secret);
     const now = Date.now();
     let entry = this.#cache.get(hash);
@@ -284,6 +226,6 @@ export class TenantService {
       this.#touched.set(token.id, now);
       await repo.touchToken(this.db, token.id, new Date(now));
     }
-    return tenant;
+    return { token, tenant };
   }
 }

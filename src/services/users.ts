@@ -49,7 +49,7 @@ export class UserService {
   }
 
   async create(ctx: ScimContext, body: unknown): Promise<UserResult> {
-    const { resource } = normalizeResource(RT, body, { mode: 'create', lenient: ctx.settings.compatibility === 'lenient' });
+    const { resource } = normalizeResource(RT, body, { mode: 'create', lenient: ctx.lenient });
     const write = users.insertUserStatement(this.db, ctx.tenant.id, randomUUID(), resource, new Date());
     const stored = write.stored;
     // A new user is in no group: the event's representation is the response's too (events copy it, never change it).
@@ -101,7 +101,7 @@ export class UserService {
       const { resource } = normalizeResource(RT, body, {
         mode: 'replace',
         existing: current.resource,
-        lenient: ctx.settings.compatibility === 'lenient',
+        lenient: ctx.lenient,
       });
       return { resource, changed: changedPaths(current.resource, resource) };
     });
@@ -110,7 +110,7 @@ export class UserService {
   /** PATCH (RFC 7644 §3.5.2): all operations or none. */
   async patch(ctx: ScimContext, id: string, body: unknown, ifMatch?: string): Promise<UserResult> {
     return this.#update(ctx, id, ifMatch, (current) => {
-      const { resource, changed } = applyPatch(RT, current.resource, body, { lenient: ctx.settings.compatibility === 'lenient' });
+      const { resource, changed } = applyPatch(RT, current.resource, body, { lenient: ctx.lenient });
       return { resource, changed };
     });
   }

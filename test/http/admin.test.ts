@@ -41,8 +41,19 @@ for (const backend of backends) {
     // The service checks settings itself too (the CLI and bootstrap do not go through the HTTP schema).
     await t.rejects(a.services.tenants.create({ id: 'x4', settings: { patchResponse: 'minimal' } }), {
       status: 400,
-      message: 'settings.patchResponse must be "auto", "resource" or "noContent"',
+      message: 'Invalid settings: settings.patchResponse must be one of "auto", "resource", "noContent"',
     });
+    // Every problem is named at once, unknown settings included (they used to be dropped silently).
+    const several = await a.admin('PATCH', '/tenants/globex', { settings: { compatibility: 'sloppy', patchResponse: 1, colour: 'red' } });
+    t.equal(several.status, 400);
+    t.equal(several.body.scimType, 'invalidValue');
+    t.match(several.body.detail, /settings\.colour is not a known field/);
+    t.match(several.body.detail, /settings\.compatibility must be one of "lenient", "strict"/);
+    t.match(several.body.detail, /settings\.patchResponse must be one of "auto", "resource", "noContent"/);
+    const unknownField = await a.admin('POST', '/tenants', { id: 'x5', nmae: 'typo' });
+    t.equal(unknownField.status, 400);
+    t.match(unknownField.body.detail, /nmae is not a known field/);
+    t.equal((await a.admin('GET', '/tenants/x5')).status, 404, 'nothing was created');
 
     const list = await a.admin('GET', '/tenants');
     t.equal(list.status, 200);

@@ -9,8 +9,10 @@ import type { Config } from '../../config.js';
 import type { Db } from '../../db/index.js';
 import type { TenantRecord, TokenRecord } from '../../db/tenants.js';
 import { badRequest } from '../../scim/errors.js';
+import { TenantSettingsInput, TenantSettingsSchema } from '../../policy/settings.js';
 import { settingsOf, type TenantService } from '../../services/tenants.js';
 import { authenticateAdmin } from '../auth.js';
+import { adminValidatorCompiler } from '../validation.js';
 import { eventRoutes } from './events.js';
 import { webhookRoutes } from './webhooks.js';
 
@@ -21,23 +23,11 @@ export interface AdminDeps {
   db?: Db;
 }
 
-const SettingsSchema = Type.Object(
-  {
-    compatibility: Type.Optional(Type.Union([Type.Literal('lenient'), Type.Literal('strict')], { description: 'lenient accepts the non-RFC forms Entra ID and Okta send' })),
-    patchResponse: Type.Optional(
-      Type.Union([Type.Literal('auto'), Type.Literal('resource'), Type.Literal('noContent')], {
-        description: 'A successful PATCH answers 200 with the resource (resource), 204 No Content (noContent), or by resource type: Users 200, Groups 204 (auto, the default)',
-      }),
-    ),
-  },
-  { additionalProperties: false },
-);
-
 const Tenant = Type.Object({
   id: Type.String(),
   name: Type.String(),
   scimBaseUrl: Type.String(),
-  settings: SettingsSchema,
+  settings: TenantSettingsSchema,
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
 });
@@ -64,6 +54,7 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
   const tags = ['Admin: tenants'];
 
   app.addHook('onRequest', async (req) => authenticateAdmin(req, config.adminToken));
+  app.setValidatorCompiler(adminValidatorCompiler);
 
   const tenantOut = (t: TenantRecord) => ({
     id: t.id,
@@ -89,7 +80,7 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
       schema: {
         tags,
         summary: 'Create a tenant and its first SCIM token',
-        body: Type.Object({ id: Type.String({ description: 'URL-safe id: lower-case letters, digits, dashes' }), name: Type.Optional(Type.String()), settings: Type.Optional(SettingsSchema) }),
+        body: Type.Object({ id: Type.String({ description: 'URL-safe id: lower-case letters, digits, dashes' }), name: Type.Optional(Type.String()), settings: Type.Optional(TenantSettingsInput) }, { additionalProperties: false }),
         response: { 201: Type.Object({ tenant: Tenant, token: IssuedToken }) },
       },
     },
@@ -129,7 +120,7 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
         tags,
         summary: 'Rename a tenant or change its settings',
         params: TenantIdParams,
-        body: Type.Object({ name: Type.Optional(Type.String()), settings: Type.Optional(SettingsSchema) }),
+        body: Type.Object({ name: Type.Optional(Type.String()), settings: Type.Optional(TenantSettingsInput) }, { additionalProperties: false }),
         response: { 200: Tenant },
       },
     },

@@ -32,7 +32,7 @@ export function discoveryRoutes(app: FastifyInstance, deps: { features: () => Fe
   // PostmanCollection.json, "Get ServiceProviderConfig") reads /serviceConfiguration, its
   // reference server's name for it. Lenient tenants answer it; strict ones 404 (RFC 7644 §4).
   app.get('/serviceConfiguration', { schema: { hide: true } as FastifySchema }, async (req: Req) => {
-    if (req.scim.settings.compatibility !== 'lenient') throw notFound(`No endpoint GET ${req.url.split('?')[0]}`);
+    if (!req.scim.lenient) throw notFound(`No endpoint GET ${req.url.split('?')[0]}`);
     return spc(req);
   });
 

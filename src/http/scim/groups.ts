@@ -35,7 +35,7 @@ export function groupRoutes(app: FastifyInstance, deps: { groups: GroupService; 
   );
 
   app.post('/Groups/.search', { schema: { tags, summary: 'Search groups with a SearchRequest body (RFC 7644 §3.4.3)', body: ScimBody, response: { 200: ScimListResponse } } }, async (req: Req) =>
-    list(req, parseListParams(RT, searchParams(req.body, req.scim.settings.compatibility === 'lenient'), limits)),
+    list(req, parseListParams(RT, searchParams(req.body, req.scim.lenient), limits)),
   );
 
   app.post('/Groups', { schema: { tags, summary: 'Create a group', querystring: ProjectionQuery, body: ScimBody, response: { 201: ScimResourceResponse } } }, async (req: Req, reply) => {

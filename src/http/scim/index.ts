@@ -6,11 +6,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../../config.js';
 import type { Features } from '../../scim/discovery.js';
-import type { ScimContext } from '../../services/context.js';
-import { settingsOf, type TenantService } from '../../services/tenants.js';
+import { scimContext, type ScimContext } from '../../services/context.js';
+import { settingsOf, type Credential, type TenantService } from '../../services/tenants.js';
 import type { UserService } from '../../services/users.js';
 import { authenticateTenant } from '../auth.js';
-import type { TenantRecord } from '../../db/tenants.js';
 import { SCIM_CONTENT_TYPE } from '../errors.js';
 import { discoveryRoutes } from './discovery.js';
 import { userRoutes } from './users.js';
@@ -50,19 +49,19 @@ export async function scimApi(app: FastifyInstance, deps: ScimDeps): Promise<voi
   // Callback style, not async: a cached token answers without a promise (this runs for every SCIM request).
   app.addHook('onRequest', (req: FastifyRequest<{ Params: { tenant: string } }>, reply, done) => {
     reply.type(SCIM_CONTENT_TYPE);
-    const bind = (tenant: TenantRecord) => {
-      req.scim = { tenant, settings: settingsOf(tenant), baseUrl: `${config.publicUrl}/scim/v2/${tenant.id}` };
+    const bind = ({ tenant, token }: Credential) => {
+      req.scim = scimContext(tenant, token, settingsOf(tenant), `${config.publicUrl}/scim/v2/${tenant.id}`);
       done();
     };
-    let tenant: TenantRecord | Promise<TenantRecord>;
+    let credential: Credential | Promise<Credential>;
     try {
-      tenant = authenticateTenant(req, tenants, req.params.tenant);
+      credential = authenticateTenant(req, tenants, req.params.tenant);
     } catch (err) {
       done(err as Error);
       return;
     }
-    if (tenant instanceof Promise) tenant.then(bind, done);
-    else bind(tenant);
+    if (credential instanceof Promise) credential.then(bind, done);
+    else bind(credential);
   });
 
   discoveryRoutes(app, { features: deps.features });

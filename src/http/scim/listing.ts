@@ -6,7 +6,7 @@ import type { FastifyRequest } from 'fastify';
 import { badRequest } from '../../scim/errors.js';
 import { LIST_RESPONSE_SCHEMA, SEARCH_REQUEST_SCHEMA, type ResourceTypeDef } from '../../scim/schema.js';
 import type { PageResult } from '../../services/paging.js';
-import { patchAnswersNoContent } from '../../services/tenants.js';
+import { patchAnswersNoContent } from '../../policy/settings.js';
 import type { Projection } from './list-params.js';
 
 /**
@@ -70,7 +70,7 @@ export function searchParams(body: unknown, lenient: boolean): Record<string, un
  * 2. `Prefer: return=minimal` (204) or `Prefer: return=representation` (200),
  *    RFC 7240 §4.2.
  * 3. The tenant's `patchResponse` setting for this resource type
- *    (patchAnswersNoContent in src/services/tenants.ts).
+ *    (patchAnswersNoContent in src/policy/settings.ts).
  * Returns the preference applied, for the Preference-Applied header: none
  * when the attributes parameter overrode `return=minimal`.
  */

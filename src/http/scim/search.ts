@@ -92,6 +92,6 @@ export function rootSearchRoutes(app: FastifyInstance, deps: { search: SearchSer
     run(req, req.query),
   );
   app.post('/.search', { schema: { tags, summary: 'Search Users and Groups together (RFC 7644 §3.4.3)', body: ScimBody, response: { 200: ScimListResponse } } }, async (req: FastifyRequest) =>
-    run(req, searchParams(req.body, req.scim.settings.compatibility === 'lenient')),
+    run(req, searchParams(req.body, req.scim.lenient)),
   );
 }

@@ -29,7 +29,7 @@ export function userRoutes(app: FastifyInstance, deps: { users: UserService; lim
   );
 
   app.post('/Users/.search', { schema: { tags: ['SCIM Users'], summary: 'Search users with a SearchRequest body (RFC 7644 §3.4.3)', body: ScimBody, response: { 200: ScimListResponse } } }, async (req: Req) =>
-    list(req, parseListParams(RT, searchParams(req.body, req.scim.settings.compatibility === 'lenient'), limits)),
+    list(req, parseListParams(RT, searchParams(req.body, req.scim.lenient), limits)),
   );
 
   app.post('/Users', { schema: { tags: ['SCIM Users'], summary: 'Create a user', querystring: ProjectionQuery, body: ScimBody, response: { 201: ScimResourceResponse } } }, async (req: Req, reply) => {
