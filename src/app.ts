@@ -8,6 +8,7 @@ import type { Config } from './config.js';
 import type { DatabaseHandle } from './db/index.js';
 import { securityEventsConfig } from './events/index.js';
 import { adminApi } from './http/admin/index.js';
+import { installBodyParsers } from './http/body.js';
 import { installErrorHandling } from './http/errors.js';
 import { jwksRoutes } from './http/jwks.js';
 import { installOps, type Ops } from './http/ops/index.js';
@@ -60,14 +61,7 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true },
   });
 
-  // RFC 7644 §3.1: application/scim+json; also plain JSON, and (Okta sends some writes without one) no content type.
-  const json = app.getDefaultJsonParser('error', 'error');
-  app.addContentTypeParser('application/scim+json', { parseAs: 'string' }, json);
-  app.addContentTypeParser('*', { parseAs: 'string' }, (req, body, done) => {
-    if (body === '' || body === undefined) return done(null, undefined);
-    json(req, body as string, done);
-  });
-
+  installBodyParsers(app);
   installErrorHandling(app);
   // Before the API plugins, so their routes get the OpenAPI, metrics and rate-limit hooks.
   const ops = await installOps(app, { config, database });

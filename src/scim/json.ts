@@ -22,6 +22,7 @@ export function getCi(obj: Json, name: string): unknown {
 
 /** A value's kind in words, for error details: `an object`, `string "x"`. */
 export function describe(v: unknown): string {
+  if (v === undefined) return 'nothing';
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'object') return 'an object';

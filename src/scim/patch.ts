@@ -49,11 +49,11 @@ import { changedPaths } from './diff.js';
 import { badRequest, ScimError } from './errors.js';
 import { matches, type ValidatedFilter } from './filter.js';
 import { parsePatchPath, type PatchPath } from './path.js';
-import { getCi, isObject, own, type Json } from './json.js';
-import { quirkMissingSchemaUrn, type WriteContext } from './quirks.js';
+import { describe, getCi, isObject, own, type Json } from './json.js';
+import { quirkExtensionUrnPath, quirkMissingSchemaUrn, type WriteContext } from './quirks.js';
 import { assignments, containerOf, keyOf, normalizeResource, specialAttribute, valueAt } from './resource.js';
 import { coerceFor, coerceOne, coerceValue, memberRefs, type MemberRef } from './values.js';
-import { PATCH_OP_SCHEMA, type AttributeDef, type ResourceTypeDef } from './schema.js';
+import { PATCH_OP_SCHEMA, type AttributeDef, type ResourceTypeDef, type SchemaDef } from './schema.js';
 
 export type PatchOpName = 'add' | 'remove' | 'replace';
 
@@ -174,6 +174,8 @@ function inOperation(err: unknown, i: number, op: PatchOperation): unknown {
 }
 
 function applyOperation(state: State, op: PatchOperation): void {
+  const extension = quirkExtensionUrnPath(state.ctx, state.rt, op.path);
+  if (extension) return applyExtensionOperation(state, op, extension);
   if (op.path !== undefined) {
     applyAt(state, op.op, parsePatchPath(state.rt, op.path, state.ctx), op.value, op.hasValue);
     return;
@@ -185,6 +187,26 @@ function applyOperation(state: State, op: PatchOperation): void {
     throw invalidValue(`Without a "path", the value of "${op.op}" must be an object of attributes, got ${JSON.stringify(op.value)}`);
   }
   for (const { r, value } of assignments(state.rt, op.value)) {
+    applyAt(state, op.op, { text: r.path, attr: r }, value, true);
+  }
+}
+
+/**
+ * An operation whose path is a whole extension (quirkExtensionUrnPath):
+ * `remove` (or `replace` with null) clears the extension; `add` and `replace`
+ * set the attributes its value names and keep the others, as for a singular
+ * complex attribute (RFC 7644 §3.5.2.1, §3.5.2.3).
+ */
+function applyExtensionOperation(state: State, op: PatchOperation, extension: SchemaDef): void {
+  if (op.op === 'remove' || (op.op === 'replace' && op.value === null)) {
+    for (const key of Object.keys(state.work)) if (key.toLowerCase() === extension.id.toLowerCase()) delete state.work[key];
+    return;
+  }
+  if (op.value === null) return;
+  if (!isObject(op.value)) {
+    throw invalidValue(`The value of "${op.op}" on the extension "${extension.id}" must be an object of its attributes, got ${describe(op.value)}`);
+  }
+  for (const { r, value } of assignments(state.rt, { [extension.id]: op.value })) {
     applyAt(state, op.op, { text: r.path, attr: r }, value, true);
   }
 }

@@ -6,7 +6,7 @@
  */
 import { schemasOf, tryResolveAttrPath, type ResolvedAttr } from './attributes.js';
 import type { Json } from './json.js';
-import { findAttribute, type AttributeDef, type ResourceTypeDef } from './schema.js';
+import { findAttribute, type AttributeDef, type ResourceTypeDef, type SchemaDef } from './schema.js';
 
 /** Options shared by normalisation and PATCH. */
 export interface WriteContext {
@@ -27,15 +27,17 @@ export function quirkBooleanString(ctx: WriteContext, v: unknown): boolean | und
 }
 
 /**
- * A bare id for a complex attribute. Microsoft Entra ID sets the enterprise
- * `manager` (complex, RFC 7643 §4.3) as
+ * A bare id for a singular complex attribute. Microsoft Entra ID sets the
+ * enterprise `manager` (complex, RFC 7643 §4.3) as
  * `{"op":"Add","path":"urn:…:enterprise:2.0:User:manager","value":"<id>"}`
  * (reported by SCIM implementers; Microsoft's published samples do not show
- * it). A string given for a complex attribute that has a `value`
- * sub-attribute is read as `{ value }`.
+ * it; test/fixtures/entra/session-*.json "link uNN to manager (bare id)").
+ * A string given for a singular complex attribute that has a `value`
+ * sub-attribute is read as `{ value }`. Not for multi-valued attributes:
+ * `"emails": "x"` is 400 in every mode, no client needs it read otherwise.
  */
 export function quirkComplexFromString(ctx: WriteContext, def: AttributeDef, v: unknown): Json | undefined {
-  if (!ctx.lenient || typeof v !== 'string' || !findAttribute(def.subAttributes ?? [], 'value')) return undefined;
+  if (!ctx.lenient || def.multiValued || typeof v !== 'string' || !findAttribute(def.subAttributes ?? [], 'value')) return undefined;
   return { value: v };
 }
 
@@ -46,15 +48,6 @@ export function quirkComplexFromString(ctx: WriteContext, def: AttributeDef, v: 
  */
 export function quirkBlankType(ctx: WriteContext, sub: AttributeDef, v: unknown): boolean {
   return ctx.lenient && sub.name === 'type' && typeof v === 'string' && v.trim() === '';
-}
-
-/**
- * One value where a multi-valued attribute needs an array (RFC 7643 §2.4),
- * e.g. `"emails": {"value": "…"}` or a PATCH add of one member object.
- * Wrapped in an array.
- */
-export function quirkSingleForArray(ctx: WriteContext, v: unknown): unknown[] | undefined {
-  return ctx.lenient ? [v] : undefined;
 }
 
 /**
@@ -89,6 +82,24 @@ export function quirkBareExtensionAttribute(ctx: WriteContext, rt: ResourceTypeD
 /** The one-element array of the same request: its element is the value of a single-valued attribute. */
 export function quirkSingleElementArray(ctx: WriteContext, def: AttributeDef, v: unknown): unknown {
   return ctx.lenient && !def.multiValued && Array.isArray(v) && v.length === 1 ? v[0] : v;
+}
+
+/**
+ * A PATCH path that is a whole extension schema URN
+ * (`"path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"`),
+ * outside RFC 7644 §3.10's attrPath grammar. python-scim's scim2-tester sends
+ * `remove` of it and reports a refusal as a deviation
+ * (test/fixtures/clients/scim2-tester-remove-extension-root.json); clients
+ * that build PATCHes from a resource's JSON send `add`/`replace` with the
+ * extension's object. Read as the extension, see applyExtensionOperation in
+ * src/scim/patch.ts.
+ */
+export function quirkExtensionUrnPath(ctx: WriteContext, rt: ResourceTypeDef, path: unknown): SchemaDef | undefined {
+  if (!ctx.lenient || typeof path !== 'string') return undefined;
+  const lower = path.trim().toLowerCase();
+  return schemasOf(rt)
+    .slice(1)
+    .find((s) => s.id.toLowerCase() === lower);
 }
 
 /**

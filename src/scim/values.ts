@@ -11,7 +11,6 @@ import {
   quirkComplexFromString,
   quirkManyPrimaries,
   quirkSingleElementArray,
-  quirkSingleForArray,
   type WriteContext,
 } from './quirks.js';
 import { findAttribute, type AttributeDef } from './schema.js';
@@ -113,9 +112,8 @@ function coerceComplex(def: AttributeDef, v: Json, where: string, ctx: WriteCont
  */
 function coerceElements(def: AttributeDef, v: unknown, where: string, ctx: WriteContext): unknown[] {
   if (v === null || v === undefined) return [];
-  const list = Array.isArray(v) ? v : quirkSingleForArray(ctx, v);
-  if (!list) throw invalid(`"${where}" is multi-valued and must be an array, got ${describe(v)}`);
-  return list.map((e, i) => {
+  if (!Array.isArray(v)) throw invalid(`"${where}" is multi-valued and must be an array, got ${describe(v)}`);
+  return v.map((e, i) => {
     if (e === null || e === undefined) throw invalid(`"${where}[${i}]" must not be null`);
     return coerceOne(def, e, `${where}[${i}]`, ctx);
   });

@@ -34,3 +34,8 @@ export function scimContext(tenant: TenantRecord, token: TokenRecord, settings: 
     notes: [],
   };
 }
+
+/** Record what lenient handling skipped or corrected (once per distinct text: a retried transaction notes again). */
+export function note(ctx: ScimContext, text: string): void {
+  if (!ctx.notes.includes(text)) ctx.notes.push(text);
+}

@@ -6,8 +6,9 @@
  * Membership lives in group_members (src/db/groups.ts), never in the JSON:
  * - a write applies only the member delta it carries (PATCH add/remove touch
  *   the named rows; PUT and PATCH replace touch what differs);
- * - members being added must exist in the tenant (one set-based lookup), or
- *   the request is 400 invalidValue and nothing changes;
+ * - members being added must exist in the tenant (one set-based lookup):
+ *   strict tenants get 400 invalidValue and nothing changes, lenient ones
+ *   get the members that exist (resolveMembers);
  * - members are loaded only for a response that returns them, at most
  *   `memberLimit` per group and PAGE_MEMBER_BUDGET per page of groups,
  *   ordered by member id (see MEMBER_LIMIT);
@@ -22,7 +23,7 @@
  * - A group cannot be its own member (400 invalidValue). Nested groups are
  *   otherwise allowed; membership is direct only (no transitive expansion).
  * - A member whose `type` says User but whose id is a Group (or the reverse)
- *   is 400 invalidValue.
+ *   is 400 invalidValue for strict tenants; lenient ones store the true type.
  */
 import { randomUUID } from 'node:crypto';
 import type { Transaction } from 'kysely';
@@ -41,7 +42,7 @@ import { parseETagList, toScim, type StoredResource } from '../scim/representati
 import { normalizeResource } from '../scim/resource.js';
 import type { MemberRef } from '../scim/values.js';
 import { groupResourceType as RT } from '../scim/schema.js';
-import type { ScimContext } from './context.js';
+import { note, type ScimContext } from './context.js';
 import { pageOf, queryBinding, type ListRequest, type PageResult, type Segment } from './paging.js';
 import { checkIfMatch } from './preconditions.js';
 
@@ -139,26 +140,45 @@ export function presentGroup(ctx: ScimContext, stored: StoredResource, members?:
 /**
  * Check that every member to add exists in the tenant as the type it claims,
  * and lock them (see src/db/groups.ts). Returns them with their types.
+ *
+ * Strict tenants: an unknown id or a wrong `type` is 400 invalidValue and
+ * nothing changes. Lenient tenants: the members that exist are added with the
+ * type the stored resource has, the unknown ones are skipped, and both are
+ * noted for the request log (ctx.notes). One stale id (a user deleted out of
+ * band, or not provisioned yet) must not lose the whole batch: Okta treats a
+ * 400 as final and adds none of the valid members, Entra ID retries and the
+ * group never converges.
  */
 async function resolveMembers(trx: Transaction<Database>, ctx: ScimContext, groupId: string, refs: MemberRef[]): Promise<{ value: string; type: MemberType }[]> {
   if (refs.length === 0) return [];
   const found = await groups.lockMembers(trx, ctx.tenant.id, refs.map((r) => r.value));
   const out: { value: string; type: MemberType }[] = [];
   const absent: string[] = [];
+  const retyped: string[] = [];
   for (const ref of refs) {
     const id = ref.value.toLowerCase();
     if (id === groupId) throw invalidValue(`A group cannot be a member of itself (members value "${ref.value}")`);
     const type = found.get(id);
-    if (!type) absent.push(ref.value);
-    else if (ref.type && ref.type !== type) throw invalidValue(`Member "${ref.value}" is a ${type}, not a ${ref.type}`);
-    else out.push({ value: id, type });
+    if (!type) {
+      absent.push(ref.value);
+      continue;
+    }
+    if (ref.type && ref.type !== type) {
+      if (!ctx.lenient) throw invalidValue(`Member "${ref.value}" is a ${type}, not a ${ref.type}`);
+      retyped.push(`"${ref.value}" (a ${type}, sent as ${ref.type})`);
+    }
+    out.push({ value: id, type });
   }
   if (absent.length) {
-    const shown = absent.slice(0, 10).map((v) => `"${v}"`).join(', ');
-    throw invalidValue(`No User or Group with id ${shown}${absent.length > 10 ? ` and ${absent.length - 10} more` : ''} exists in this tenant; no members were changed`);
+    if (!ctx.lenient) throw invalidValue(`No User or Group with id ${listed(absent.map((v) => `"${v}"`))} exists in this tenant; no members were changed`);
+    note(ctx, `Group ${groupId}: skipped ${absent.length} member(s) that are no User or Group of this tenant: ${listed(absent.map((v) => `"${v}"`))}`);
   }
+  if (retyped.length) note(ctx, `Group ${groupId}: member type taken from the stored resource for ${listed(retyped)}`);
   return out;
 }
+
+/** The first ten of a list, and how many more. */
+const listed = (items: string[]) => items.slice(0, 10).join(', ') + (items.length > 10 ? ` and ${items.length - 10} more` : '');
 
 /** Ids a member delta would add (to resolve and lock them first). */
 const idsAdded = (d: MemberDelta | undefined): MemberRef[] => (d ? (d.replaceWith ?? d.add) : []);

@@ -141,15 +141,14 @@ const DEVIATIONS: Deviation[] = [
     },
   },
   ...['Group patch add member', 'Group patch add member2'].map((name, i) => ({
-    // {"op":"add","path":"members","value":"string id N"}: lenient tenants read the bare string as
-    // {"value": "string id N"}, but no User or Group has that id. A member must reference a
-    // resource of the tenant (RFC 7643 §4.2), so the PATCH is 400 invalidValue and changes
-    // nothing (RFC 7644 §3.5.2: atomic), where the collection expects 204.
+    // {"op":"add","path":"members","value":"string id N"}: `members` is multi-valued and complex
+    // (RFC 7643 §2.4, §4.2), so a bare string is 400 invalidValue in every mode and changes nothing
+    // (RFC 7644 §3.5.2: atomic), where the collection expects 204. No identity provider sends it.
     step: `Group tests with garbage / ${name}`,
     assertion: 'Status code is 204',
     check(t: Test, s: Step) {
       t.equal(s.status, 400, `${s.key}: 400`);
-      t.match(s.body, { status: '400', scimType: 'invalidValue', detail: `"string id ${i + 1}"` }, `${s.key}: names the unknown member`);
+      t.match(s.body, { status: '400', scimType: 'invalidValue', detail: `"members" is multi-valued and must be an array, got string "string id ${i + 1}"` }, `${s.key}: names the problem`);
     },
   })),
 ];

@@ -2,7 +2,7 @@
  * A Roster app on a fresh database, with a tenant and token ready, driven
  * through Fastify's inject (real routing, hooks, parsers, error handler).
  */
-import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import type { FastifyInstance, FastifyServerOptions, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildApp, type Services } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { DatabaseHandle } from '../../src/db/index.js';
@@ -48,14 +48,14 @@ export function toRes(r: LightMyRequestResponse): Res {
   return { status: r.statusCode, headers: r.headers, body, raw: r };
 }
 
-export async function startApp(t: T, backend: Backend, env: Record<string, string> = {}): Promise<TestApp> {
+export async function startApp(t: T, backend: Backend, env: Record<string, string> = {}, opts: { logger?: FastifyServerOptions['logger'] } = {}): Promise<TestApp> {
   const config = loadConfig({ LOG_LEVEL: 'silent', ADMIN_TOKEN, PUBLIC_URL: 'https://roster.test', ...env });
   // The tests' pool is 5 unless env sets DATABASE_POOL_MAX; DATABASE_PREPARED_STATEMENTS applies as in production.
   const database = await openTestDatabase(t, backend, {
     ...(env.DATABASE_POOL_MAX ? { poolMax: config.databasePoolMax } : {}),
     preparedStatements: config.databasePreparedStatements,
   });
-  const { app, services } = await buildApp({ config, database });
+  const { app, services } = await buildApp({ config, database, ...(opts.logger ? { logger: opts.logger } : {}) });
   t.teardown(() => app.close());
   await app.ready();
 

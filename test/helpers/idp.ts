@@ -1,6 +1,7 @@
 /**
  * Replaying identity providers' documented requests (test/fixtures/entra,
- * test/fixtures/okta) against a Roster app.
+ * test/fixtures/okta) and other clients' real requests (test/fixtures/clients)
+ * against a Roster app.
  *
  * A fixture is one request as the IdP's documentation prints it, with the
  * state it needs and what must come back:
@@ -73,8 +74,14 @@ export interface LoadedFixture {
 
 const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
 
-/** The documented-request fixtures of one IdP (every JSON file but the session-*.json replays). */
-export function loadFixtures(idp: 'entra' | 'okta'): LoadedFixture[] {
+/**
+ * Where fixtures come from: an IdP's documented requests, or (clients) what
+ * test suites, scripts and HTTP libraries send, each with its source.
+ */
+export type FixtureSource = 'entra' | 'okta' | 'clients';
+
+/** The documented-request fixtures of one source (every JSON file but the session-*.json replays). */
+export function loadFixtures(idp: FixtureSource): LoadedFixture[] {
   const dir = join(FIXTURES, idp);
   return readdirSync(dir)
     .filter((f) => f.endsWith('.json') && !f.startsWith('session-'))
@@ -359,7 +366,7 @@ export async function runSession(t: Test, a: TestApp, session: Session, settings
  * - where the fixture gives `strict`: on a strict tenant, which answers the
  *   non-RFC forms with RFC 7644 errors.
  */
-export function documentedRequests(tap: Test, idp: 'entra' | 'okta', backends: Backend[]): void {
+export function documentedRequests(tap: Test, idp: FixtureSource, backends: Backend[]): void {
   for (const backend of backends) {
     tap.test(`${backend}: ${idp} documented requests`, async (t) => {
       const a = await startApp(t, backend);

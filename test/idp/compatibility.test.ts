@@ -133,11 +133,25 @@ for (const backend of backends) {
           scimType: 'invalidValue',
         },
         {
-          what: 'a bare string as a group member (Microsoft\'s collection)',
+          what: 'a member that does not exist, next to one that does (fleetdm/fleet#52600, an Okta group push)',
           method: 'PATCH',
           path: (ids) => `/Groups/${ids.group}`,
-          body: (ids) => ({ schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: ids.user }] }),
+          body: (ids) => ({ schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: [{ value: ids.user }, { value: '7b1d2e4c-0c52-4a53-9d47-3b7c3a6e2f10' }] }] }),
           scimType: 'invalidValue',
+        },
+        {
+          what: 'a member whose type contradicts what it is',
+          method: 'PATCH',
+          path: (ids) => `/Groups/${ids.group}`,
+          body: (ids) => ({ schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: [{ value: ids.manager, type: 'Group' }] }] }),
+          scimType: 'invalidValue',
+        },
+        {
+          what: 'a PATCH of the whole enterprise extension by its URN (python-scim\'s scim2-tester)',
+          method: 'PATCH',
+          path: (ids) => `/Users/${ids.user}`,
+          body: () => ({ schemas: [PATCH_OP], Operations: [{ op: 'add', path: ENTERPRISE, value: { department: 'Sales' } }] }),
+          scimType: 'invalidPath',
         },
       ];
       for (const [name, tenant] of [['strict', strict], ['lenient', lenient]] as const) {

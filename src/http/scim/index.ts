@@ -64,6 +64,13 @@ export async function scimApi(app: FastifyInstance, deps: ScimDeps): Promise<voi
     else bind(credential);
   });
 
+  // What lenient handling skipped or corrected is never silent (README "Lenient tenants").
+  app.addHook('onResponse', (req, _reply, done) => {
+    const ctx = req.scim as ScimContext | null;
+    if (ctx?.notes.length) req.log.warn({ tenant: ctx.tenant.id, token: ctx.actor.id, notes: ctx.notes }, 'lenient handling skipped or corrected part of the request');
+    done();
+  });
+
   discoveryRoutes(app, { features: deps.features });
   userRoutes(app, { users: deps.users, limits: config });
   groupRoutes(app, { groups: deps.groups, limits: config });
