@@ -8,9 +8,10 @@ import type { Config } from './config.js';
 import type { DatabaseHandle } from './db/index.js';
 import { securityEventsConfig } from './events/index.js';
 import { adminApi } from './http/admin/index.js';
-import { installBodyParsers } from './http/body.js';
-import { installErrorHandling } from './http/errors.js';
+import { installInputChecks } from './http/input.js';
+import { frameworkErrors, installErrorHandling } from './http/errors.js';
 import { jwksRoutes } from './http/jwks.js';
+import { loggerOptions } from './http/log.js';
 import { installOps, type Ops } from './http/ops/index.js';
 import { SCIM_PREFIX, scimApi } from './http/scim/index.js';
 import type { Features } from './scim/discovery.js';
@@ -36,14 +37,6 @@ export interface BuildOptions {
   logger?: FastifyServerOptions['logger'];
 }
 
-export function loggerOptions(config: Config): FastifyServerOptions['logger'] {
-  return {
-    level: config.logLevel,
-    // Tokens must never reach the logs, whatever a serializer is changed to print.
-    redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.token', '*.secret'], censor: '[redacted]' },
-  };
-}
-
 export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstance; services: Services; ops: Ops }> {
   const { config, database } = opts;
   const app = Fastify({
@@ -59,9 +52,10 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
     }),
     // Microsoft's SCIM validator uses /users and /groups; resource paths are case-insensitive here.
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true },
+    frameworkErrors,
   });
 
-  installBodyParsers(app);
+  installInputChecks(app);
   installErrorHandling(app);
   // Before the API plugins, so their routes get the OpenAPI, metrics and rate-limit hooks.
   const ops = await installOps(app, { config, database });
@@ -92,8 +86,8 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
     },
   });
 
-  await app.register(scimApi, { prefix: SCIM_PREFIX, config, tenants: services.tenants, users: services.users, groups: services.groups, search: services.search, bulk: services.bulk, features });
-  await app.register(adminApi, { prefix: '/admin/v1', config, tenants: services.tenants, db: database.db });
+  await app.register(scimApi, { prefix: SCIM_PREFIX, config, tenants: services.tenants, users: services.users, groups: services.groups, search: services.search, bulk: services.bulk, features, authFailures: ops.rateLimits.authFailures });
+  await app.register(adminApi, { prefix: '/admin/v1', config, tenants: services.tenants, db: database.db, authFailures: ops.rateLimits.authFailures });
   await app.register(jwksRoutes, { db: database.db });
 
   return { app, services, ops };

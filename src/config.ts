@@ -44,10 +44,12 @@ export const configSpec = [
   { env: 'METRICS_ENABLED', kind: 'bool', default: 'true', description: 'Serve Prometheus metrics at `/metrics` on a separate listener (`METRICS_PORT`), kept off the public one.' },
   { env: 'METRICS_PORT', kind: 'port', default: '9464', description: 'TCP port of the metrics listener (on `HOST`). Must differ from `PORT`.' },
   { env: 'METRICS_ON_MAIN_LISTENER', kind: 'bool', default: 'false', description: 'Also serve `/metrics` on the public listener (`PORT`). Only when something in front keeps that path private.' },
-  { env: 'RATE_LIMIT_SCIM_PER_MINUTE', kind: 'int', default: '6000', min: 0, description: 'SCIM requests per minute per tenant (token bucket, refilled continuously; a `/Bulk` request counts once per operation). Excess requests get 429 with `Retry-After`. Counted per process: with N replicas a tenant can reach N times this. `0` disables the limit.' },
+  { env: 'RATE_LIMIT_SCIM_PER_MINUTE', kind: 'int', default: '6000', min: 0, description: 'SCIM requests per minute per tenant (token bucket, refilled continuously; a `/Bulk` request counts once per operation, and one within `BULK_MAX_OPERATIONS` always fits a full bucket). Excess requests get 429 with `Retry-After`. Counted per process: with N replicas a tenant can reach N times this. `0` disables the limit.' },
   { env: 'RATE_LIMIT_SCIM_BURST', kind: 'int', default: '600', min: 1, description: 'SCIM requests a tenant may send at once above the steady rate (bucket size).' },
   { env: 'RATE_LIMIT_ADMIN_PER_MINUTE', kind: 'int', default: '600', min: 0, description: 'Admin API requests per minute per client address (per process). `0` disables the limit.' },
   { env: 'RATE_LIMIT_ADMIN_BURST', kind: 'int', default: '100', min: 1, description: 'Admin API requests a client may send at once above the steady rate.' },
+  { env: 'RATE_LIMIT_AUTH_FAILURES_PER_MINUTE', kind: 'int', default: '30', min: 0, description: 'Failed authentications (SCIM and admin API: a missing, wrong, revoked or expired credential) per minute per client address. Beyond it the address gets 429 with `Retry-After` without its credential being looked up, except a credential known good to this process. Set `TRUST_PROXY` behind a load balancer, or every client shares the balancer\'s address. `0` disables the limit.' },
+  { env: 'RATE_LIMIT_AUTH_FAILURES_BURST', kind: 'int', default: '20', min: 1, description: 'Failed authentications a client address may have at once above the steady rate.' },
   { env: 'TRUST_PROXY', kind: 'string', description: 'Behind a load balancer or ingress: `true` (trust X-Forwarded-For from any hop), a hop count, or comma-separated addresses/CIDRs of trusted proxies. Used for client addresses in logs and the admin rate limit.' },
   { env: 'SHUTDOWN_TIMEOUT_MS', kind: 'int', default: '10000', min: 100, description: 'On SIGTERM/SIGINT: how long in-flight requests and background work may take to finish before connections are cut. Keep it below the pod\'s `terminationGracePeriodSeconds`.' },
 ] as const satisfies readonly Spec[];
@@ -86,6 +88,8 @@ export interface Config {
   rateLimitScimBurst: number;
   rateLimitAdminPerMinute: number;
   rateLimitAdminBurst: number;
+  rateLimitAuthFailuresPerMinute: number;
+  rateLimitAuthFailuresBurst: number;
   shutdownTimeoutMs: number;
   /** Fastify trustProxy: true, a hop count, or trusted addresses. */
   trustProxy: boolean | number | string[];
@@ -186,6 +190,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rateLimitScimBurst: value('RATE_LIMIT_SCIM_BURST') as number,
     rateLimitAdminPerMinute: value('RATE_LIMIT_ADMIN_PER_MINUTE') as number,
     rateLimitAdminBurst: value('RATE_LIMIT_ADMIN_BURST') as number,
+    rateLimitAuthFailuresPerMinute: value('RATE_LIMIT_AUTH_FAILURES_PER_MINUTE') as number,
+    rateLimitAuthFailuresBurst: value('RATE_LIMIT_AUTH_FAILURES_BURST') as number,
     shutdownTimeoutMs: value('SHUTDOWN_TIMEOUT_MS') as number,
     trustProxy: parseTrustProxy(value('TRUST_PROXY') as string | undefined),
   };

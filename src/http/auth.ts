@@ -7,6 +7,7 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { ScimError } from '../scim/errors.js';
 import type { Credential, TenantService } from '../services/tenants.js';
+import type { AuthFailures } from './rate-limit.js';
 
 export function bearerToken(req: FastifyRequest): string | undefined {
   const h = req.headers.authorization;
@@ -25,24 +26,36 @@ function unauthorized(realm: string, detail: string, error?: 'invalid_token'): S
  * SCIM base URL: at once when the token cache can answer (the usual case),
  * else a promise; throws (or rejects with) the 401.
  */
-export function authenticateTenant(req: FastifyRequest, tenants: TenantService, tenantId: string): Credential | Promise<Credential> {
+export function authenticateTenant(req: FastifyRequest, tenants: TenantService, tenantId: string, failures?: AuthFailures): Credential | Promise<Credential> {
   const token = bearerToken(req);
-  if (!token) throw unauthorized('scim', 'Authorization: Bearer <token> required');
-  const cached = tenants.authenticateCached(tenantId, token);
-  return cached === null ? tenants.authenticate(tenantId, token).then(admitted) : admitted(cached);
-}
-
-function admitted(credential: Credential | undefined): Credential {
-  if (!credential) throw unauthorized('scim', 'The bearer token is not valid for this SCIM endpoint', 'invalid_token');
-  return credential;
+  const cached = token ? tenants.authenticateCached(tenantId, token) : undefined;
+  if (cached) return cached;
+  // Not known good here: an address that failed too often is refused before any look-up.
+  const limited = failures?.check(req.ip);
+  if (limited) throw limited;
+  const refuse = (detail: string, error?: 'invalid_token') => {
+    failures?.record(req.ip);
+    return unauthorized('scim', detail, error);
+  };
+  if (!token) throw refuse('Authorization: Bearer <token> required');
+  const invalid = () => refuse('The bearer token is not valid for this SCIM endpoint', 'invalid_token');
+  if (cached === undefined) throw invalid();
+  return tenants.authenticate(tenantId, token).then((credential) => {
+    if (!credential) throw invalid();
+    return credential;
+  });
 }
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
-export function authenticateAdmin(req: FastifyRequest, adminToken: string | undefined): void {
-  if (!adminToken) throw unauthorized('roster-admin', 'The admin API is disabled: set ADMIN_TOKEN to enable it');
+export function authenticateAdmin(req: FastifyRequest, adminToken: string | undefined, failures?: AuthFailures): void {
   const token = bearerToken(req);
-  if (!token) throw unauthorized('roster-admin', 'Authorization: Bearer <ADMIN_TOKEN> required');
   // Constant-time comparison of equal-length digests.
-  if (!timingSafeEqual(digest(token), digest(adminToken))) throw unauthorized('roster-admin', 'Invalid admin token', 'invalid_token');
+  if (adminToken && token && timingSafeEqual(digest(token), digest(adminToken))) return;
+  const limited = failures?.check(req.ip);
+  if (limited) throw limited;
+  failures?.record(req.ip);
+  if (!adminToken) throw unauthorized('roster-admin', 'The admin API is disabled: set ADMIN_TOKEN to enable it');
+  if (!token) throw unauthorized('roster-admin', 'Authorization: Bearer <ADMIN_TOKEN> required');
+  throw unauthorized('roster-admin', 'Invalid admin token', 'invalid_token');
 }

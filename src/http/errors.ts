@@ -51,3 +51,11 @@ export function installErrorHandling(app: FastifyInstance): void {
 
   app.setNotFoundHandler((req, reply) => sendError(reply, new ScimError(404, `No endpoint ${req.method} ${req.url.split('?')[0]}`)));
 }
+
+/**
+ * Errors Fastify meets before routing (a URL that is not valid percent-encoded
+ * UTF-8): answered in the same SCIM error shape as everything else.
+ */
+export function frameworkErrors(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
+  void sendError(reply, new ScimError(400, err.code === 'FST_ERR_BAD_URL' ? 'The URL is not valid percent-encoded UTF-8' : err.message, 'invalidSyntax'));
+}

@@ -28,3 +28,58 @@ export function describe(v: unknown): string {
   if (typeof v === 'object') return 'an object';
   return `${typeof v} ${JSON.stringify(v)}`;
 }
+
+/**
+ * The first problem a parsed JSON body has that no attribute check would
+ * catch, as a 400: nesting deeper than `maxDepth` (SCIM bodies are a few
+ * levels deep; deeper ones would make recursive code overflow its stack), or
+ * a string or key Postgres cannot store (U+0000, or an unpaired UTF-16
+ * surrogate, which `\ud800` escapes produce). Iterative, linear in the body.
+ */
+export function checkJsonBody(body: unknown, maxDepth: number): void {
+  // Paths are only spelt out for the error: each node keeps its parent and key.
+  interface Node {
+    v: unknown;
+    parent: Node | undefined;
+    key: string | number;
+    depth: number;
+  }
+  const pathOf = (n: Node | undefined): string => {
+    const parts: string[] = [];
+    for (let x = n; x && x.parent; x = x.parent) parts.push(typeof x.key === 'number' ? `[${x.key}]` : `.${x.key}`);
+    return parts.reverse().join('').replace(/^\./, '');
+  };
+  const stack: Node[] = [{ v: body, parent: undefined, key: '', depth: 0 }];
+  while (stack.length) {
+    const node = stack.pop()!;
+    const v = node.v;
+    if (typeof v === 'string') {
+      if (!storable(v)) checkString(v, pathOf(node) || 'the body');
+      continue;
+    }
+    if (typeof v !== 'object' || v === null) continue;
+    if (node.depth >= maxDepth) throw badRequest('invalidSyntax', `The body is nested more than ${maxDepth} levels deep (at ${pathOf(node) || 'the top'})`);
+    const depth = node.depth + 1;
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) stack.push({ v: v[i], parent: node, key: i, depth });
+      continue;
+    }
+    for (const k in v) {
+      if (!Object.hasOwn(v, k)) continue;
+      const child: Node = { v: (v as Json)[k], parent: node, key: k, depth };
+      if (!storable(k)) checkString(k, `the name of ${JSON.stringify(pathOf(child).slice(0, 80))}`);
+      stack.push(child);
+    }
+  }
+}
+
+/** Whether Postgres can store the string (see checkString, which says why not). */
+const storable = (s: string) => !s.includes('\u0000') && !LONE_SURROGATE.test(s);
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** A string Postgres can store: no U+0000, no unpaired surrogate. */
+export function checkString(s: string, where: string): void {
+  if (s.includes('\u0000')) throw badRequest('invalidValue', `"${where}" contains the character U+0000 (NUL), which cannot be stored`);
+  if (LONE_SURROGATE.test(s)) throw badRequest('invalidValue', `"${where}" contains an unpaired UTF-16 surrogate (an escape such as \\ud800 without its pair), which cannot be stored`);
+}

@@ -44,12 +44,12 @@
  * diff.ts reports them); membership and password are not in it, the caller
  * learns about them from `members` and `password`.
  */
-import { isDeepStrictEqual } from 'node:util';
 import { changedPaths } from './diff.js';
 import { badRequest, ScimError } from './errors.js';
 import { matches, type ValidatedFilter } from './filter.js';
 import { parsePatchPath, type PatchPath } from './path.js';
 import { describe, getCi, isObject, own, type Json } from './json.js';
+import { MAX_PATCH_OPERATIONS } from './limits.js';
 import { quirkExtensionUrnPath, quirkMissingSchemaUrn, type WriteContext } from './quirks.js';
 import { assignments, containerOf, keyOf, normalizeResource, specialAttribute, valueAt } from './resource.js';
 import { coerceFor, coerceOne, coerceValue, memberRefs, type MemberRef } from './values.js';
@@ -121,6 +121,9 @@ export function parsePatchRequest(body: unknown, ctx: WriteContext): PatchOperat
   if (!Array.isArray(operations) || operations.length === 0) {
     throw badRequest('invalidSyntax', '"Operations" must be an array of one or more operations (RFC 7644 §3.5.2)');
   }
+  if (operations.length > MAX_PATCH_OPERATIONS) {
+    throw new ScimError(413, `A PATCH request may carry at most ${MAX_PATCH_OPERATIONS} operations; this one has ${operations.length}. Send the changes in several requests`, 'tooMany');
+  }
   return operations.map((o, i): PatchOperation => {
     if (!isObject(o)) throw badRequest('invalidSyntax', `Operations[${i}] must be an object`);
     // Operation names are compared case-insensitively: Microsoft Entra ID sends "Add", "Replace", "Remove".
@@ -145,12 +148,14 @@ interface State {
   work: Json;
   members: MemberFold;
   password?: string;
+  /** valueKey of each element of a multi-valued attribute's array, kept between consecutive adds (appendValues). */
+  valueKeys: WeakMap<unknown[], Set<string>>;
 }
 
 export function applyPatch(rt: ResourceTypeDef, current: Json, body: unknown, opts: PatchOptions = {}): PatchResult {
   const ctx: WriteContext = { lenient: opts.lenient === true };
   const operations = parsePatchRequest(body, ctx);
-  const state: State = { rt, ctx, work: structuredClone(current), members: new MemberFold() };
+  const state: State = { rt, ctx, work: structuredClone(current), members: new MemberFold(), valueKeys: new WeakMap() };
   operations.forEach((op, i) => {
     try {
       applyOperation(state, op);
@@ -304,21 +309,52 @@ function patchWhole(t: Target): void {
 
 /** Add values to a multi-valued attribute; a value already present is not added again (§3.5.2.1). */
 function appendValues(t: Target, values: unknown[]): void {
-  const elements = [...elementsOf(t)];
+  const current = elementsOf(t);
+  const elements = [...current];
+  // By a key of each value rather than comparing every pair, and the keys kept for the next add to the
+  // same attribute: a PATCH of many adds stays linear.
+  const present = t.state.valueKeys.get(current) ?? new Set(elements.map(valueKey));
   const added = new Set<unknown>();
   for (const v of values) {
-    if (elements.some((e) => isDeepStrictEqual(e, v))) continue;
+    const key = valueKey(v);
+    if (present.has(key)) continue;
+    present.add(key);
     elements.push(v);
     added.add(v);
   }
-  keepOnePrimary(elements, added);
+  // A value that lost its primary flag has another key now: keep no keys then.
+  if (!keepOnePrimary(elements, added)) t.state.valueKeys.set(elements, present);
   t.container[t.key] = elements;
+}
+
+/** Equal values (deep, sub-attributes in any order) have equal keys. */
+function valueKey(v: unknown): string {
+  if (!isObject(v)) return JSON.stringify(v);
+  return JSON.stringify(Object.keys(v).sort().map((k) => [k, v[k]]));
 }
 
 /** `remove` with a value on a multi-valued attribute: drop the elements equal to one of the given values. */
 function removeValues(t: Target, def: AttributeDef): void {
   const given = (coerceValue(def, t.value, t.path.text, t.state.ctx) as unknown[] | undefined) ?? [];
-  t.container[t.key] = elementsOf(t).filter((e) => !given.some((g) => sameValue(def, e, g)));
+  // Given values that name a `value` are looked up by it (linear); the others are compared one by one.
+  const valueDef = def.type === 'complex' ? (def.subAttributes ?? []).find((s) => s.name === 'value') : undefined;
+  const fold = (v: unknown) => (typeof v === 'string' && valueDef && !valueDef.caseExact ? v.toLowerCase() : v);
+  const byValue = new Map<unknown, unknown[]>();
+  const rest: unknown[] = [];
+  for (const g of given) {
+    if (!valueDef || !isObject(g) || g.value === undefined) {
+      rest.push(g);
+      continue;
+    }
+    const list = byValue.get(fold(g.value));
+    if (list) list.push(g);
+    else byValue.set(fold(g.value), [g]);
+  }
+  const removed = (e: unknown) => {
+    const candidates = valueDef && isObject(e) ? (byValue.get(fold(e.value)) ?? []) : [];
+    return candidates.some((g) => sameValue(def, e, g)) || rest.some((g) => sameValue(def, e, g));
+  };
+  t.container[t.key] = elementsOf(t).filter((e) => !removed(e));
 }
 
 /** Whether an element matches a given value: every sub-attribute the given value has is equal (strings per caseExact). */
@@ -353,10 +389,11 @@ function patchFiltered(t: Target, filter: ValidatedFilter): void {
   const sub = t.path.attr.sub;
   const elements = elementsOf(t);
   const hit = elements.filter((e) => isObject(e) && matches(filter, e)) as Json[];
+  const hits = new Set<unknown>(hit);
 
   if (t.op === 'remove') {
     if (sub) hit.forEach((e) => setOrDelete(t, e, sub));
-    else t.container[t.key] = elements.filter((e) => !hit.includes(e as Json));
+    else t.container[t.key] = elements.filter((e) => !hits.has(e));
     return;
   }
   if (hit.length === 0) {
@@ -376,11 +413,11 @@ function patchFiltered(t: Target, filter: ValidatedFilter): void {
     const v = coerceOne(def, t.value, t.path.text, t.state.ctx) as Json | undefined;
     if (v === undefined) {
       // replace with null: the matched values become unassigned.
-      if (t.op === 'replace') t.container[t.key] = elements.filter((e) => !hit.includes(e as Json));
+      if (t.op === 'replace') t.container[t.key] = elements.filter((e) => !hits.has(e));
       return;
     }
     const next = elements.map((e) => {
-      if (!hit.includes(e as Json)) return e;
+      if (!hits.has(e)) return e;
       // add merges the given sub-attributes into the value; replace replaces the value (§3.5.2.3).
       const replaced = t.op === 'replace' ? structuredClone(v) : { ...(e as Json), ...structuredClone(v) };
       changed.add(replaced);
@@ -439,9 +476,16 @@ function setOrDelete(t: Target, obj: Json, sub: AttributeDef): void {
 }
 
 /** "primary" is unique (RFC 7643 §2.4): when a changed value became primary, the others stop being primary. */
-function keepOnePrimary(elements: unknown[], changed: Set<unknown>): void {
-  if (![...changed].some((e) => isObject(e) && e.primary === true)) return;
-  for (const e of elements) if (!changed.has(e) && isObject(e) && e.primary === true) e.primary = false;
+function keepOnePrimary(elements: unknown[], changed: Set<unknown>): boolean {
+  if (![...changed].some((e) => isObject(e) && e.primary === true)) return false;
+  let demoted = false;
+  for (const e of elements) {
+    if (!changed.has(e) && isObject(e) && e.primary === true) {
+      e.primary = false;
+      demoted = true;
+    }
+  }
+  return demoted;
 }
 
 /** Drop values left empty by a removal: empty complex values, then an empty attribute. */
@@ -449,8 +493,8 @@ function tidy(container: Json, key: string): void {
   const v = own(container, key);
   if (Array.isArray(v)) {
     const kept = v.filter((e) => !(isObject(e) && Object.keys(e).length === 0));
-    if (kept.length) container[key] = kept;
-    else delete container[key];
+    if (kept.length === 0) delete container[key];
+    else if (kept.length !== v.length) container[key] = kept;
   } else if (isObject(v) && Object.keys(v).length === 0) {
     delete container[key];
   }

@@ -13,6 +13,7 @@ import {
   quirkSingleElementArray,
   type WriteContext,
 } from './quirks.js';
+import { MAX_VALUES_PER_ATTRIBUTE } from './limits.js';
 import { findAttribute, type AttributeDef } from './schema.js';
 
 /** A Group member as requested: the member's id and, when the client said, its resource type. */
@@ -110,9 +111,10 @@ function coerceComplex(def: AttributeDef, v: Json, where: string, ctx: WriteCont
  * empty (e.g. only readOnly sub-attributes) is undefined, kept in place so
  * callers can name its index.
  */
-function coerceElements(def: AttributeDef, v: unknown, where: string, ctx: WriteContext): unknown[] {
+function coerceElements(def: AttributeDef, v: unknown, where: string, ctx: WriteContext, max = MAX_VALUES_PER_ATTRIBUTE): unknown[] {
   if (v === null || v === undefined) return [];
   if (!Array.isArray(v)) throw invalid(`"${where}" is multi-valued and must be an array, got ${describe(v)}`);
+  if (v.length > max) throw invalid(`"${where}" has ${v.length} values; at most ${max} are allowed`);
   return v.map((e, i) => {
     if (e === null || e === undefined) throw invalid(`"${where}[${i}]" must not be null`);
     return coerceOne(def, e, `${where}[${i}]`, ctx);
@@ -150,7 +152,8 @@ export function coerceFor(r: ResolvedAttr, v: unknown, ctx: WriteContext, where 
 /** Elements of a Group's `members` as member references (RFC 7643 §4.2), deduplicated by value. */
 export function memberRefs(def: AttributeDef, v: unknown, ctx: WriteContext, where = 'members'): MemberRef[] {
   const refs = new Map<string, MemberRef>();
-  coerceElements(def, v, where, ctx).forEach((element, i) => {
+  // Members are rows, not JSON: as many as the body limit lets a request carry.
+  coerceElements(def, v, where, ctx, Infinity).forEach((element, i) => {
     const e = (element ?? {}) as Json;
     if (typeof e.value !== 'string' || !e.value) throw invalid(`"${where}[${i}].value" (the member's id) is required`);
     const ref: MemberRef = { value: e.value };

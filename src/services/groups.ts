@@ -147,9 +147,17 @@ export function presentGroup(ctx: ScimContext, stored: StoredResource, members?:
  * noted for the request log (ctx.notes). One stale id (a user deleted out of
  * band, or not provisioned yet) must not lose the whole batch: Okta treats a
  * 400 as final and adds none of the valid members, Entra ID retries and the
- * group never converges.
+ * group never converges. Except when `replacing` the membership with a list
+ * of which nothing exists: that would empty the group on what is most likely
+ * a client's mistake (ids from another system), so it is 400 everywhere.
  */
-async function resolveMembers(trx: Transaction<Database>, ctx: ScimContext, groupId: string, refs: MemberRef[]): Promise<{ value: string; type: MemberType }[]> {
+async function resolveMembers(
+  trx: Transaction<Database>,
+  ctx: ScimContext,
+  groupId: string,
+  refs: MemberRef[],
+  replacing = false,
+): Promise<{ value: string; type: MemberType }[]> {
   if (refs.length === 0) return [];
   const found = await groups.lockMembers(trx, ctx.tenant.id, refs.map((r) => r.value));
   const out: { value: string; type: MemberType }[] = [];
@@ -170,7 +178,7 @@ async function resolveMembers(trx: Transaction<Database>, ctx: ScimContext, grou
     out.push({ value: id, type });
   }
   if (absent.length) {
-    if (!ctx.lenient) throw invalidValue(`No User or Group with id ${listed(absent.map((v) => `"${v}"`))} exists in this tenant; no members were changed`);
+    if (!ctx.lenient || (replacing && out.length === 0)) throw invalidValue(`No User or Group with id ${listed(absent.map((v) => `"${v}"`))} exists in this tenant; no members were changed`);
     note(ctx, `Group ${groupId}: skipped ${absent.length} member(s) that are no User or Group of this tenant: ${listed(absent.map((v) => `"${v}"`))}`);
   }
   if (retyped.length) note(ctx, `Group ${groupId}: member type taken from the stored resource for ${listed(retyped)}`);
@@ -182,6 +190,9 @@ const listed = (items: string[]) => items.slice(0, 10).join(', ') + (items.lengt
 
 /** Ids a member delta would add (to resolve and lock them first). */
 const idsAdded = (d: MemberDelta | undefined): MemberRef[] => (d ? (d.replaceWith ?? d.add) : []);
+
+/** Whether a member delta replaces the whole membership. */
+const replaces = (d: MemberDelta | undefined): boolean => d?.replaceWith !== undefined;
 
 /**
  * Apply a member delta to the rows. Cost: the members named (incremental),
@@ -349,7 +360,7 @@ export class GroupService {
         if (!before) throw missing(id);
         checkIfMatch(before.version, ifMatch);
         const first = change(before);
-        let resolved = await resolveMembers(trx, ctx, before.id, idsAdded(first.members));
+        let resolved = await resolveMembers(trx, ctx, before.id, idsAdded(first.members), replaces(first.members));
         const current = await groups.findGroup(trx, ctx.tenant.id, id, { lock: 'noKeyUpdate' });
         if (!current) throw missing(id);
         checkIfMatch(current.version, ifMatch);
@@ -358,7 +369,7 @@ export class GroupService {
           next = change(current);
           const known = new Set(resolved.map((m) => m.value));
           const more = idsAdded(next.members).filter((m) => !known.has(m.value.toLowerCase()));
-          resolved = [...resolved, ...(await resolveMembers(trx, ctx, current.id, more))];
+          resolved = [...resolved, ...(await resolveMembers(trx, ctx, current.id, more, replaces(next.members) && resolved.length === 0))];
           const wanted = new Set(idsAdded(next.members).map((m) => m.value.toLowerCase()));
           resolved = resolved.filter((m) => wanted.has(m.value));
         }

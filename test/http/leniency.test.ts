@@ -9,7 +9,7 @@
  */
 import { Writable } from 'node:stream';
 import t from 'tap';
-import { loggerOptions } from '../../src/app.js';
+import { loggerOptions } from '../../src/http/log.js';
 import { loadConfig } from '../../src/config.js';
 import { ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, PATCH_OP_SCHEMA, USER_SCHEMA } from '../../src/scim/schema.js';
 import { ADMIN_TOKEN, startApp, toRes, type TestApp } from '../helpers/app.js';
@@ -162,6 +162,12 @@ for (const backend of backends) {
       t.equal(bulk.status, 200);
       t.equal(bulk.body.Operations[0].status, '204', '/Bulk PATCH');
       t.same(await memberIds(lenient, g), [u1, u2].sort());
+
+      // Replacing the membership with nothing that exists would empty the group: refused on every tenant.
+      const emptied = await lenient.send('PATCH', `/Groups/${g}`, { body: patch({ op: 'replace', path: 'members', value: [{ value: GONE }] }) });
+      t.equal(emptied.status, 400, 'replace with only unknown members');
+      t.match(emptied.body, { scimType: 'invalidValue', detail: new RegExp(`"${GONE}"`) });
+      t.same(await memberIds(lenient, g), [u1, u2].sort(), 'the group keeps its members');
 
       const added = (await events(a, 'lenient')).filter((e) => e.type === 'group.members.added');
       t.ok(added.every((e) => !e.members?.includes(GONE)), 'no event names the unknown member');

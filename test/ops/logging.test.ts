@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import t from 'tap';
-import { buildApp, loggerOptions } from '../../src/app.js';
+import { buildApp } from '../../src/app.js';
+import { loggerOptions } from '../../src/http/log.js';
 import { loadConfig } from '../../src/config.js';
 import { backends, openTestDatabase } from '../helpers/db.js';
 import { user } from '../helpers/app.js';
@@ -35,6 +36,10 @@ for (const backend of backends) {
       });
     t.equal((await send('GET', '/scim/v2/acme/Users', `Bearer ${token}`)).statusCode, 200);
     t.equal((await send('POST', '/scim/v2/acme/Users', `Bearer ${token}`, user('log@example.com'))).statusCode, 201);
+    // Personal data in a query (a filter on an email address, a cursor) never reaches the logs.
+    const filtered = `/scim/v2/acme/Users?filter=${encodeURIComponent('userName eq "jane.doe@corp.example"')}&count=5&cursor=`;
+    t.equal((await send('GET', filtered, `Bearer ${token}`)).statusCode, 200);
+    t.equal((await send('GET', `/scim/v2/acme/Users?filter=${encodeURIComponent('emails.value eq "jane.doe@corp.example"')}&startIndex=1`, `Bearer ${token}`)).statusCode, 200);
     t.equal((await send('POST', '/scim/v2/acme/Users', `Bearer ${token}`, '{not json')).statusCode, 400);
     t.equal((await send('GET', '/scim/v2/acme/Users', `Bearer ${wrong}`)).statusCode, 401);
     t.equal((await send('GET', '/scim/v2/acme/Users', `bearer   ${token}  `)).statusCode, 200);
@@ -48,6 +53,10 @@ for (const backend of backends) {
     const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     t.ok(parsed.some((l) => l.requestId === 'req-0' && l.msg === 'incoming request'), 'the request id (x-request-id) labels the lines');
     t.ok(parsed.every((l) => typeof l.level === 'number' && typeof l.time === 'number'), 'every line is pino JSON');
+    const urls = parsed.map((l) => (l.req as { url?: string } | undefined)?.url).filter(Boolean);
+    t.ok(urls.includes('/scim/v2/acme/Users?filter=…&count=5&cursor=…'), 'a request line keeps the path, the parameter names and the paging values');
+    t.same(lines.filter((l) => l.includes('jane.doe')), [], 'the filter values are in no log line');
+    t.same(lines.filter((l) => l.includes('log@example.com')), [], 'no body is logged');
     for (const [name, secret] of Object.entries({ token, wrong, ADMIN_TOKEN, issuedToken })) {
       const leaking = lines.filter((l) => l.includes(secret));
       t.same(leaking, [], `${name} appears in no log line`);

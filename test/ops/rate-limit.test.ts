@@ -85,19 +85,64 @@ for (const backend of backends) {
     const next = await a.scim('GET', '/ServiceProviderConfig');
     t.equal(next.status, 429, 'and spent it');
 
-    // A fresh tenant: the request itself costs one, four more operations do not fit in the two left.
+    // A fresh tenant: five operations are more than the bucket holds; a full bucket admits them (RFC 7644 §3.7:
+    // a Bulk request within maxOperations must be able to succeed), and spends it.
     const other = await a.newTenant('globex');
-    const five = await a.app.inject({
-      method: 'POST',
-      url: '/scim/v2/globex/Bulk',
-      headers: { authorization: `Bearer ${other.token}`, 'content-type': 'application/scim+json' },
-      payload: JSON.stringify(bulk(5, 'b')),
+    const as = (token: string) => (method: 'GET' | 'POST', url: string, body?: unknown) =>
+      a.app.inject({
+        method,
+        url,
+        headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/scim+json' } : {}) },
+        ...(body ? { payload: JSON.stringify(body) } : {}),
+      });
+    const globex = as(other.token);
+    const five = await globex('POST', '/scim/v2/globex/Bulk', bulk(5, 'b'));
+    t.equal(five.statusCode, 200, 'more operations than the burst: admitted with a full bucket');
+    t.equal(five.json().Operations.length, 5);
+    t.equal((await globex('GET', '/scim/v2/globex/Users')).statusCode, 429, 'and the bucket is spent');
+  });
+
+  t.test(`${backend}: /Bulk and the rate limit agree: never refused for its size, Retry-After truthful, over maxOperations 413`, async (t) => {
+    // 600 a minute = 10 tokens a second: waits are short enough to take.
+    const a = await startApp(t, backend, { RATE_LIMIT_SCIM_PER_MINUTE: '600', RATE_LIMIT_SCIM_BURST: '6', BULK_MAX_OPERATIONS: '10' });
+    const bulk = (n: number, prefix: string) => ({
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkRequest'],
+      Operations: Array.from({ length: n }, (_, i) => ({ method: 'POST', path: '/Users', bulkId: `${prefix}${i}`, data: { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: `${prefix}${i}@example.com` } })),
     });
-    t.equal(five.statusCode, 429);
-    t.match(five.headers['retry-after'], /^[1-9]\d*$/);
-    const listed = await a.app.inject({ method: 'GET', url: '/scim/v2/globex/Users', headers: { authorization: `Bearer ${other.token}` } });
-    t.equal(listed.statusCode, 200, 'a refused bulk spends only the one token of the request');
-    t.equal(listed.json().totalResults, 0, 'none of its operations ran');
+    t.equal((await a.scim('POST', '/Bulk', bulk(4, 'a'))).status, 200, 'four of six tokens');
+    const refused = await a.scim('POST', '/Bulk', bulk(10, 'b'));
+    t.equal(refused.status, 429, 'ten operations (at most a full bucket of six) with two tokens left');
+    const wait = Number(refused.headers['retry-after']);
+    t.ok(wait >= 1 && wait <= 2, `Retry-After ${wait} s: the time until the bucket can take it`);
+    await new Promise((r) => setTimeout(r, wait * 1000));
+    const retried = await a.scim('POST', '/Bulk', bulk(10, 'b'));
+    t.equal(retried.status, 200, 'the same request succeeds after Retry-After');
+    t.equal(retried.body.Operations.filter((o: { status: string }) => o.status === '201').length, 10);
+    const tooMany = await a.scim('POST', '/Bulk', bulk(11, 'c'));
+    t.equal(tooMany.status, 413, 'over maxOperations is 413, not 429 (RFC 7644 §3.7.4)');
+    t.equal(tooMany.body.scimType, 'tooMany');
+  });
+
+  t.test(`${backend}: failed authentication is limited per client address, without looking credentials up`, async (t) => {
+    const a = await startApp(t, backend, { RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '60', RATE_LIMIT_AUTH_FAILURES_BURST: '3' });
+    const scim = (ip: string, token: string) => a.app.inject({ method: 'GET', url: `/scim/v2/${a.tenant}/Users`, remoteAddress: ip, headers: { authorization: `Bearer ${token}` } });
+    // The good token is used (and cached) before the guessing starts.
+    t.equal((await scim('10.0.0.1', a.token)).statusCode, 200);
+    for (let i = 0; i < 3; i++) t.equal((await scim('10.0.0.1', `rst_guess${i}`)).statusCode, 401, `guess ${i + 1}: 401`);
+    const limited = await scim('10.0.0.1', 'rst_guess3');
+    t.equal(limited.statusCode, 429, 'the fourth failure in a row: 429');
+    t.match(limited.headers['retry-after'], /^[1-9]\d*$/);
+    t.equal(limited.json().status, '429');
+    t.equal((await scim('10.0.0.1', a.token)).statusCode, 200, 'a token this process knows to be good is still served');
+    const fresh = await a.services.tenants.issueToken(a.tenant, { name: 'not cached yet' });
+    t.equal((await scim('10.0.0.1', fresh.secret)).statusCode, 429, 'an unknown token from that address is not even looked up');
+    t.equal((await scim('10.0.0.2', 'rst_guess4')).statusCode, 401, 'another address has its own count');
+    t.equal((await scim('10.0.0.2', fresh.secret)).statusCode, 200);
+    // The admin API counts its failures the same way.
+    const admin = (ip: string, token: string) => a.app.inject({ method: 'GET', url: '/admin/v1/tenants', remoteAddress: ip, headers: { authorization: `Bearer ${token}` } });
+    for (let i = 0; i < 3; i++) t.equal((await admin('10.0.0.3', `guess-admin-token-${i}`)).statusCode, 401);
+    t.equal((await admin('10.0.0.3', 'guess-admin-token-x')).statusCode, 429);
+    t.equal((await admin('10.0.0.3', ADMIN_TOKEN)).statusCode, 200, 'the right admin token is never refused for others\' guesses');
   });
 
   t.test(`${backend}: 0 turns a limit off`, async (t) => {

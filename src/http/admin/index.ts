@@ -12,6 +12,7 @@ import { badRequest } from '../../scim/errors.js';
 import { TenantSettingsInput, TenantSettingsSchema } from '../../policy/settings.js';
 import { settingsOf, type TenantService } from '../../services/tenants.js';
 import { authenticateAdmin } from '../auth.js';
+import type { AuthFailures } from '../rate-limit.js';
 import { adminValidatorCompiler } from '../validation.js';
 import { eventRoutes } from './events.js';
 import { webhookRoutes } from './webhooks.js';
@@ -21,6 +22,8 @@ export interface AdminDeps {
   tenants: TenantService;
   /** Enables the webhook and event routes under /tenants/:tenant. */
   db?: Db;
+  /** Failed authentication per client address (src/http/rate-limit.ts); none when the limit is off. */
+  authFailures?: AuthFailures | undefined;
 }
 
 const Tenant = Type.Object({
@@ -53,7 +56,7 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
   const { config, tenants } = deps;
   const tags = ['Admin: tenants'];
 
-  app.addHook('onRequest', async (req) => authenticateAdmin(req, config.adminToken));
+  app.addHook('onRequest', async (req) => authenticateAdmin(req, config.adminToken, deps.authFailures));
   app.setValidatorCompiler(adminValidatorCompiler);
 
   const tenantOut = (t: TenantRecord) => ({

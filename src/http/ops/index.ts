@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifySchema } from 'fastify';
 import type { Config } from '../../config.js';
 import type { DatabaseHandle } from '../../db/index.js';
 import { registerOpenApi } from '../openapi.js';
-import { installRateLimits, type TokenBuckets } from '../rate-limit.js';
+import { installRateLimits, type RateLimits } from '../rate-limit.js';
 import { closeConnectionsWhenStopping, healthRoutes, Lifecycle } from './health.js';
 import { installMetricsHooks, Metrics, registerDeliveryMetrics } from './metrics.js';
 
@@ -18,7 +18,7 @@ export interface Ops {
   lifecycle: Lifecycle;
   /** Add outbox/delivery metrics to `metrics.registry`. */
   metrics: Metrics;
-  rateLimits: { scim?: TokenBuckets; admin?: TokenBuckets };
+  rateLimits: RateLimits;
 }
 
 declare module 'fastify' {

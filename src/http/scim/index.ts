@@ -10,6 +10,7 @@ import { scimContext, type ScimContext } from '../../services/context.js';
 import { settingsOf, type Credential, type TenantService } from '../../services/tenants.js';
 import type { UserService } from '../../services/users.js';
 import { authenticateTenant } from '../auth.js';
+import type { AuthFailures } from '../rate-limit.js';
 import { SCIM_CONTENT_TYPE } from '../errors.js';
 import { discoveryRoutes } from './discovery.js';
 import { userRoutes } from './users.js';
@@ -34,6 +35,8 @@ export interface ScimDeps {
   search: SearchService;
   bulk: BulkService;
   features: () => Features;
+  /** Failed authentication per client address (src/http/rate-limit.ts); none when the limit is off. */
+  authFailures?: AuthFailures | undefined;
 }
 
 export const SCIM_PREFIX = '/scim/v2/:tenant';
@@ -55,7 +58,7 @@ export async function scimApi(app: FastifyInstance, deps: ScimDeps): Promise<voi
     };
     let credential: Credential | Promise<Credential>;
     try {
-      credential = authenticateTenant(req, tenants, req.params.tenant);
+      credential = authenticateTenant(req, tenants, req.params.tenant, deps.authFailures);
     } catch (err) {
       done(err as Error);
       return;

@@ -5,6 +5,7 @@
 import { resolveAttrPath, type ResolvedAttr } from '../../scim/attributes.js';
 import { badRequest } from '../../scim/errors.js';
 import { parseFilter, type ValidatedFilter } from '../../scim/filter.js';
+import { MAX_START_INDEX } from '../../scim/limits.js';
 import { parseAttributeList } from '../../scim/projection.js';
 import type { ResourceTypeDef } from '../../scim/schema.js';
 
@@ -99,8 +100,9 @@ export function parsePaging(raw: Raw, limits: Limits): PagingParams {
   const cursor = stringParam(raw, 'cursor');
   if (cursor === undefined) {
     // §3.4.2.4: startIndex < 1 is interpreted as 1; a negative count as 0; count above the maximum is capped.
+    // A startIndex beyond any result is read as MAX_START_INDEX (an empty page), never an overflow.
     const given = intParam(raw, 'count');
-    const startIndex = Math.max(1, intParam(raw, 'startIndex') ?? 1);
+    const startIndex = Math.min(MAX_START_INDEX, Math.max(1, intParam(raw, 'startIndex') ?? 1));
     const count = Math.min(limits.maxPageSize, Math.max(0, given ?? limits.defaultPageSize));
     return { startIndex, count, countGiven: given !== undefined };
   }

@@ -1,5 +1,12 @@
 /**
- * Request bodies. RFC 7644 §3.1: SCIM bodies are `application/scim+json`
+ * Request input checked before any route sees it: the URL, and the body.
+ *
+ * URLs: a percent-encoded NUL (`%00`) anywhere is 400; Postgres cannot store
+ * or compare it (it used to reach the database as a tenant id and fail there).
+ *
+ * Bodies: nesting deeper than MAX_JSON_DEPTH, and strings or keys Postgres
+ * cannot store (U+0000, unpaired surrogates), are 400 naming where
+ * (checkJsonBody in src/scim/json.ts). Media types: RFC 7644 §3.1: SCIM bodies are `application/scim+json`
  * (`application/json` is accepted too). What real clients send besides:
  *
  * - No content at all with a JSON Content-Type, on DELETE and GET: many HTTP
@@ -16,7 +23,9 @@
  * - Anything else (XML, multipart, form data that is not JSON): 415.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ScimError } from '../scim/errors.js';
+import { badRequest, ScimError } from '../scim/errors.js';
+import { checkJsonBody } from '../scim/json.js';
+import { MAX_JSON_DEPTH } from '../scim/limits.js';
 
 type Kind = 'json' | 'untyped' | 'form' | 'other';
 
@@ -36,8 +45,22 @@ const lenient = (req: FastifyRequest) => (req as Partial<Pick<FastifyRequest, 's
 const unsupported = (type: string, why: string) =>
   new ScimError(415, `Content-Type ${type} is not supported: ${why}; send the body as application/scim+json (RFC 7644 §3.1)`);
 
-export function installBodyParsers(app: FastifyInstance): void {
-  const json = app.getDefaultJsonParser('error', 'error');
+export function installInputChecks(app: FastifyInstance): void {
+  // Callback style: runs for every request.
+  app.addHook('onRequest', (req, _reply, done) => {
+    done(/%00/.test(req.url) ? badRequest('invalidValue', 'The URL contains a NUL character (%00)') : undefined);
+  });
+  const parse = app.getDefaultJsonParser('error', 'error');
+  const json = (req: FastifyRequest, body: string, done: (err: Error | null, value?: unknown) => void) =>
+    parse(req, body, (err, value) => {
+      if (err) return done(err, undefined);
+      try {
+        checkJsonBody(value, MAX_JSON_DEPTH);
+      } catch (e) {
+        return done(e as Error, undefined);
+      }
+      done(null, value);
+    });
   // Fastify's own text/plain and JSON parsers would answer first for their types.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (req, raw, done) => {
