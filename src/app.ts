@@ -13,6 +13,7 @@ import { jwksRoutes } from './http/jwks.js';
 import { installOps, type Ops } from './http/ops/index.js';
 import { SCIM_PREFIX, scimApi } from './http/scim/index.js';
 import type { Features } from './scim/discovery.js';
+import { loadAdminKeys } from './services/admin-keys.js';
 import { TenantService } from './services/tenants.js';
 import { UserService } from './services/users.js';
 import { BulkService } from './services/bulk.js';
@@ -35,11 +36,13 @@ export interface BuildOptions {
   logger?: FastifyServerOptions['logger'];
 }
 
-export function loggerOptions(config: Config): FastifyServerOptions['logger'] {
+/** pino options; `pretty` (stdout is a terminal) renders lines for people, otherwise they stay JSON for log pipelines. */
+export function loggerOptions(config: Config, opts: { pretty?: boolean } = {}): FastifyServerOptions['logger'] {
   return {
     level: config.logLevel,
     // Tokens must never reach the logs, whatever a serializer is changed to print.
     redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.token', '*.secret'], censor: '[redacted]' },
+    ...(opts.pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } } } : {}),
   };
 }
 
@@ -99,7 +102,7 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
   });
 
   await app.register(scimApi, { prefix: SCIM_PREFIX, config, tenants: services.tenants, users: services.users, groups: services.groups, search: services.search, bulk: services.bulk, features });
-  await app.register(adminApi, { prefix: '/admin/v1', config, tenants: services.tenants, db: database.db });
+  await app.register(adminApi, { prefix: '/admin/v1', config, tenants: services.tenants, adminKeys: await loadAdminKeys(config, database.db), db: database.db });
   await app.register(jwksRoutes, { db: database.db });
 
   return { app, services, ops };

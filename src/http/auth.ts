@@ -3,9 +3,10 @@
  * only opens its own tenant's base URL; an unknown tenant and a wrong token
  * get the same 401, so nothing reveals which tenants exist.
  */
-import { timingSafeEqual, createHash } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { ScimError } from '../scim/errors.js';
+import { sha256, type AdminKeys } from '../services/admin-keys.js';
 import type { TenantService } from '../services/tenants.js';
 import type { TenantRecord } from '../db/tenants.js';
 
@@ -38,12 +39,17 @@ function admitted(tenant: TenantRecord | undefined): TenantRecord {
   return tenant;
 }
 
-const digest = (s: string) => createHash('sha256').update(s).digest();
-
-export function authenticateAdmin(req: FastifyRequest, adminToken: string | undefined): void {
-  if (!adminToken) throw unauthorized('roster-admin', 'The admin API is disabled: set ADMIN_TOKEN to enable it');
+/**
+ * The one check for admin requests: the bearer token's digest against every
+ * accepted key's, each compared in constant time and all of them compared
+ * (no early exit), so timing reveals neither the key nor which one matched.
+ */
+export function authenticateAdmin(req: FastifyRequest, keys: AdminKeys): void {
+  if (keys.digests.length === 0) throw unauthorized('roster-admin', 'The admin API is disabled: set ADMIN_TOKEN to enable it');
   const token = bearerToken(req);
   if (!token) throw unauthorized('roster-admin', 'Authorization: Bearer <ADMIN_TOKEN> required');
-  // Constant-time comparison of equal-length digests.
-  if (!timingSafeEqual(digest(token), digest(adminToken))) throw unauthorized('roster-admin', 'Invalid admin token', 'invalid_token');
+  const presented = sha256(token);
+  let ok = false;
+  for (const d of keys.digests) ok = timingSafeEqual(presented, d) || ok;
+  if (!ok) throw unauthorized('roster-admin', 'Invalid admin token', 'invalid_token');
 }
