@@ -9,11 +9,12 @@ import type { DatabaseHandle } from './db/index.js';
 import { securityEventsConfig } from './events/index.js';
 import { adminApi } from './http/admin/index.js';
 import { installErrorHandling } from './http/errors.js';
+import { homeRoutes } from './http/home.js';
 import { jwksRoutes } from './http/jwks.js';
 import { installOps, type Ops } from './http/ops/index.js';
 import { SCIM_PREFIX, scimApi } from './http/scim/index.js';
 import type { Features } from './scim/discovery.js';
-import { loadAdminKeys } from './services/admin-keys.js';
+import { configuredAdminKeys, type AdminKeys } from './services/admin-keys.js';
 import { TenantService } from './services/tenants.js';
 import { UserService } from './services/users.js';
 import { BulkService } from './services/bulk.js';
@@ -32,6 +33,8 @@ export interface Services {
 export interface BuildOptions {
   config: Config;
   database: DatabaseHandle;
+  /** Bearer tokens the admin API accepts (main.ts loads them, with the generated one); default ADMIN_TOKEN alone. */
+  adminKeys?: AdminKeys;
   /** Fastify logger option; defaults to pino at config.logLevel. */
   logger?: FastifyServerOptions['logger'];
 }
@@ -102,8 +105,9 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
   });
 
   await app.register(scimApi, { prefix: SCIM_PREFIX, config, tenants: services.tenants, users: services.users, groups: services.groups, search: services.search, bulk: services.bulk, features });
-  await app.register(adminApi, { prefix: '/admin/v1', config, tenants: services.tenants, adminKeys: await loadAdminKeys(config, database.db), db: database.db });
+  await app.register(adminApi, { prefix: '/admin/v1', config, tenants: services.tenants, adminKeys: opts.adminKeys ?? configuredAdminKeys(config), db: database.db });
   await app.register(jwksRoutes, { db: database.db });
+  await app.register(homeRoutes, { publicUrl: config.publicUrl });
 
   return { app, services, ops };
 }

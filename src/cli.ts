@@ -11,7 +11,6 @@
 import { ConfigError, loadConfig } from './config.js';
 import { runCli, type LocalCommand } from './cli/run.js';
 import { CliError, EXIT } from './cli/exit-codes.js';
-import { migrateToLatest, openDatabase } from './db/index.js';
 
 const local: LocalCommand[] = [
   {
@@ -25,6 +24,8 @@ const local: LocalCommand[] = [
         if (err instanceof ConfigError) throw new CliError(err.message, EXIT.usage.code);
         throw err;
       }
+      // Loaded here: the database drivers and migrations are what every other command does without.
+      const { migrateToLatest, openDatabase } = await import('./db/index.js');
       const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: 2 });
       try {
         const applied = await migrateToLatest(database.db);

@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   const interactive = process.stdout.isTTY === true;
   const database = await openConfiguredDatabase(config);
   const boot = await bootstrap(config, database, { mayRevealSecrets: interactive || database.kind === 'pglite' });
-  const { app, ops } = await buildApp({ config, database, logger: loggerOptions(config, { pretty: interactive }) });
+  const { app, ops } = await buildApp({ config, database, adminKeys: boot.adminKeys, logger: loggerOptions(config, { pretty: interactive }) });
 
   // Background workers, stopped at shutdown in parallel with the HTTP drain: whatever
   // starts one here pushes { name, stop(remainingMs) }.
@@ -85,8 +85,11 @@ async function main(): Promise<void> {
     cli: cliCommand(),
     cliUrl: `http://127.0.0.1:${port}` === DEFAULT_ROSTER_URL ? undefined : `http://127.0.0.1:${port}`,
   });
-  if (interactive) process.stdout.write(banner.text);
-  else app.log.info(banner.fields, 'Roster is running');
+  if (interactive) {
+    // The pretty printer runs in a worker thread: let it write the lines so far, so the banner comes last.
+    await new Promise<void>((resolve) => (app.log as unknown as { flush(cb: () => void): void }).flush(() => resolve()));
+    process.stdout.write(banner.text);
+  } else app.log.info(banner.fields, 'Roster is running');
 }
 
 /** How to run the CLI beside this process: the compiled file next to this one, or its source under tsx. */

@@ -6,7 +6,7 @@
 import type { Config } from './config.js';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from './db/index.js';
 import { listTenants } from './db/tenants.js';
-import { generateAdminToken, loadAdminKeys } from './services/admin-keys.js';
+import { configuredAdminKeys, generateAdminToken, loadAdminKeys, type AdminKeys } from './services/admin-keys.js';
 import { TenantService } from './services/tenants.js';
 
 export async function openConfiguredDatabase(config: Config): Promise<DatabaseHandle> {
@@ -26,6 +26,8 @@ export interface BootstrapResult {
   adminToken?: string;
   /** Whether any bearer token opens the admin API. */
   adminEnabled: boolean;
+  /** The bearer tokens it accepts, for buildApp. */
+  adminKeys: AdminKeys;
 }
 
 export interface BootstrapOptions {
@@ -46,7 +48,7 @@ export interface BootstrapOptions {
  */
 export async function bootstrap(config: Config, database: DatabaseHandle, opts: BootstrapOptions): Promise<BootstrapResult> {
   const tenants = new TenantService(database.db);
-  const result: BootstrapResult = { createdDefault: false, adminEnabled: Boolean(config.adminToken) };
+  const result: BootstrapResult = { createdDefault: false, adminEnabled: false, adminKeys: configuredAdminKeys(config) };
   if (config.bootstrapTenant) {
     await tenants.ensure(config.bootstrapTenant, config.bootstrapToken);
   } else if ((await listTenants(database.db, { limit: 1 })).length === 0) {
@@ -56,7 +58,8 @@ export async function bootstrap(config: Config, database: DatabaseHandle, opts: 
     }
   }
   if (!config.adminToken && database.kind === 'pglite') result.adminToken = await generateAdminToken(database.db);
-  if (!config.adminToken) result.adminEnabled = (await loadAdminKeys(config, database.db)).digests.length > 0;
+  result.adminKeys = await loadAdminKeys(config, database.db);
+  result.adminEnabled = result.adminKeys.digests.length > 0;
   result.tenant = config.bootstrapTenant ?? ((await tenants.find(DEFAULT_TENANT)) ? DEFAULT_TENANT : (await listTenants(database.db, { limit: 1 }))[0]?.id);
   return result;
 }

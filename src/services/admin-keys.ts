@@ -19,8 +19,12 @@ export interface AdminKeys {
 
 export const sha256 = (s: string): Buffer => createHash('sha256').update(s).digest();
 
+/** The keys configuration alone gives: ADMIN_TOKEN. */
+export const configuredAdminKeys = (config: Pick<Config, 'adminToken'>): AdminKeys => ({ digests: config.adminToken ? [sha256(config.adminToken)] : [] });
+
+/** ADMIN_TOKEN, or else the generated token's stored hash. */
 export async function loadAdminKeys(config: Pick<Config, 'adminToken'>, db: Db): Promise<AdminKeys> {
-  if (config.adminToken) return { digests: [sha256(config.adminToken)] };
+  if (config.adminToken) return configuredAdminKeys(config);
   const stored = await readSecret(db, GENERATED_ADMIN_TOKEN_SECRET);
   return { digests: stored ? [Buffer.from(stored, 'hex')] : [] };
 }
