@@ -7,7 +7,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildApp, loggerOptions } from './app.js';
 import { startBanner } from './banner.js';
-import { DEFAULT_ROSTER_URL } from './cli/client.js';
+import { defaultRosterUrl } from './cli/client.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { startDeliveryWorker } from './events/index.js';
 import { startMetricsServer, type MetricsServer } from './http/ops/metrics.js';
@@ -83,7 +83,7 @@ async function main(): Promise<void> {
     database: database.kind,
     boot,
     cli: cliCommand(),
-    cliUrl: `http://127.0.0.1:${port}` === DEFAULT_ROSTER_URL ? undefined : `http://127.0.0.1:${port}`,
+    cliUrl: `http://127.0.0.1:${port}` === defaultRosterUrl({}) ? undefined : `http://127.0.0.1:${port}`,
   });
   if (interactive) {
     // The pretty printer runs in a worker thread: let it write the lines so far, so the banner comes last.

@@ -7,9 +7,9 @@ import { STATUS_CODES } from 'node:http';
 import { configSpec } from '../config.js';
 import { CliError, EXIT, exitForStatus } from './exit-codes.js';
 
-export const DEFAULT_PORT = Number(configSpec.find((s) => s.env === 'PORT')!.default);
-/** Where the CLI looks for the server when neither ROSTER_URL nor --url says. */
-export const DEFAULT_ROSTER_URL = `http://127.0.0.1:${DEFAULT_PORT}`;
+const DEFAULT_PORT = configSpec.find((s) => s.env === 'PORT')!.default;
+/** Where the CLI looks for the server when neither ROSTER_URL nor --url says: this machine, on PORT as the server reads it. */
+export const defaultRosterUrl = (env: Record<string, string | undefined>): string => `http://127.0.0.1:${env.PORT || DEFAULT_PORT}`;
 export const ADMIN_PREFIX = '/admin/v1';
 const TIMEOUT_MS = 30_000;
 

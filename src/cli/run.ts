@@ -4,7 +4,7 @@
  * parseArgs), sends its request and prints the answer.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { AdminClient, DEFAULT_ROSTER_URL } from './client.js';
+import { AdminClient, defaultRosterUrl } from './client.js';
 import { commands, type Command, type Input, type OptionSpec } from './commands.js';
 import { CliError, EXIT } from './exit-codes.js';
 import { json } from './output.js';
@@ -24,7 +24,7 @@ export interface LocalCommand {
 }
 
 const globalOptions: Record<string, OptionSpec> = {
-  url: { type: 'string', value: '<url>', description: `the server's base URL (env ROSTER_URL, default ${DEFAULT_ROSTER_URL})` },
+  url: { type: 'string', value: '<url>', description: `the server's base URL (env ROSTER_URL, default http://127.0.0.1:$PORT, PORT as the server reads it)` },
   token: { type: 'string', value: '<token>', description: 'admin bearer token (env ADMIN_TOKEN)' },
   json: { type: 'boolean', description: "print the server's JSON answer unchanged (for scripts)" },
   help: { type: 'boolean', description: 'show help' },
@@ -77,7 +77,7 @@ async function dispatch(argv: string[], io: Io, local: LocalCommand[]): Promise<
 
   const input = parseCommand(command, argv);
   const ctx = {
-    client: new AdminClient((input.opts.url as string | undefined) ?? io.env.ROSTER_URL ?? DEFAULT_ROSTER_URL, (input.opts.token as string | undefined) ?? io.env.ADMIN_TOKEN),
+    client: new AdminClient((input.opts.url as string | undefined) ?? io.env.ROSTER_URL ?? defaultRosterUrl(io.env), (input.opts.token as string | undefined) ?? io.env.ADMIN_TOKEN),
     json: input.opts.json === true,
     out: io.out,
     signal: io.signal,
