@@ -3,6 +3,7 @@
  * listener and metrics listener), and a graceful stop on SIGTERM/SIGINT
  * (see src/http/ops/shutdown.ts).
  */
+import type { AddressInfo } from 'node:net';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildApp, loggerOptions } from './app.js';
@@ -75,9 +76,9 @@ async function main(): Promise<void> {
     metricsServer = await startMetricsServer(ops.metrics, { host: config.host, port: config.metricsPort });
     app.log.info({ port: metricsServer.port }, `metrics listening on port ${metricsServer.port} at /metrics`);
   }
-  const address = await app.listen({ port: config.port, host: config.host });
+  await app.listen({ port: config.port, host: config.host });
 
-  const port = Number(new URL(address).port);
+  const { port } = app.server.address() as AddressInfo;
   const banner = startBanner({
     config,
     database: database.kind,
