@@ -54,6 +54,10 @@ async function dispatch(argv: string[], io: Io, local: LocalCommand[]): Promise<
   const [w1, w2] = loose.positionals;
   const localCommand = local.find((l) => l.name === w1);
   if (localCommand) {
+    if (loose.values.help) {
+      io.out(`roster ${localCommand.name}\n  ${localCommand.summary}\n`);
+      return EXIT.ok.code;
+    }
     await localCommand.run(io);
     return EXIT.ok.code;
   }
