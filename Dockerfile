@@ -3,6 +3,8 @@
 #   docker build -t roster .
 #   docker run -e DATABASE_URL=postgres://... -p 8080:8080 roster
 
+# Node 22 in every stage: package.json "engines" admits 20.19+ and 22.12+, and CI tests on Node 20.
+
 # --- build: compile TypeScript to dist/ ---
 FROM node:22-bookworm-slim AS build
 WORKDIR /app

@@ -8,13 +8,15 @@ import type { Config } from './config.js';
 import type { DatabaseHandle } from './db/index.js';
 import { securityEventsConfig } from './events/index.js';
 import { adminApi } from './http/admin/index.js';
-import { installInputChecks } from './http/input.js';
 import { frameworkErrors, installErrorHandling } from './http/errors.js';
+import { homeRoutes } from './http/home.js';
+import { installInputChecks } from './http/input.js';
 import { jwksRoutes } from './http/jwks.js';
 import { loggerOptions } from './http/log.js';
 import { installOps, type Ops } from './http/ops/index.js';
 import { SCIM_PREFIX, scimApi } from './http/scim/index.js';
 import type { Features } from './scim/discovery.js';
+import { configuredAdminKeys, type AdminKeys } from './services/admin-keys.js';
 import { TenantService } from './services/tenants.js';
 import { UserService } from './services/users.js';
 import { BulkService } from './services/bulk.js';
@@ -33,6 +35,8 @@ export interface Services {
 export interface BuildOptions {
   config: Config;
   database: DatabaseHandle;
+  /** Bearer tokens the admin API accepts (main.ts loads them, with the generated one); default ADMIN_TOKEN alone. */
+  adminKeys?: AdminKeys;
   /** Fastify logger option; defaults to pino at config.logLevel. */
   logger?: FastifyServerOptions['logger'];
 }
@@ -87,8 +91,9 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
   });
 
   await app.register(scimApi, { prefix: SCIM_PREFIX, config, tenants: services.tenants, users: services.users, groups: services.groups, search: services.search, bulk: services.bulk, features, authFailures: ops.rateLimits.authFailures });
-  await app.register(adminApi, { prefix: '/admin/v1', config, tenants: services.tenants, db: database.db, authFailures: ops.rateLimits.authFailures });
+  await app.register(adminApi, { prefix: '/admin/v1', config, tenants: services.tenants, adminKeys: opts.adminKeys ?? configuredAdminKeys(config), db: database.db, authFailures: ops.rateLimits.authFailures });
   await app.register(jwksRoutes, { db: database.db });
+  await app.register(homeRoutes, { publicUrl: config.publicUrl });
 
   return { app, services, ops };
 }

@@ -1,109 +1,50 @@
 #!/usr/bin/env node
 /**
- * roster CLI — the admin API for people without curl, working on the
- * database directly with the same configuration as the server.
+ * roster CLI. Every command but `migrate` talks to a running Roster through
+ * its admin API (ROSTER_URL and ADMIN_TOKEN, or --url and --token), so it
+ * works while the server runs, on the embedded database too. `roster
+ * --help` lists the commands (src/cli/commands.ts) and the exit codes.
  *
- *   roster migrate
- *   roster tenants create <id> [--name "Acme Corp"]
- *   roster tenants list | get <id> | delete <id>
- *   roster tokens issue <tenant> [--name ci] | list <tenant> | revoke <tenant> <tokenId>
- *
- * With the embedded database (no DATABASE_URL), stop the server first:
- * PGlite's data directory must not be opened by two processes at once.
+ * `roster migrate` applies migrations to the database configured by the
+ * environment (DATABASE_URL or DATA_DIR), as the Helm chart's Job does.
  */
 import { ConfigError, loadConfig } from './config.js';
-import { migrateToLatest, openDatabase } from './db/index.js';
-import { ScimError } from './scim/errors.js';
-import { TenantService } from './services/tenants.js';
+import { runCli, type LocalCommand } from './cli/run.js';
+import { CliError, EXIT } from './cli/exit-codes.js';
 
-const USAGE = `usage:
-  roster migrate
-  roster tenants create <id> [--name <name>]
-  roster tenants list
-  roster tenants get <id>
-  roster tenants delete <id>
-  roster tokens issue <tenant> [--name <name>]
-  roster tokens list <tenant>
-  roster tokens revoke <tenant> <tokenId>`;
-
-function option(args: string[], name: string): string | undefined {
-  const i = args.indexOf(`--${name}`);
-  if (i < 0) return undefined;
-  const v = args[i + 1];
-  args.splice(i, 2);
-  return v;
-}
-
-async function run(argv: string[]): Promise<number> {
-  const args = [...argv];
-  const name = option(args, 'name');
-  const [group, verb, a, b] = args;
-  if (!group || group === 'help' || group === '--help') {
-    process.stdout.write(USAGE + '\n');
-    return group ? 0 : 2;
-  }
-  const config = loadConfig();
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: 2 });
-  const out = (v: unknown) => process.stdout.write(JSON.stringify(v, null, 2) + '\n');
-  try {
-    if (group === 'migrate') {
-      const applied = await migrateToLatest(database.db);
-      out({ applied });
-      return 0;
-    }
-    await migrateToLatest(database.db);
-    const tenants = new TenantService(database.db);
-    const scimBaseUrl = (id: string) => `${config.publicUrl}/scim/v2/${id}`;
-    switch (`${group} ${verb}`) {
-      case 'tenants create': {
-        if (!a) break;
-        const t = await tenants.create({ id: a, name });
-        const issued = await tenants.issueToken(t.id, { name: 'initial' });
-        out({ tenant: t.id, scimBaseUrl: scimBaseUrl(t.id), token: issued.secret, note: 'The token is shown once.' });
-        return 0;
+const local: LocalCommand[] = [
+  {
+    name: 'migrate',
+    summary: 'Apply pending migrations to the configured database (DATABASE_URL or DATA_DIR), with the server stopped on the embedded one',
+    async run(io) {
+      let config;
+      try {
+        config = loadConfig(io.env);
+      } catch (err) {
+        if (err instanceof ConfigError) throw new CliError(err.message, EXIT.usage.code);
+        throw err;
       }
-      case 'tenants list':
-        out((await tenants.list({ limit: 1000 })).map((t) => ({ id: t.id, name: t.name, scimBaseUrl: scimBaseUrl(t.id) })));
-        return 0;
-      case 'tenants get': {
-        if (!a) break;
-        const t = await tenants.get(a);
-        out({ ...t, scimBaseUrl: scimBaseUrl(t.id) });
-        return 0;
+      // Loaded here: the database drivers and migrations are what every other command does without.
+      const { migrateToLatest, openDatabase } = await import('./db/index.js');
+      const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: 2 });
+      try {
+        const applied = await migrateToLatest(database.db);
+        io.out(applied.length ? `applied ${applied.join(', ')}\n` : 'the database is up to date\n');
+      } finally {
+        await database.close();
       }
-      case 'tenants delete':
-        if (!a) break;
-        await tenants.delete(a);
-        out({ deleted: a });
-        return 0;
-      case 'tokens issue': {
-        if (!a) break;
-        const issued = await tenants.issueToken(a, { name });
-        out({ id: issued.token.id, tenant: a, scimBaseUrl: scimBaseUrl(a), token: issued.secret, note: 'The token is shown once.' });
-        return 0;
-      }
-      case 'tokens list':
-        if (!a) break;
-        out(await tenants.listTokens(a));
-        return 0;
-      case 'tokens revoke':
-        if (!a || !b) break;
-        await tenants.revokeToken(a, b);
-        out({ revoked: b });
-        return 0;
-    }
-    process.stderr.write(USAGE + '\n');
-    return 2;
-  } finally {
-    await database.close();
-  }
-}
-
-run(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err) => {
-    if (err instanceof ConfigError || err instanceof ScimError) process.stderr.write(`roster: ${err.message}\n`);
-    else process.stderr.write(`roster: ${err instanceof Error ? err.stack : String(err)}\n`);
-    process.exit(1);
+    },
   },
-);
+];
+
+const stop = new AbortController();
+process.once('SIGINT', () => stop.abort());
+process.once('SIGTERM', () => stop.abort());
+
+const code = await runCli(process.argv.slice(2), {
+  env: process.env,
+  out: (s) => process.stdout.write(s),
+  err: (s) => process.stderr.write(s),
+  signal: stop.signal,
+}, local);
+process.exitCode = code;

@@ -26,7 +26,7 @@ export const configSpec = [
   { env: 'DATABASE_POOL_MAX', kind: 'int', default: '10', min: 1, description: 'Maximum Postgres connections per process.' },
   { env: 'DATABASE_PREPARED_STATEMENTS', kind: 'bool', default: 'true', description: 'Send the most frequent statements (identity look-ups by userName, externalId, id or email; the writes of a create, update or delete) as named prepared statements, planned once per connection instead of on every request. Set to `false` behind a transaction-pooling proxy that cannot keep them (PgBouncer before 1.21, or without `max_prepared_statements`).' },
   { env: 'MIGRATE_ON_START', kind: 'bool', default: 'true', description: 'Apply pending migrations at start (safe with several replicas: an advisory lock serialises them).' },
-  { env: 'ADMIN_TOKEN', kind: 'string', secret: true, description: 'Bearer token for the admin API under `/admin/v1`. When absent the admin API answers 401 to everything.' },
+  { env: 'ADMIN_TOKEN', kind: 'string', secret: true, description: 'Bearer token for the admin API under `/admin/v1` (and the CLI). When absent with the embedded database, Roster generates one at first start, stores its hash and prints it once; when absent with `DATABASE_URL`, the admin API answers 401 to everything.' },
   { env: 'BOOTSTRAP_TENANT', kind: 'string', description: 'Ensure a tenant with this id exists at start (with `BOOTSTRAP_TOKEN`).' },
   { env: 'BOOTSTRAP_TOKEN', kind: 'string', secret: true, description: 'Ensure this SCIM bearer token exists for `BOOTSTRAP_TENANT` at start. Stored only as a hash.' },
   { env: 'LOG_LEVEL', kind: 'enum', default: 'info', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], description: 'pino log level.' },

@@ -3,7 +3,13 @@
  * listener and metrics listener), and a graceful stop on SIGTERM/SIGINT
  * (see src/http/ops/shutdown.ts).
  */
+import type { AddressInfo } from 'node:net';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { buildApp } from './app.js';
+import { loggerOptions } from './http/log.js';
+import { startBanner } from './banner.js';
+import { defaultRosterUrl } from './cli/client.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { startDeliveryWorker } from './events/index.js';
 import { startMetricsServer, type MetricsServer } from './http/ops/metrics.js';
@@ -22,9 +28,11 @@ async function main(): Promise<void> {
     throw err;
   }
 
+  // On a terminal: readable logs, and the banner as text. Otherwise (a pipe, a pod's log): JSON lines only.
+  const interactive = process.stdout.isTTY === true;
   const database = await openConfiguredDatabase(config);
-  const boot = await bootstrap(config, database);
-  const { app, ops } = await buildApp({ config, database });
+  const boot = await bootstrap(config, database, { mayRevealSecrets: interactive || database.kind === 'pglite' });
+  const { app, ops } = await buildApp({ config, database, adminKeys: boot.adminKeys, logger: loggerOptions(config, { pretty: interactive }) });
 
   // Background workers, stopped at shutdown in parallel with the HTTP drain: whatever
   // starts one here pushes { name, stop(remainingMs) }.
@@ -71,23 +79,27 @@ async function main(): Promise<void> {
   }
   await app.listen({ port: config.port, host: config.host });
 
-  const lines = [
-    '',
-    `Roster is running (${database.kind === 'pglite' ? `embedded PGlite in ${config.dataDir}` : 'Postgres'}).`,
-  ];
-  if (boot.createdDefault) {
-    lines.push(
-      `  SCIM base URL: ${config.publicUrl}/scim/v2/${boot.createdDefault.tenant}`,
-      `  Bearer token:  ${boot.createdDefault.token}`,
-      '  (the token is shown once; only its hash is stored)',
-    );
-  } else {
-    const t = config.bootstrapTenant ?? boot.tenants[0];
-    if (t) lines.push(`  SCIM base URL: ${config.publicUrl}/scim/v2/${t}`);
-    lines.push(`  Issue a token: npm run roster -- tokens issue ${t ?? '<tenant>'}`);
-  }
-  lines.push(`  Admin API:     ${config.publicUrl}/admin/v1 ${config.adminToken ? '(bearer ADMIN_TOKEN)' : '(disabled: set ADMIN_TOKEN)'}`, '');
-  process.stdout.write(lines.join('\n') + '\n');
+  const { port } = app.server.address() as AddressInfo;
+  const banner = startBanner({
+    config,
+    database: database.kind,
+    boot,
+    cli: cliCommand(),
+    cliUrl: `http://127.0.0.1:${port}` === defaultRosterUrl({}) ? undefined : `http://127.0.0.1:${port}`,
+  });
+  if (interactive) {
+    // The pretty printer runs in a worker thread: let it write the lines so far, so the banner comes last.
+    await new Promise<void>((resolve) => (app.log as unknown as { flush(cb: () => void): void }).flush(() => resolve()));
+    process.stdout.write(banner.text);
+  } else app.log.info(banner.fields, 'Roster is running');
+}
+
+/** How to run the CLI beside this process: the compiled file next to this one, or its source under tsx. */
+function cliCommand(): string {
+  const self = fileURLToPath(import.meta.url);
+  if (self.endsWith('.ts')) return 'npm run roster --';
+  const rel = relative(process.cwd(), join(dirname(self), 'cli.js'));
+  return `node ${rel.startsWith('..') ? join(dirname(self), 'cli.js') : rel}`;
 }
 
 main().catch((err) => {

@@ -6,6 +6,7 @@
 import type { Config } from './config.js';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from './db/index.js';
 import { listTenants } from './db/tenants.js';
+import { configuredAdminKeys, generateAdminToken, loadAdminKeys, type AdminKeys } from './services/admin-keys.js';
 import { TenantService } from './services/tenants.js';
 
 export async function openConfiguredDatabase(config: Config): Promise<DatabaseHandle> {
@@ -15,26 +16,52 @@ export async function openConfiguredDatabase(config: Config): Promise<DatabaseHa
 }
 
 export interface BootstrapResult {
-  /** Tenant created and token issued on this start, printed once. */
-  createdDefault?: { tenant: string; token: string };
-  tenants: string[];
+  /** The tenant to point people at: BOOTSTRAP_TENANT, else `default` when it exists, else the first by id. */
+  tenant?: string;
+  /** `default` was created on this start. */
+  createdDefault: boolean;
+  /** SCIM token issued for `default` on this start: shown once, never stored in clear. */
+  scimToken?: string;
+  /** Admin token generated on this start (embedded database, no ADMIN_TOKEN): shown once. */
+  adminToken?: string;
+  /** Whether any bearer token opens the admin API. */
+  adminEnabled: boolean;
+  /** The bearer tokens it accepts, for buildApp. */
+  adminKeys: AdminKeys;
+}
+
+export interface BootstrapOptions {
+  /**
+   * Whether a token made now may be shown: on a terminal, or with the
+   * embedded database. Pod logs are widely readable, so a Postgres-backed
+   * process writing to a log issues no token nobody could see safely.
+   */
+  mayRevealSecrets: boolean;
 }
 
 /**
  * BOOTSTRAP_TENANT/BOOTSTRAP_TOKEN are ensured as given. Without them, a
- * database with no tenant at all gets a `default` tenant and a fresh token,
- * returned so main.ts can print it (the only time it is ever shown).
+ * database with no tenant at all gets a `default` tenant, and a fresh token
+ * when it may be shown. On the embedded database without ADMIN_TOKEN, an
+ * admin token is generated once (stored as a hash) so the admin API and the
+ * CLI work from the first start.
  */
-export async function bootstrap(config: Config, database: DatabaseHandle): Promise<BootstrapResult> {
+export async function bootstrap(config: Config, database: DatabaseHandle, opts: BootstrapOptions): Promise<BootstrapResult> {
   const tenants = new TenantService(database.db);
+  const result: BootstrapResult = { createdDefault: false, adminEnabled: false, adminKeys: configuredAdminKeys(config) };
   if (config.bootstrapTenant) {
     await tenants.ensure(config.bootstrapTenant, config.bootstrapToken);
   } else if ((await listTenants(database.db, { limit: 1 })).length === 0) {
-    const { created } = await tenants.ensure('default');
-    if (created) {
-      const issued = await tenants.issueToken('default', { name: 'first start' });
-      return { createdDefault: { tenant: 'default', token: issued.secret }, tenants: ['default'] };
+    result.createdDefault = (await tenants.ensure(DEFAULT_TENANT)).created;
+    if (result.createdDefault && opts.mayRevealSecrets) {
+      result.scimToken = (await tenants.issueToken(DEFAULT_TENANT, { name: 'first start' })).secret;
     }
   }
-  return { tenants: (await listTenants(database.db, { limit: 5 })).map((t) => t.id) };
+  if (!config.adminToken && database.kind === 'pglite') result.adminToken = await generateAdminToken(database.db);
+  result.adminKeys = await loadAdminKeys(config, database.db);
+  result.adminEnabled = result.adminKeys.digests.length > 0;
+  result.tenant = config.bootstrapTenant ?? ((await tenants.find(DEFAULT_TENANT)) ? DEFAULT_TENANT : (await listTenants(database.db, { limit: 1 }))[0]?.id);
+  return result;
 }
+
+export const DEFAULT_TENANT = 'default';

@@ -2,11 +2,11 @@
  * Opening the database: `pg` against DATABASE_URL, or embedded PGlite in a
  * data directory. Both speak the same SQL, run the same migrations.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
 import { Kysely, Migrator, PostgresDialect, type MigrationProvider } from 'kysely';
 import pg from 'pg';
 import { migrations } from '../../migrations/index.js';
+import { lockDataDir } from './data-dir-lock.js';
 import { PGliteDialect } from './pglite-dialect.js';
 import { preparingPool } from './prepared.js';
 import type { Database } from './types.js';
@@ -55,7 +55,7 @@ export async function openDatabase(opts: OpenOptions): Promise<DatabaseHandle> {
   let unlock = () => {};
   if (!dataDir.includes('://')) {
     mkdirSync(dataDir, { recursive: true });
-    unlock = lockDataDir(dataDir);
+    unlock = await lockDataDir(dataDir);
   }
   try {
     const pglite = dataDir === 'memory://' ? new PGlite() : new PGlite(dataDir);
@@ -73,34 +73,6 @@ export async function openDatabase(opts: OpenOptions): Promise<DatabaseHandle> {
   } catch (err) {
     unlock();
     throw err;
-  }
-}
-
-/**
- * A PGlite data directory must never be opened by two processes (it is one
- * Postgres cluster without a postmaster to arbitrate). A pid file guards it;
- * a stale one, whose process is gone, is taken over.
- */
-function lockDataDir(dataDir: string): () => void {
-  const file = join(dataDir, 'roster.pid');
-  try {
-    const pid = Number(readFileSync(file, 'utf8').trim());
-    if (pid && processAlive(pid)) {
-      throw new Error(`The embedded database in ${dataDir} is in use by process ${pid}. Stop it first, or use the admin API.`);
-    }
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  writeFileSync(file, String(process.pid));
-  return () => rmSync(file, { force: true });
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

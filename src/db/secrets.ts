@@ -17,3 +17,9 @@ export async function ensureSecret(db: Kysely<Database>, name: string, generate:
   if (!secret) throw new Error(`server secret ${name} could not be created`);
   return secret;
 }
+
+/** The secret called `name`, or undefined when none was created yet. */
+export async function readSecret(db: Kysely<Database>, name: string): Promise<string | undefined> {
+  const r = await sql<{ secret: string }>`select secret from server_secrets where name = ${name}`.execute(db);
+  return r.rows[0]?.secret;
+}

@@ -3,9 +3,10 @@
  * only opens its own tenant's base URL; an unknown tenant and a wrong token
  * get the same 401, so nothing reveals which tenants exist.
  */
-import { timingSafeEqual, createHash } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { ScimError } from '../scim/errors.js';
+import { sha256, type AdminKeys } from '../services/admin-keys.js';
 import type { Credential, TenantService } from '../services/tenants.js';
 import type { AuthFailures } from './rate-limit.js';
 
@@ -46,16 +47,25 @@ export function authenticateTenant(req: FastifyRequest, tenants: TenantService, 
   });
 }
 
-const digest = (s: string) => createHash('sha256').update(s).digest();
-
-export function authenticateAdmin(req: FastifyRequest, adminToken: string | undefined, failures?: AuthFailures): void {
+/**
+ * The one check for admin requests: the bearer token's digest against every
+ * accepted key's, each compared in constant time and all of them compared
+ * (no early exit), so timing reveals neither the key nor which one matched.
+ * Failures count against the client address (src/http/rate-limit.ts); the
+ * right key is never refused for someone else's guessing.
+ */
+export function authenticateAdmin(req: FastifyRequest, keys: AdminKeys, failures?: AuthFailures): void {
   const token = bearerToken(req);
-  // Constant-time comparison of equal-length digests.
-  if (adminToken && token && timingSafeEqual(digest(token), digest(adminToken))) return;
+  if (token && keys.digests.length > 0) {
+    const presented = sha256(token);
+    let ok = false;
+    for (const d of keys.digests) ok = timingSafeEqual(presented, d) || ok;
+    if (ok) return;
+  }
   const limited = failures?.check(req.ip);
   if (limited) throw limited;
   failures?.record(req.ip);
-  if (!adminToken) throw unauthorized('roster-admin', 'The admin API is disabled: set ADMIN_TOKEN to enable it');
+  if (keys.digests.length === 0) throw unauthorized('roster-admin', 'The admin API is disabled: set ADMIN_TOKEN to enable it');
   if (!token) throw unauthorized('roster-admin', 'Authorization: Bearer <ADMIN_TOKEN> required');
   throw unauthorized('roster-admin', 'Invalid admin token', 'invalid_token');
 }

@@ -36,9 +36,11 @@ export function redactUrl(url: string): string {
   return `${url.slice(0, q)}?${params.join('&')}`;
 }
 
-export function loggerOptions(config: Config): FastifyServerOptions['logger'] {
+/** pino options; `pretty` (stdout is a terminal) renders lines for people, otherwise they stay JSON for log pipelines. */
+export function loggerOptions(config: Config, opts: { pretty?: boolean } = {}): FastifyServerOptions['logger'] {
   return {
     level: config.logLevel,
+    ...(opts.pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } } } : {}),
     // Tokens must never reach the logs, whatever a serializer is changed to print.
     redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.token', '*.secret', 'err.detail', 'err.parameters'], censor: '[redacted]' },
     serializers: {

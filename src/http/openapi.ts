@@ -19,7 +19,7 @@ const SCIM_ROUTE = '/scim/v2/:tenant';
 const ADMIN_ROUTE = '/admin/v1';
 const SCIM_MEDIA = 'application/scim+json';
 
-function packageVersion(): string {
+export function packageVersion(): string {
   // src/http (tsx) and dist/src/http (built) both reach package.json by walking up.
   for (let dir = new URL('.', import.meta.url); ; ) {
     try {

@@ -1,7 +1,7 @@
 /**
  * The Dockerfile cannot be built here (no Docker engine), so this checks what
  * can be checked without one: what it copies exists and is in the build
- * context, it starts what `npm start` starts, the runtime stage is Node 22,
+ * context, it starts what `npm start` starts, the image's Node is one package.json admits,
  * production-only and non-root, and the runtime code imports nothing that
  * `npm ci --omit=dev` leaves out.
  */
@@ -10,12 +10,14 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import semver from 'semver';
 import { parse as parseYaml } from 'yaml';
 import { configSpec } from '../../src/config.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const read = (p: string) => readFileSync(join(root, p), 'utf8');
 const pkg = JSON.parse(read('package.json')) as {
+  engines: { node: string };
   scripts: Record<string, string>;
   dependencies: Record<string, string>;
   devDependencies: Record<string, string>;
@@ -97,15 +99,31 @@ const ignorePatterns = read('.dockerignore')
   .map((l) => l.trim())
   .filter((l) => l && !l.startsWith('#'));
 
-t.test('every stage is an official Node 22 image', async (t) => {
+t.test('every stage is an official Node image of a version package.json "engines" admits', async (t) => {
   t.ok(stages.length >= 2, 'multi-stage build');
   const stageNames = new Set(stages.map((s) => s.name).filter(Boolean));
+  const majors = new Set<string>();
   for (const s of stages) {
     if (stageNames.has(s.from)) continue; // FROM an earlier stage
     const m = /^(?:docker\.io\/(?:library\/)?)?node:(\d+)(?:[.-]|$)/.exec(s.from);
     t.ok(m, `${s.from} is the official node image`);
-    t.equal(m?.[1], '22', `${s.from} is Node 22`);
+    if (!m) continue;
+    majors.add(m[1]!);
+    // The image takes the newest release of its major line: the engines range must admit all of it from some minor on.
+    t.ok(semver.intersects(`^${m[1]}.0.0`, pkg.engines.node), `Node ${m[1]} is within engines.node (${pkg.engines.node})`);
   }
+  t.equal(majors.size, 1, 'one Node version for build and runtime');
+});
+
+t.test('Node versions agree: engines, every locked dependency, this machine, the README', async (t) => {
+  const lock = JSON.parse(read('package-lock.json')) as { packages: Record<string, { engines?: { node?: string } | string[] }> };
+  const narrower = Object.entries(lock.packages)
+    .map(([path, p]) => [path, Array.isArray(p.engines) ? undefined : p.engines?.node] as const)
+    .filter(([path, range]) => path !== '' && range && !semver.subset(pkg.engines.node, range))
+    .map(([path, range]) => `${path} wants ${range}`);
+  t.same(narrower, [], 'no dependency asks for a Node that engines.node does not promise (npm would warn EBADENGINE)');
+  t.ok(semver.satisfies(process.versions.node, pkg.engines.node), `this Node (${process.versions.node}) satisfies engines.node: CI tests a supported version`);
+  t.match(read('README.md'), /Node 20\.19 or later/, 'the README names the supported Node versions');
 });
 
 t.test('files the Dockerfile copies from the repository exist and are in the build context', async (t) => {

@@ -19,12 +19,19 @@ import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
 import { Job } from 'kubernetes-models/batch/v1/Job';
 import { Ingress } from 'kubernetes-models/networking.k8s.io/v1/Ingress';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import { PersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim';
+import { Pod } from 'kubernetes-models/v1/Pod';
 import { Secret } from 'kubernetes-models/v1/Secret';
 import { Service } from 'kubernetes-models/v1/Service';
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import { configSpec } from '../../src/config.js';
+import type { Db } from '../../src/db/index.js';
+import { Metrics, registerDeliveryMetrics } from '../../src/http/ops/metrics.js';
+import { startApp } from '../helpers/app.js';
+import { backends } from '../helpers/db.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const chart = join(root, 'helm/roster');
@@ -87,6 +94,15 @@ const container = (workload: Obj, name?: string): Obj => {
 const envVar = (c: Obj, name: string): Obj | undefined => (c.env as Obj[] | undefined)?.find((e) => e.name === name);
 const decode = (s: string) => Buffer.from(s, 'base64').toString('utf8');
 
+/** roster_* metric names in PromQL that Roster does not export (histograms may add _bucket, _sum, _count). */
+function unknownMetrics(promql: string): string[] {
+  const metrics = new Metrics({ poolStats: () => ({ total: 0, idle: 0, waiting: 0 }), poolMax: 1 });
+  registerDeliveryMetrics(metrics, {} as Db); // the database is read only when scraped
+  const known = new Set(metrics.registry.getMetricsAsArray().map((m) => m.name));
+  const used = [...new Set(promql.match(/\broster_[a-z_]+/g) ?? [])];
+  return used.filter((n) => !known.has(n) && !known.has(n.replace(/_(bucket|sum|count)$/, '')));
+}
+
 // ----------------------------------------------------- schema validation
 
 const models: Record<string, { model: new (data: any) => { validate(): void }; iface: string; module: string }> = {
@@ -98,6 +114,9 @@ const models: Record<string, { model: new (data: any) => { validate(): void }; i
   },
   'batch/v1 Job': { model: Job, iface: 'IJob', module: 'batch/v1/Job' },
   'networking.k8s.io/v1 Ingress': { model: Ingress, iface: 'IIngress', module: 'networking.k8s.io/v1/Ingress' },
+  'networking.k8s.io/v1 NetworkPolicy': { model: NetworkPolicy, iface: 'INetworkPolicy', module: 'networking.k8s.io/v1/NetworkPolicy' },
+  'v1 PersistentVolumeClaim': { model: PersistentVolumeClaim, iface: 'IPersistentVolumeClaim', module: 'v1/PersistentVolumeClaim' },
+  'v1 Pod': { model: Pod, iface: 'IPod', module: 'v1/Pod' },
   'policy/v1 PodDisruptionBudget': { model: PodDisruptionBudget, iface: 'IPodDisruptionBudget', module: 'policy/v1/PodDisruptionBudget' },
   'v1 ConfigMap': { model: ConfigMap, iface: 'IConfigMap', module: 'v1/ConfigMap' },
   'v1 Secret': { model: Secret, iface: 'ISecret', module: 'v1/Secret' },
@@ -164,10 +183,33 @@ function serviceMonitorProblems(sm: Obj): string[] {
   return problems;
 }
 
+/** PrometheusRule (Prometheus Operator CRD): the fields the chart uses. */
+function prometheusRuleProblems(pr: Obj): string[] {
+  const problems: string[] = [];
+  if (pr.apiVersion !== 'monitoring.coreos.com/v1') problems.push(`apiVersion ${pr.apiVersion}`);
+  for (const g of pr.spec?.groups ?? []) {
+    if (typeof g.name !== 'string') problems.push('group without a name');
+    for (const r of g.rules ?? []) {
+      for (const k of Object.keys(r)) if (!['alert', 'expr', 'for', 'labels', 'annotations'].includes(k)) problems.push(`rule: unexpected field ${k}`);
+      if (typeof r.alert !== 'string' || typeof r.expr !== 'string') problems.push('a rule needs alert and expr');
+      if (r.for !== undefined && !/^\d+(ms|s|m|h)$/.test(r.for)) problems.push(`for ${r.for}`);
+      for (const v of Object.values({ ...r.labels, ...r.annotations })) if (typeof v !== 'string') problems.push(`non-string label or annotation in ${r.alert}`);
+    }
+  }
+  if (!pr.spec?.groups?.length) problems.push('no groups');
+  return problems;
+}
+
+const CRDS = ['ServiceMonitor', 'PrometheusRule'];
+
 function validateAll(t: Test, objs: Obj[]) {
   for (const o of objs) {
     if (o.kind === 'ServiceMonitor') {
       t.same(serviceMonitorProblems(o), [], `ServiceMonitor ${o.metadata.name} has the CRD's shape`);
+      continue;
+    }
+    if (o.kind === 'PrometheusRule') {
+      t.same(prometheusRuleProblems(o), [], `PrometheusRule ${o.metadata.name} has the CRD's shape`);
       continue;
     }
     const entry = models[`${o.apiVersion} ${o.kind}`];
@@ -178,7 +220,7 @@ function validateAll(t: Test, objs: Obj[]) {
     t.doesNotThrow(() => new entry.model(o).validate(), `${o.kind} ${o.metadata.name} is valid`);
   }
   t.same(
-    excessPropertyErrors(objs.filter((o) => o.kind !== 'ServiceMonitor')),
+    excessPropertyErrors(objs.filter((o) => !CRDS.includes(o.kind))),
     [],
     'no unknown or mistyped fields (TypeScript check)',
   );
@@ -226,7 +268,7 @@ function hookDependencyProblems(objs: Obj[], job: Obj): string[] {
 }
 
 /** Checks every rendering must pass. */
-function checkCommon(t: Test, objs: Obj[], opts: { migration: boolean }) {
+function checkCommon(t: Test, objs: Obj[], opts: { migration: boolean; embedded?: boolean }) {
   validateAll(t, objs);
 
   const deploy = one(objs, 'Deployment');
@@ -243,6 +285,8 @@ function checkCommon(t: Test, objs: Obj[], opts: { migration: boolean }) {
   const unknown = names.filter((n) => !knownEnv.has(n) && !['NODE_EXTRA_CA_CERTS', 'NODE_OPTIONS'].includes(n));
   t.same(unknown, [], 'the chart sets only variables Roster reads (src/config.ts), and Node\'s own');
   t.equal(cm.data.MIGRATE_ON_START, opts.migration ? 'false' : 'true', 'MIGRATE_ON_START is false exactly when the Job migrates');
+  t.equal(cm.data.DATA_DIR, opts.embedded ? '/data' : undefined, 'DATA_DIR only for the embedded database');
+  t.equal(Boolean(envVar(c, 'DATABASE_URL')), !opts.embedded, 'DATABASE_URL exactly when a database is configured');
 
   // Ports and probes.
   const http = (c.ports as Obj[]).find((p) => p.name === 'http');
@@ -282,32 +326,36 @@ function checkCommon(t: Test, objs: Obj[], opts: { migration: boolean }) {
   if (pdb) t.same(pdb.spec.selector.matchLabels, deploy.spec.selector.matchLabels, 'PDB selects the server pods');
 
   // Security context (restricted Pod Security Standard), for every pod the chart makes.
-  const workloads = [deploy, ...only(objs, 'Job')];
+  const workloads = [deploy, ...only(objs, 'Job'), ...only(objs, 'Pod')];
+  const podSpec = (w: Obj): Obj => (w.kind === 'Pod' ? w.spec : w.spec.template.spec);
   for (const w of workloads) {
-    const ps = w.spec.template.spec.securityContext;
+    const ps = podSpec(w).securityContext;
     t.equal(ps.runAsNonRoot, true, `${w.kind}: pod runAsNonRoot`);
     t.equal(ps.seccompProfile?.type, 'RuntimeDefault', `${w.kind}: pod seccomp RuntimeDefault`);
-    for (const wc of w.spec.template.spec.containers as Obj[]) {
+    for (const wc of podSpec(w).containers as Obj[]) {
       const sc = wc.securityContext;
       t.equal(sc.readOnlyRootFilesystem, true, `${w.kind}/${wc.name}: read-only root filesystem`);
       t.equal(sc.allowPrivilegeEscalation, false, `${w.kind}/${wc.name}: no privilege escalation`);
       t.equal(sc.runAsNonRoot, true, `${w.kind}/${wc.name}: runAsNonRoot`);
       t.same(sc.capabilities?.drop, ['ALL'], `${w.kind}/${wc.name}: drops all capabilities`);
       t.equal(sc.seccompProfile?.type, 'RuntimeDefault', `${w.kind}/${wc.name}: seccomp RuntimeDefault`);
-      t.ok(
-        (wc.volumeMounts as Obj[]).some((m) => m.mountPath === '/tmp'),
-        `${w.kind}/${wc.name}: /tmp is writable (emptyDir)`,
-      );
+      if (w.kind !== 'Pod') {
+        t.ok(
+          (wc.volumeMounts as Obj[]).some((m) => m.mountPath === '/tmp'),
+          `${w.kind}/${wc.name}: /tmp is writable (emptyDir)`,
+        );
+      }
       t.ok(wc.resources?.requests && wc.resources?.limits, `${w.kind}/${wc.name}: has resource requests and limits`);
     }
-    t.equal(w.spec.template.spec.enableServiceLinks, false, `${w.kind}: no service-link env vars (a Service named "metrics" would set METRICS_PORT)`);
+    t.equal(podSpec(w).enableServiceLinks, false, `${w.kind}: no service-link env vars (a Service named "metrics" would set METRICS_PORT)`);
   }
 
   // Migration Job.
   const jobs = only(objs, 'Job');
+  checkTestHook(t, objs);
   if (!opts.migration) {
     t.equal(jobs.length, 0, 'no migration Job');
-    t.equal(objs.filter(isHook).length, 0, 'no hooks at all');
+    t.same(objs.filter(isHook).map((o) => o.kind), ['Pod'], 'no hooks but the helm test');
     return;
   }
   t.equal(jobs.length, 1, 'one migration Job');
@@ -328,6 +376,22 @@ function checkCommon(t: Test, objs: Obj[], opts: { migration: boolean }) {
   for (const e of jc.env as Obj[]) t.ok(knownEnv.has(e.name) || e.name === 'NODE_EXTRA_CA_CERTS', `Job env ${e.name} is a Roster setting`);
 }
 
+/** The `helm test` Pod: a test hook that reaches the release's Service, admitted by the NetworkPolicy. */
+function checkTestHook(t: Test, objs: Obj[]) {
+  const pod = one(objs, 'Pod');
+  t.same(hookPhases(pod), ['test'], 'the Pod is a helm test hook');
+  const svc = one(objs, 'Service', FULLNAME);
+  const c = pod.spec.containers[0];
+  t.equal(c.image, container(one(objs, 'Deployment'), 'roster').image, 'it runs the Roster image (its Node)');
+  t.equal(envVar(c, 'ROSTER_URL')?.value, `http://${svc.metadata.name}:${svc.spec.ports[0].port}`, 'through the Service');
+  t.notOk(matches(svc.spec.selector, pod.metadata.labels), 'the Service never routes to it');
+  const np = only(objs, 'NetworkPolicy')[0];
+  if (np) {
+    const admitted = np.spec.ingress.some((rule: Obj) => rule.ports.some((p: Obj) => p.port === 'http') && rule.from.some((peer: Obj) => !peer.namespaceSelector && matches(peer.podSelector?.matchLabels ?? {}, pod.metadata.labels)));
+    t.ok(admitted, 'the NetworkPolicy lets it reach the http port');
+  }
+}
+
 /** The Deployment's secret references, and (for a chart-managed Secret) that it holds what they point at. */
 function checkSecrets(t: Test, objs: Obj[], expect: { name: string; keys: Record<'db' | 'admin' | 'bootstrap', string> }) {
   const c = container(one(objs, 'Deployment'), 'roster');
@@ -339,8 +403,8 @@ function checkSecrets(t: Test, objs: Obj[], expect: { name: string; keys: Record
 
 // ------------------------------------------------------------------ tests
 
-test('helm lint --strict passes on the defaults and on every ci/ values file', async (t) => {
-  for (const args of [[], allOn, existing]) {
+test('helm lint --strict passes on the defaults (evaluation), with a database, and on every ci/ values file', async (t) => {
+  for (const args of [[], minimal, allOn, existing]) {
     const r = await helm(['lint', '--strict', chart, ...args]);
     t.equal(r.code, 0, `helm lint --strict ${args.join(' ')}`.trim());
     t.match(r.stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/);
@@ -348,11 +412,34 @@ test('helm lint --strict passes on the defaults and on every ci/ values file', a
   }
 });
 
-test('defaults: installing without a database fails with a message saying what to set', async (t) => {
-  const r = await helm(['template', RELEASE, chart]);
-  t.not(r.code, 0);
-  t.match(r.stderr, /secrets\.databaseUrl/);
-  t.match(r.stderr, /secrets\.existingSecret/);
+test('defaults: a working evaluation install on the embedded database', async (t) => {
+  const objs = await render([]);
+  checkCommon(t, objs, { migration: false, embedded: true });
+  t.same(
+    objs.map((o) => o.kind).sort(),
+    ['ConfigMap', 'Deployment', 'PersistentVolumeClaim', 'Pod', 'PodDisruptionBudget', 'Service', 'ServiceAccount'],
+    'no Secret (nothing to keep in one), no migration Job: the pod migrates at start',
+  );
+  const deploy = one(objs, 'Deployment');
+  t.equal(deploy.spec.replicas, 1, 'one replica');
+  t.same(deploy.spec.strategy, { type: 'Recreate' }, 'the old pod stops before the new one opens the database');
+  const pvc = one(objs, 'PersistentVolumeClaim');
+  t.same(pvc.spec, { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } }, 'a 1Gi claim on the default StorageClass');
+  const volume = (deploy.spec.template.spec.volumes as Obj[]).find((v) => v.persistentVolumeClaim);
+  t.equal(volume?.persistentVolumeClaim.claimName, pvc.metadata.name, 'mounted by the pod');
+  t.same((container(deploy).volumeMounts as Obj[]).find((m) => m.name === volume?.name)?.mountPath, '/data', 'at DATA_DIR');
+  t.equal(deploy.spec.template.spec.securityContext.fsGroup, 1000, 'writable by the image user');
+  const refs = (container(deploy).env as Obj[]).map((e) => e.valueFrom?.secretKeyRef).filter(Boolean);
+  t.ok(refs.every((r: Obj) => r.optional === true), 'the optional tokens only: the pod starts without any Secret');
+
+  const claim = await render(['--set', 'persistence.existingClaim=my-claim', '--set', 'persistence.storageClass=fast']);
+  t.equal(only(claim, 'PersistentVolumeClaim').length, 0, 'existingClaim: no claim made');
+  t.equal((one(claim, 'Deployment').spec.template.spec.volumes as Obj[]).find((v) => v.persistentVolumeClaim)?.persistentVolumeClaim.claimName, 'my-claim');
+  t.equal(one(await render(['--set', 'persistence.storageClass=fast']), 'PersistentVolumeClaim').spec.storageClassName, 'fast');
+
+  const r = await helm(['template', RELEASE, chart, '--set', 'autoscaling.enabled=true']);
+  t.not(r.code, 0, 'autoscaling on the embedded database is refused');
+  t.match(r.stderr, /autoscaling needs a Postgres database/);
 });
 
 test('defaults plus a database URL', async (t) => {
@@ -360,8 +447,8 @@ test('defaults plus a database URL', async (t) => {
   checkCommon(t, objs, { migration: true });
   t.same(
     objs.map((o) => o.kind).sort(),
-    ['ConfigMap', 'Deployment', 'Job', 'PodDisruptionBudget', 'Secret', 'Secret', 'Service', 'ServiceAccount'],
-    'exactly the default objects: no Ingress, HPA or ServiceMonitor',
+    ['ConfigMap', 'Deployment', 'Job', 'Pod', 'PodDisruptionBudget', 'Secret', 'Secret', 'Service', 'ServiceAccount'],
+    'exactly the default objects: no Ingress, HPA, ServiceMonitor, NetworkPolicy, PrometheusRule or volume',
   );
   checkSecrets(t, objs, { name: FULLNAME, keys: { db: 'DATABASE_URL', admin: 'ADMIN_TOKEN', bootstrap: 'BOOTSTRAP_TOKEN' } });
 
@@ -401,7 +488,7 @@ test('everything on (ci/all-on-values.yaml)', async (t) => {
   t.same(Object.keys(hookSecret.data), ['DATABASE_URL'], 'the Job still sees only DATABASE_URL');
 
   const deploy = one(objs, 'Deployment');
-  const cm = one(objs, 'ConfigMap');
+  const cm = one(objs, 'ConfigMap', FULLNAME);
   t.equal(deploy.spec.replicas, undefined, 'the HPA owns the replica count');
   t.equal(cm.data.PUBLIC_URL, 'https://scim.example.com', 'PUBLIC_URL derived from the TLS ingress host');
   t.equal(cm.data.MAX_BODY_BYTES, '2097152', 'large numbers stay whole numbers');
@@ -438,12 +525,56 @@ test('everything on (ci/all-on-values.yaml)', async (t) => {
   );
 
   const svc = one(objs, 'Service', FULLNAME);
-  const ing = one(objs, 'Ingress');
+  const ing = one(objs, 'Ingress', FULLNAME);
   t.equal(ing.spec.ingressClassName, 'nginx');
   t.same(ing.spec.tls, [{ hosts: ['scim.example.com'], secretName: 'roster-tls' }]);
-  const backend = ing.spec.rules[0].http.paths[0].backend.service;
-  t.equal(backend.name, svc.metadata.name, 'Ingress routes to the Service');
-  t.ok(svc.spec.ports.some((p: Obj) => p.name === backend.port.name), `the Service has port ${backend.port.name}`);
+  const routes = (i: Obj) => (i.spec.rules[0].http.paths as Obj[]).map((p) => `${p.pathType} ${p.path} -> ${p.backend.service.name}:${p.backend.service.port.name}`);
+  t.same(
+    routes(ing),
+    [`Prefix /scim/v2 -> ${FULLNAME}:http`, `Exact /.well-known/jwks.json -> ${FULLNAME}:http`],
+    'the public Ingress routes the SCIM API and the JWKS only: no /admin, /docs, /openapi.json or metrics',
+  );
+  t.ok(svc.spec.ports.some((p: Obj) => p.name === 'http'), 'the Service has port http');
+
+  const adminName = `${FULLNAME}-admin`;
+  const adminIng = one(objs, 'Ingress', adminName);
+  t.equal(adminIng.spec.ingressClassName, 'nginx-internal');
+  t.equal(adminIng.spec.rules[0].host, 'roster-admin.corp.example.com');
+  t.same(
+    routes(adminIng),
+    [`Prefix /admin -> ${adminName}:http`, `Prefix /docs -> ${adminName}:http`, `Exact /openapi.json -> ${adminName}:http`, `Exact /metrics -> ${adminName}:metrics`],
+    'the admin surface is on its own Ingress and Service',
+  );
+  const adminSvc = one(objs, 'Service', adminName);
+  t.same(adminSvc.spec.ports.map((p: Obj) => `${p.name}->${p.targetPort}`), ['http->http', 'metrics->metrics']);
+  t.ok(matches(adminSvc.spec.selector, deploy.spec.template.metadata.labels), 'the admin Service selects the server pods');
+
+  const np = one(objs, 'NetworkPolicy');
+  t.same(np.spec.podSelector.matchLabels, deploy.spec.selector.matchLabels, 'the NetworkPolicy covers the server pods');
+  t.same(np.spec.policyTypes, ['Ingress'], 'egress stays open (webhooks, database)');
+  const [httpRule, metricsRule] = np.spec.ingress as Obj[];
+  t.same(httpRule!.ports, [{ port: 'http', protocol: 'TCP' }]);
+  t.same(httpRule!.from[0].namespaceSelector, { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } }, 'the ingress controller');
+  t.same(httpRule!.from.at(-1), { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'platform' } } }, 'and extraFrom');
+  t.same(metricsRule!.ports, [{ port: 'metrics', protocol: 'TCP' }]);
+  t.same(metricsRule!.from, [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } } }], 'only the scraper reaches metrics');
+
+  const rule = one(objs, 'PrometheusRule');
+  t.equal(rule.metadata.labels.release, 'kube-prometheus-stack');
+  const alerts = rule.spec.groups[0].rules as Obj[];
+  t.same(alerts.map((a) => a.alert), ['RosterWebhookDeadLettered', 'RosterHighErrorRate', 'RosterNotReady']);
+  t.ok(alerts.every((a) => a.labels.severity === 'page' && a.labels.team === 'identity'), 'alertLabels on every alert');
+  t.match(alerts[1]!.expr, /> 0\.02\s*$/, 'errorRateThreshold');
+  t.ok(alerts.slice(0, 2).every((a) => a.expr.includes(`job="${FULLNAME}-metrics"`)), 'the alerts read the ServiceMonitor\'s job');
+  t.same(unknownMetrics(alerts.map((a) => a.expr).join('\n')), [], 'every roster_* metric the alerts use exists');
+
+  const dashboard = one(objs, 'ConfigMap', `${FULLNAME}-dashboard`);
+  t.equal(dashboard.metadata.labels.grafana_dashboard, '1', 'labelled for the Grafana sidecar');
+  const board = JSON.parse(dashboard.data['roster.json']);
+  t.equal(board.title, 'Roster');
+  const exprs = (board.panels as Obj[]).flatMap((p) => (p.targets as Obj[]).map((x) => x.expr as string));
+  t.ok(exprs.length >= 7, `${exprs.length} queries`);
+  t.same(unknownMetrics(exprs.join('\n')), [], 'every roster_* metric the dashboard uses exists');
 
   const pdb = one(objs, 'PodDisruptionBudget');
   t.equal(pdb.spec.minAvailable, 2);
@@ -489,13 +620,18 @@ test('migration.enabled=false: no hook, pods migrate at start', async (t) => {
 });
 
 test('metrics.enabled=false: no metrics listener, nothing to scrape', async (t) => {
-  const objs = await render([...minimal, '--set', 'metrics.enabled=false', '--set', 'metrics.serviceMonitor.enabled=true']);
+  const objs = await render([...minimal, '--set', 'metrics.enabled=false', '--set', 'metrics.serviceMonitor.enabled=true', '--set', 'prometheusRule.enabled=true']);
   checkCommon(t, objs, { migration: true });
   const cm = one(objs, 'ConfigMap');
   t.equal(cm.data.METRICS_ENABLED, 'false');
   t.equal(cm.data.METRICS_PORT, undefined);
   t.equal(only(objs, 'ServiceMonitor').length, 0, 'no ServiceMonitor even when asked for');
+  t.equal(only(objs, 'PrometheusRule').length, 0, 'no alerts on metrics that do not exist');
   t.equal(only(objs, 'Service').length, 1, 'no metrics Service');
+  const withAdmin = await render([...minimal, '--set', 'metrics.enabled=false', '--set', 'adminIngress.enabled=true', '--set', 'networkPolicy.enabled=true']);
+  const adminPaths = (one(withAdmin, 'Ingress').spec.rules[0].http.paths as Obj[]).map((p) => p.path);
+  t.same(adminPaths, ['/admin', '/docs', '/openapi.json'], 'no /metrics route on the admin Ingress');
+  t.equal(one(withAdmin, 'NetworkPolicy').spec.ingress.length, 1, 'no metrics rule in the NetworkPolicy');
 });
 
 test('maxOldSpaceMB: the server gets NODE_OPTIONS with the heap limit; 0 leaves Node its own sizing', async (t) => {
@@ -510,6 +646,8 @@ test('optional objects render only when enabled', async (t) => {
     ['autoscaling.enabled', 'HorizontalPodAutoscaler'],
     ['ingress.enabled', 'Ingress'],
     ['metrics.serviceMonitor.enabled', 'ServiceMonitor'],
+    ['networkPolicy.enabled', 'NetworkPolicy'],
+    ['prometheusRule.enabled', 'PrometheusRule'],
     ['podDisruptionBudget.enabled', 'PodDisruptionBudget'],
     ['serviceAccount.create', 'ServiceAccount'],
   ] as const) {
@@ -537,7 +675,7 @@ test('bad values are refused before anything is applied', async (t) => {
   await refused(['--set', 'replicaCont=3'], /replicaCont/, 'misspelt top-level value');
 });
 
-test('NOTES.txt prints the SCIM base URL pattern', async (t) => {
+test('NOTES.txt prints the SCIM base URL pattern, and warns that the zero-config install is for evaluation', async (t) => {
   const notes = async (args: string[]) => {
     // A client-side dry run renders NOTES.txt without a cluster.
     const r = await helm(['install', RELEASE, chart, '--namespace', NAMESPACE, '--dry-run=client', ...args]);
@@ -551,10 +689,63 @@ test('NOTES.txt prints the SCIM base URL pattern', async (t) => {
   t.match(bare, '<PUBLIC_URL>/scim/v2/<tenant>');
   t.match(bare, /PUBLIC_URL is not set/);
   t.match(await notes(existing), 'https://id.example.com/roster/scim/v2/<tenant>');
+  t.notMatch(bare, /EVALUATION/);
+  const evaluation = await notes([]);
+  t.match(evaluation, /WARNING: FOR EVALUATION ONLY/);
+  t.match(evaluation, `kubectl --namespace ${NAMESPACE} logs deploy/${FULLNAME} | grep '"Roster is running"'`, 'where the first tokens are');
+  t.match(evaluation, `helm test ${RELEASE}`);
 });
 
 test('scripts/helm.sh runs Helm 4', async (t) => {
   const r = await helm(['version', '--short']);
   t.equal(r.code, 0);
   t.match(r.stdout, /^v4\./);
+});
+
+test('the helm test hook passes against a ready Roster and fails against a broken one', async (t) => {
+  const s = await startApp(t, backends[0]!);
+  await s.app.listen({ port: 0, host: '127.0.0.1' });
+  const url = `http://127.0.0.1:${(s.app.server.address() as { port: number }).port}`;
+  const pod = one(await render([...minimal, '--set', 'env.BOOTSTRAP_TENANT=acme', '--set', 'secrets.bootstrapToken=0123456789abcdef0123']), 'Pod');
+  const c = pod.spec.containers[0];
+  t.same(c.command.slice(0, 3), ['node', '--input-type=module', '-e']);
+  t.equal(envVar(c, 'TENANT')?.value, 'acme', 'BOOTSTRAP_TENANT is the tenant it checks');
+  t.same(envVar(c, 'SCIM_TOKEN')?.valueFrom?.secretKeyRef, { name: FULLNAME, key: 'BOOTSTRAP_TOKEN', optional: true }, 'with the bootstrap token');
+  t.equal(envVar(one(await render(minimal), 'Pod').spec.containers[0], 'TENANT')?.value, 'default', 'default otherwise');
+
+  // The script itself, run by Node as the Pod runs it, with the Service's URL pointing here.
+  const run = (env: Record<string, string>) =>
+    promisify(execFile)(process.execPath, c.command.slice(1), { env: { PATH: process.env.PATH, TENANT: 'acme', ...env }, timeout: 30_000 }).then(
+      (r) => ({ code: 0, out: r.stdout + r.stderr }),
+      (err: any) => ({ code: err.code as number, out: `${err.stdout}${err.stderr}` }),
+    );
+  const good = await run({ ROSTER_URL: url, SCIM_TOKEN: s.token });
+  t.equal(good.code, 0, good.out);
+  t.match(good.out, 'GET /readyz: 200');
+  t.match(good.out, 'GET /scim/v2/acme/ServiceProviderConfig: 200');
+  const noToken = await run({ ROSTER_URL: url });
+  t.equal(noToken.code, 0, 'without a token it checks that the SCIM API asks for one');
+  t.match(noToken.out, 'ServiceProviderConfig: 401');
+  const wrong = await run({ ROSTER_URL: url, SCIM_TOKEN: 'rst_wrong-token-0123456789' });
+  t.equal(wrong.code, 1, 'a token the server refuses fails the test');
+  const down = await run({ ROSTER_URL: 'http://127.0.0.1:9' });
+  t.equal(down.code, 1, 'so does a server that does not answer');
+});
+
+test('the chart README lists every value', async (t) => {
+  const readme = readFileSync(join(chart, 'README.md'), 'utf8');
+  const schema = JSON.parse(readFileSync(join(chart, 'values.schema.json'), 'utf8')) as Obj;
+  const resolve = (node: Obj): Obj => (node.$ref ? resolve(schema.definitions[node.$ref.split('/').pop()]) : node);
+  // A value is a leaf of the schema: descend only where the schema lists the properties.
+  const leaves = (node: Obj, prefix: string): string[] =>
+    Object.entries(resolve(node).properties ?? {}).flatMap(([k, child]) => {
+      const path = prefix ? `${prefix}.${k}` : k;
+      // env is open-ended, and a probe is one value (its timings) in the README.
+      const whole = k === 'env' || (child as Obj).$ref === '#/definitions/probe';
+      return resolve(child as Obj).properties && !whole ? leaves(child as Obj, path) : [path];
+    });
+  const expected = leaves(schema, '').filter((p) => p !== 'global');
+  const listed = [...readme.matchAll(/^\| `([^`]+)` \|/gm)].map((m) => m[1]!);
+  t.same(listed.filter((p) => !expected.includes(p)), [], 'no row for a value that does not exist');
+  t.same(expected.filter((p) => !listed.includes(p)), [], 'a row for every value');
 });

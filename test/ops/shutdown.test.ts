@@ -2,99 +2,15 @@
  * Graceful shutdown of the real server process (src/main.ts under tsx) on an
  * ephemeral port: SIGTERM while a request body is still being uploaded.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { fileURLToPath } from 'node:url';
-import t from 'tap';
-import { backends, createPostgresDatabase, type Backend } from '../helpers/db.js';
+import t, { type Test } from 'tap';
+import { backends, type Backend } from '../helpers/db.js';
+import { databaseEnv, get, ServerProcess } from '../helpers/server.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ADMIN_TOKEN = 'shutdown-test-admin-token-0123';
 
-type Line = Record<string, any>;
-
-interface T {
-  teardown(fn: () => unknown): void;
-}
-
-class ServerProcess {
-  readonly lines: Line[] = [];
-  readonly output: string[] = [];
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  private waiters: Array<{ pred: (l: Line) => boolean; resolve: (l: Line) => void }> = [];
-  port = 0;
-  metricsPort = 0;
-
-  private constructor(readonly proc: ChildProcess) {
-    let buf = '';
-    proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      buf += chunk;
-      let i: number;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const text = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        this.output.push(text);
-        if (!text.startsWith('{')) continue;
-        const line = JSON.parse(text) as Line;
-        this.lines.push(line);
-        this.waiters = this.waiters.filter((w) => (w.pred(line) ? (w.resolve(line), false) : true));
-      }
-    });
-    proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => this.output.push(chunk));
-    this.exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
-  }
-
-  static async start(t: T, backend: Backend, env: Record<string, string> = {}): Promise<ServerProcess> {
-    const database = backend === 'postgres' ? { DATABASE_URL: await createPostgresDatabase(t) } : { DATA_DIR: 'memory://' };
-    const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        HOST: '127.0.0.1',
-        PORT: '0',
-        METRICS_PORT: '0',
-        ADMIN_TOKEN,
-        LOG_LEVEL: 'info',
-        ...database,
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const server = new ServerProcess(proc);
-    t.teardown(async () => {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
-      await server.exited;
-    });
-    const listening = await server.waitFor((l) => typeof l.msg === 'string' && l.msg.startsWith('Server listening at http://127.0.0.1:'));
-    server.port = Number(/:(\d+)$/.exec(listening.msg)![1]);
-    server.metricsPort = server.lines.find((l) => typeof l.msg === 'string' && l.msg.startsWith('metrics listening'))!.port;
-    return server;
-  }
-
-  /** The first log line (already seen or coming) matching `pred`; rejects if the process exits first. */
-  waitFor(pred: (l: Line) => boolean): Promise<Line> {
-    const seen = this.lines.find(pred);
-    if (seen) return Promise.resolve(seen);
-    return new Promise((resolve, reject) => {
-      this.waiters.push({ pred, resolve });
-      void this.exited.then(({ code }) => reject(new Error(`server exited (${code}) before the expected log line:\n${this.output.join('\n')}`)));
-    });
-  }
-}
-
-function get(port: number, path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    request({ host: '127.0.0.1', port, path, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (c) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode!, body }));
-    })
-      .on('error', reject)
-      .end();
-  });
-}
+const startServer = async (t: Test, backend: Backend, env: Record<string, string> = {}) =>
+  ServerProcess.start(t, { ADMIN_TOKEN, ...(await databaseEnv(t, backend)), ...env });
 
 function open(port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
@@ -130,7 +46,7 @@ async function startSlowUpload(server: ServerProcess, id: string): Promise<{ soc
 
 for (const backend of backends) {
   t.test(`${backend}: SIGTERM drains: in-flight request completes, new connections are refused, exit 0`, async (t) => {
-    const server = await ServerProcess.start(t, backend, { SHUTDOWN_TIMEOUT_MS: '20000' });
+    const server = await startServer(t, backend, { SHUTDOWN_TIMEOUT_MS: '20000' });
     t.equal((await get(server.port, '/readyz')).status, 200, 'ready before the signal');
     const metrics = await get(server.metricsPort, '/metrics');
     t.equal(metrics.status, 200, 'metrics on their own listener');
@@ -172,7 +88,7 @@ for (const backend of backends) {
 }
 
 t.test(`${backends[0]}: a request still running at the deadline is cut, and the exit code says so`, async (t) => {
-  const server = await ServerProcess.start(t, backends[0]!, { SHUTDOWN_TIMEOUT_MS: '1000' });
+  const server = await startServer(t, backends[0]!, { SHUTDOWN_TIMEOUT_MS: '1000' });
   const upload = await startSlowUpload(server, 'never-finished');
   server.proc.kill('SIGTERM');
   const { code } = await server.exited;

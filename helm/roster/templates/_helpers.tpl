@@ -78,7 +78,9 @@ uses it directly.
 {{/* data: of the chart-managed Secret (only the values that are set). */}}
 {{- define "roster.secretData" -}}
 {{- $s := .Values.secrets }}
+{{- if $s.databaseUrl }}
 {{ $s.keys.databaseUrl }}: {{ $s.databaseUrl | b64enc | quote }}
+{{- end }}
 {{- if $s.adminToken }}
 {{ $s.keys.adminToken }}: {{ $s.adminToken | b64enc | quote }}
 {{- end }}
@@ -88,22 +90,54 @@ uses it directly.
 {{- end }}
 
 {{/*
-Refuse to render a release that cannot work. Roster without DATABASE_URL would
-fall back to embedded PGlite on the pod's (read-only, ephemeral) filesystem.
-The check runs for install, upgrade and `helm template`; `helm lint` renders
-with neither IsInstall nor IsUpgrade set, so the defaults still lint cleanly.
+"true" for the evaluation setup: no database configured, so Roster runs on its
+embedded database on a PersistentVolumeClaim, one replica. Empty otherwise.
 */}}
+{{- define "roster.embedded" -}}
+{{- if not (or .Values.secrets.existingSecret .Values.secrets.databaseUrl) }}true{{ end }}
+{{- end }}
+
+{{/* Name of the embedded database's PersistentVolumeClaim. */}}
+{{- define "roster.dataClaimName" -}}
+{{- default (printf "%s-data" (include "roster.fullname" .) | trunc 63 | trimSuffix "-") .Values.persistence.existingClaim }}
+{{- end }}
+
+{{/* Whether the chart renders its own Secret: it holds DATABASE_URL, or at least one token. */}}
+{{- define "roster.ownSecret" -}}
+{{- if and (not .Values.secrets.existingSecret) (or .Values.secrets.databaseUrl .Values.secrets.adminToken .Values.secrets.bootstrapToken) }}true{{ end }}
+{{- end }}
+
+{{/*
+Paths the public Ingress routes: what identity providers and webhook receivers
+need, nothing else. A new public page (e.g. a setup link) is one more line.
+*/}}
+{{- define "roster.publicPaths" -}}
+- path: /scim/v2
+  pathType: Prefix
+- path: /.well-known/jwks.json
+  pathType: Exact
+{{- end }}
+
+{{/* Paths of the private admin Ingress, on the http port (metrics: see admin-ingress.yaml). */}}
+{{- define "roster.adminPaths" -}}
+- path: /admin
+  pathType: Prefix
+- path: /docs
+  pathType: Prefix
+- path: /openapi.json
+  pathType: Exact
+{{- end }}
+
+{{/* Refuse to render a release that cannot work. */}}
 {{- define "roster.validate" -}}
-{{- if or .Release.IsInstall .Release.IsUpgrade }}
-{{- if not (or .Values.secrets.existingSecret .Values.secrets.databaseUrl) }}
-{{- fail "roster: a Postgres connection string is required: set secrets.databaseUrl, or secrets.existingSecret to a Secret with a DATABASE_URL key (see secrets.keys)" }}
-{{- end }}
-{{- end }}
 {{- if and .Values.metrics.enabled (eq (int .Values.metrics.port) (int .Values.containerPort)) }}
 {{- fail "roster: metrics.port must differ from containerPort" }}
 {{- end }}
 {{- if and .Values.secrets.bootstrapToken (not .Values.secrets.existingSecret) (not .Values.env.BOOTSTRAP_TENANT) }}
 {{- fail "roster: secrets.bootstrapToken is set but env.BOOTSTRAP_TENANT is not" }}
+{{- end }}
+{{- if and (include "roster.embedded" .) .Values.autoscaling.enabled }}
+{{- fail "roster: autoscaling needs a Postgres database (secrets.databaseUrl or secrets.existingSecret): the embedded database runs one replica" }}
 {{- end }}
 {{- end }}
 

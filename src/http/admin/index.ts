@@ -1,6 +1,6 @@
 /**
  * Admin API for the host platform, under /admin/v1, authenticated with
- * ADMIN_TOKEN: tenants and their SCIM tokens. Other admin modules (webhooks,
+ * ADMIN_TOKEN (or the generated admin token): tenants and their SCIM tokens. Other admin modules (webhooks,
  * events) register beside these routes.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -10,6 +10,7 @@ import type { Db } from '../../db/index.js';
 import type { TenantRecord, TokenRecord } from '../../db/tenants.js';
 import { badRequest } from '../../scim/errors.js';
 import { TenantSettingsInput, TenantSettingsSchema } from '../../policy/settings.js';
+import type { AdminKeys } from '../../services/admin-keys.js';
 import { settingsOf, type TenantService } from '../../services/tenants.js';
 import { authenticateAdmin } from '../auth.js';
 import type { AuthFailures } from '../rate-limit.js';
@@ -20,6 +21,8 @@ import { webhookRoutes } from './webhooks.js';
 export interface AdminDeps {
   config: Config;
   tenants: TenantService;
+  /** Bearer tokens accepted (src/services/admin-keys.ts). */
+  adminKeys: AdminKeys;
   /** Enables the webhook and event routes under /tenants/:tenant. */
   db?: Db;
   /** Failed authentication per client address (src/http/rate-limit.ts); none when the limit is off. */
@@ -56,7 +59,7 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
   const { config, tenants } = deps;
   const tags = ['Admin: tenants'];
 
-  app.addHook('onRequest', async (req) => authenticateAdmin(req, config.adminToken, deps.authFailures));
+  app.addHook('onRequest', async (req) => authenticateAdmin(req, deps.adminKeys, deps.authFailures));
   app.setValidatorCompiler(adminValidatorCompiler);
 
   const tenantOut = (t: TenantRecord) => ({
