@@ -4,7 +4,7 @@
  * in a collect() callback and call `deliveryBacklog(db)` for gauges.
  */
 import type { Db } from '../db/index.js';
-import { globalBacklog } from '../db/outbox.js';
+import { globalBacklog } from '../db/outbox-housekeeping.js';
 
 export interface DeliveryMetrics {
   /** Deliveries acknowledged with 2xx. */
