@@ -28,27 +28,60 @@ export interface Claim {
   head: HeadDelivery | undefined;
 }
 
+/** How many queues of each endpoint one claim may take (fair scheduling, below). */
+export interface ClaimShares {
+  /** Default number per endpoint (the per-endpoint in-flight cap). */
+  perEndpoint: number;
+  /** Endpoints that may take fewer: what their cap leaves after deliveries in flight, or 0 (circuit open). */
+  allowances?: ReadonlyMap<string, number>;
+}
+
 /**
  * Claim up to `limit` ready queues of enabled endpoints and load the oldest
  * pending delivery of each, with its event and endpoint, in one statement.
- * Rows another worker is claiming right now are skipped (SKIP LOCKED); a
- * claimed row's ready_at moves to the end of the lease, which keeps it from
- * being claimed again until completed, released, or abandoned (crash: the
- * lease runs out).
+ *
+ * Fair scheduling: each endpoint offers at most its share of queues (oldest
+ * ready first, through webhook_queues_endpoint_ready), and the offers are
+ * taken round-robin: first one queue of each endpoint of each tenant, then a
+ * second, and so on; so a tenant with a large backlog, or an endpoint that
+ * hangs, cannot crowd out the others. Candidates are chosen without locks,
+ * then locked in that order; rows another worker is claiming right now are
+ * skipped (SKIP LOCKED) and rechecked as still ready. A claimed row's
+ * ready_at moves to the end of the lease, which keeps it from being claimed
+ * again until completed, released, or abandoned (crash: the lease runs out).
  */
-export async function claimQueues(db: Db, limit: number, leaseMs: number, token: string): Promise<Claim[]> {
+export async function claimQueues(db: Db, limit: number, leaseMs: number, token: string, shares?: ClaimShares): Promise<Claim[]> {
+  const perEndpoint = shares?.perEndpoint ?? limit;
+  const allowances = JSON.stringify([...(shares?.allowances ?? [])].map(([endpoint_id, allow]) => ({ endpoint_id, allow })));
   const r = await sql<EventRow & EndpointRow & { q_endpoint_id: string; q_resource_id: string; delivery_id: unknown; attempts: unknown; w_id: string; w_tenant_id: string }>`
-    with claimed as (
+    with lim as (
+      select * from json_to_recordset(${allowances}::json) as l(endpoint_id uuid, allow int)
+    ), offer as (
+      select w.tenant_id, o.endpoint_id, o.resource_id, o.ready_at, o.n
+      from webhook_endpoints w
+      left join lim on lim.endpoint_id = w.id
+      cross join lateral (
+        select q2.endpoint_id, q2.resource_id, q2.ready_at, row_number() over (order by q2.ready_at) as n
+        from webhook_queues q2
+        where q2.endpoint_id = w.id and q2.pending > 0 and q2.ready_at <= now()
+        order by q2.ready_at
+        limit ${Math.max(1, Math.min(perEndpoint, limit))}
+      ) o
+      where w.enabled and coalesce(lim.allow, ${perEndpoint}) > 0 and o.n <= coalesce(lim.allow, ${perEndpoint})
+    ), turn as (
+      select endpoint_id, resource_id, ready_at, n, row_number() over (partition by tenant_id order by n, ready_at) as t
+      from offer
+    ), picked as (
+      select q.endpoint_id, q.resource_id
+      from webhook_queues q join turn using (endpoint_id, resource_id)
+      where q.pending > 0 and q.ready_at <= now()
+      order by turn.t, turn.n, turn.ready_at
+      limit ${limit}
+      for update of q skip locked
+    ), claimed as (
       update webhook_queues q
       set ready_at = now() + make_interval(secs => ${leaseMs / 1000}), claim_token = ${token}
-      from (
-        select q2.endpoint_id, q2.resource_id
-        from webhook_queues q2 join webhook_endpoints w on w.id = q2.endpoint_id
-        where q2.pending > 0 and q2.ready_at <= now() and w.enabled
-        order by q2.ready_at
-        limit ${limit}
-        for update of q2 skip locked
-      ) r
+      from picked r
       where q.endpoint_id = r.endpoint_id and q.resource_id = r.resource_id
       returning q.endpoint_id, q.resource_id
     )

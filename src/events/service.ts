@@ -12,6 +12,7 @@ import * as repo from '../db/webhooks.js';
 import { tryResolveAttrPath } from '../scim/attributes.js';
 import { badRequest, notFound } from '../scim/errors.js';
 import { groupResourceType, userResourceType } from '../scim/schema.js';
+import { DestinationPolicy, type DestinationRules } from './destinations.js';
 import { ed25519PublicKey, generateEd25519Secret, generateWebhookSecret } from './signing.js';
 import { wakeDeliveryWorkers } from './notify.js';
 import { webhookEnvelope } from './payload.js';
@@ -47,7 +48,7 @@ export interface FeedItem {
 
 export const MAX_FEED_PAGE = 1000;
 
-function checkUrl(url: string): string {
+function checkUrl(url: string, destinations: DestinationPolicy): string {
   let u: URL;
   try {
     u = new URL(url);
@@ -56,6 +57,9 @@ function checkUrl(url: string): string {
   }
   if (u.protocol !== 'https:' && u.protocol !== 'http:') throw badRequest('invalidValue', 'url must be http or https');
   if (u.username || u.password) throw badRequest('invalidValue', 'url must not carry credentials; receivers authenticate deliveries by their signature');
+  // The host as written (names are checked again, resolved, at every delivery: src/events/http-client.ts).
+  const v = destinations.checkHost(u.hostname);
+  if (!v.allowed) throw badRequest('invalidValue', `url: webhooks are not sent to ${v.reason}; WEBHOOK_ALLOWED_CIDRS can allow it`);
   return u.toString();
 }
 
@@ -84,10 +88,14 @@ function checkFormat(format: string | undefined): EndpointFormat {
 }
 
 export class WebhookService {
+  private readonly destinations: DestinationPolicy;
+
   constructor(
     private readonly db: Db,
-    private readonly opts: { secretGraceSeconds: number },
-  ) {}
+    private readonly opts: { secretGraceSeconds: number; destinations?: DestinationRules },
+  ) {
+    this.destinations = new DestinationPolicy(opts.destinations);
+  }
 
   private async tenant(tenantId: string): Promise<void> {
     if (!(await repo.tenantExists(this.db, tenantId))) throw notFound(`Tenant ${tenantId} not found`);
@@ -105,7 +113,7 @@ export class WebhookService {
     const endpoint = await repo.insertEndpoint(this.db, {
       id: randomUUID(),
       tenantId,
-      url: checkUrl(input.url),
+      url: checkUrl(input.url, this.destinations),
       description: input.description ?? null,
       events: checkEvents(input.events),
       format: checkFormat(input.format),
@@ -128,7 +136,7 @@ export class WebhookService {
   async update(tenantId: string, id: string, patch: EndpointPatchInput): Promise<Endpoint> {
     await this.endpoint(tenantId, id);
     const e = await repo.updateEndpoint(this.db, tenantId, id, {
-      ...(patch.url !== undefined ? { url: checkUrl(patch.url) } : {}),
+      ...(patch.url !== undefined ? { url: checkUrl(patch.url, this.destinations) } : {}),
       ...(patch.description !== undefined ? { description: patch.description } : {}),
       ...(patch.events !== undefined ? { events: checkEvents(patch.events) } : {}),
       ...(patch.attributes !== undefined ? { attributes: checkAttributes(patch.attributes) } : {}),

@@ -49,11 +49,14 @@ export function toRes(r: LightMyRequestResponse): Res {
 }
 
 export async function startApp(t: T, backend: Backend, env: Record<string, string> = {}): Promise<TestApp> {
-  const config = loadConfig({ LOG_LEVEL: 'silent', ADMIN_TOKEN, PUBLIC_URL: 'https://roster.test', ...env });
+  // Test receivers listen on loopback, which webhook destinations refuse unless allowed.
+  const config = loadConfig({ LOG_LEVEL: 'silent', ADMIN_TOKEN, PUBLIC_URL: 'https://roster.test', WEBHOOK_ALLOWED_CIDRS: '127.0.0.0/8,::1', ...env });
   // The tests' pool is 5 unless env sets DATABASE_POOL_MAX; DATABASE_PREPARED_STATEMENTS applies as in production.
   const database = await openTestDatabase(t, backend, {
     ...(env.DATABASE_POOL_MAX ? { poolMax: config.databasePoolMax } : {}),
     preparedStatements: config.databasePreparedStatements,
+    statementTimeoutMs: config.databaseStatementTimeoutMs,
+    acquireTimeoutMs: config.databaseAcquireTimeoutMs,
   });
   const { app, services } = await buildApp({ config, database });
   t.teardown(() => app.close());

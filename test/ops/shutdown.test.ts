@@ -2,87 +2,11 @@
  * Graceful shutdown of the real server process (src/main.ts under tsx) on an
  * ephemeral port: SIGTERM while a request body is still being uploaded.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { backends, createPostgresDatabase, type Backend } from '../helpers/db.js';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const ADMIN_TOKEN = 'shutdown-test-admin-token-0123';
-
-type Line = Record<string, any>;
-
-interface T {
-  teardown(fn: () => unknown): void;
-}
-
-class ServerProcess {
-  readonly lines: Line[] = [];
-  readonly output: string[] = [];
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  private waiters: Array<{ pred: (l: Line) => boolean; resolve: (l: Line) => void }> = [];
-  port = 0;
-  metricsPort = 0;
-
-  private constructor(readonly proc: ChildProcess) {
-    let buf = '';
-    proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      buf += chunk;
-      let i: number;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const text = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        this.output.push(text);
-        if (!text.startsWith('{')) continue;
-        const line = JSON.parse(text) as Line;
-        this.lines.push(line);
-        this.waiters = this.waiters.filter((w) => (w.pred(line) ? (w.resolve(line), false) : true));
-      }
-    });
-    proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => this.output.push(chunk));
-    this.exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
-  }
-
-  static async start(t: T, backend: Backend, env: Record<string, string> = {}): Promise<ServerProcess> {
-    const database = backend === 'postgres' ? { DATABASE_URL: await createPostgresDatabase(t) } : { DATA_DIR: 'memory://' };
-    const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        HOST: '127.0.0.1',
-        PORT: '0',
-        METRICS_PORT: '0',
-        ADMIN_TOKEN,
-        LOG_LEVEL: 'info',
-        ...database,
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const server = new ServerProcess(proc);
-    t.teardown(async () => {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
-      await server.exited;
-    });
-    const listening = await server.waitFor((l) => typeof l.msg === 'string' && l.msg.startsWith('Server listening at http://127.0.0.1:'));
-    server.port = Number(/:(\d+)$/.exec(listening.msg)![1]);
-    server.metricsPort = server.lines.find((l) => typeof l.msg === 'string' && l.msg.startsWith('metrics listening'))!.port;
-    return server;
-  }
-
-  /** The first log line (already seen or coming) matching `pred`; rejects if the process exits first. */
-  waitFor(pred: (l: Line) => boolean): Promise<Line> {
-    const seen = this.lines.find(pred);
-    if (seen) return Promise.resolve(seen);
-    return new Promise((resolve, reject) => {
-      this.waiters.push({ pred, resolve });
-      void this.exited.then(({ code }) => reject(new Error(`server exited (${code}) before the expected log line:\n${this.output.join('\n')}`)));
-    });
-  }
-}
+import { backends } from '../helpers/db.js';
+import { PROCESS_ADMIN_TOKEN as ADMIN_TOKEN, ServerProcess } from '../helpers/process.js';
 
 function get(port: number, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
