@@ -54,11 +54,18 @@ export async function claimQueues(db: Db, limit: number, leaseMs: number, token:
   const perEndpoint = shares?.perEndpoint ?? limit;
   const allowances = JSON.stringify([...(shares?.allowances ?? [])].map(([endpoint_id, allow]) => ({ endpoint_id, allow })));
   const r = await sql<EventRow & EndpointRow & { q_endpoint_id: string; q_resource_id: string; delivery_id: unknown; attempts: unknown; w_id: string; w_tenant_id: string }>`
-    with lim as (
+    with recursive busy (endpoint_id) as (
+      -- Endpoints with pending deliveries, one index probe each (a skip scan of webhook_queues_endpoint_ready),
+      -- so a claim costs what the backlog spans, not the number of endpoints.
+      (select endpoint_id from webhook_queues where pending > 0 order by endpoint_id limit 1)
+      union all
+      select (select q.endpoint_id from webhook_queues q where q.pending > 0 and q.endpoint_id > b.endpoint_id order by q.endpoint_id limit 1)
+      from busy b where b.endpoint_id is not null
+    ), lim as (
       select * from json_to_recordset(${allowances}::json) as l(endpoint_id uuid, allow int)
     ), offer as (
       select w.tenant_id, o.endpoint_id, o.resource_id, o.ready_at, o.n
-      from webhook_endpoints w
+      from busy join webhook_endpoints w on w.id = busy.endpoint_id
       left join lim on lim.endpoint_id = w.id
       cross join lateral (
         select q2.endpoint_id, q2.resource_id, q2.ready_at, row_number() over (order by q2.ready_at) as n
