@@ -59,7 +59,7 @@ function checkUrl(url: string, destinations: DestinationPolicy): string {
   if (u.username || u.password) throw badRequest('invalidValue', 'url must not carry credentials; receivers authenticate deliveries by their signature');
   // The host as written (names are checked again, resolved, at every delivery: src/events/http-client.ts).
   const v = destinations.checkHost(u.hostname);
-  if (!v.allowed) throw badRequest('invalidValue', `url: webhooks are not sent to ${v.reason}; WEBHOOK_ALLOWED_CIDRS can allow it`);
+  if (!v.allowed) throw badRequest('invalidValue', `url: ${v.reason}; webhooks are not sent there unless WEBHOOK_ALLOWED_CIDRS allows it`);
   return u.toString();
 }
 
