@@ -4,7 +4,7 @@
  * disturbs nobody (the shared server on 5432 is never touched). Postgres
  * refuses to run as root, so as root the binaries run as the `postgres` user.
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,9 +59,20 @@ export async function startCluster(t: T, bin: string): Promise<Cluster> {
     const { stdout: gid } = await run('id', ['-g', 'postgres']);
     chownSync(dir, Number(stdout.trim()), Number(gid.trim()));
   }
-  t.teardown(async () => {
-    await pg('pg_ctl', ['-D', data, 'stop', '-m', 'immediate', '-w']).catch(() => {});
+  // Also when the test process dies (the crash this suite looks for is an uncaught exception): no cluster is left running.
+  const remove = () => {
+    const stop = [join(bin, 'pg_ctl'), '-D', data, 'stop', '-m', 'immediate', '-w'];
+    try {
+      if (existsSync(join(data, 'postmaster.pid'))) execFileSync(asRoot ? 'runuser' : stop[0]!, asRoot ? ['-u', 'postgres', '--', ...stop] : stop.slice(1), { stdio: 'ignore' });
+    } catch {
+      // already stopped
+    }
     rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', remove);
+  t.teardown(() => {
+    process.removeListener('exit', remove);
+    remove();
   });
   await pg('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--no-sync', '--no-instructions']);
   const port = await freePort();
