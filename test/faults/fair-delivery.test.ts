@@ -76,10 +76,13 @@ for (const backend of backends) {
     };
     const alone = await latencies(10, 0);
 
-    // A and C backlogged first (200 and 50 users), then B's 10 changes.
-    const opened = deliveryMetrics.circuitsOpened;
+    // A and C backlogged (200 and 50 users) while no worker runs, so that A's timeouts cannot open its circuit
+    // before B's turn however slow this machine is; then a worker starts on the backlog, and B changes 10 users.
+    await w.stop(0);
     for (let i = 0; i < 200; i++) await record(h.db, userChange(a, randomUUID()));
     for (let i = 0; i < 50; i++) await record(h.db, userChange(c, randomUUID()));
+    const opened = deliveryMetrics.circuitsOpened;
+    const w2 = worker(t, h.db, { config });
     await until(() => hanging.open() >= cap, 10_000, () => `A's receiver holds ${hanging.open()} requests`);
     const busy = await latencies(10, 10);
 
@@ -92,6 +95,6 @@ for (const backend of backends) {
     await until(() => deliveryMetrics.circuitsOpened > opened, 10_000, () => "the hanging endpoint's circuit opens");
     t.ok(hanging.total() >= BREAKER_THRESHOLD, 'opened after repeated timeouts');
     t.ok(hanging.maxOpen() <= cap, `the hanging receiver never held more than ${cap} of 10 slots (max ${hanging.maxOpen()})`);
-    await w.stop(0);
+    await w2.stop(0);
   });
 }
