@@ -296,7 +296,8 @@ async function runBackend(backend: 'postgres' | 'pglite', a: Args): Promise<Back
     u.pathname = `/${dbName}`;
     url = u.toString();
   }
-  const config = { ...loadConfig({ LOG_LEVEL: 'silent' }), databaseUrl: url };
+  // The receiver is on loopback, which webhook destinations refuse unless allowed.
+  const config = { ...loadConfig({ LOG_LEVEL: 'silent', WEBHOOK_ALLOWED_CIDRS: '127.0.0.1/32' }), databaseUrl: url };
   const h = await openDatabase(url ? { databaseUrl: url, poolMax: config.databasePoolMax } : { dataDir: 'memory://' });
   const rx = await Receiver.start();
   const workers: DeliveryWorker[] = [];
@@ -304,7 +305,7 @@ async function runBackend(backend: 'postgres' | 'pglite', a: Args): Promise<Back
     await migrateToLatest(h.db);
     const tenant = 'bench';
     await insertTenant(h.db, { id: tenant, name: tenant, settings: {} });
-    const svc = new WebhookService(h.db, { secretGraceSeconds: 0 });
+    const svc = new WebhookService(h.db, { secretGraceSeconds: 0, destinations: { allowed: config.webhookAllowedCidrs, denied: [] } });
     const ep = await svc.create(tenant, { url: rx.url });
     const logger = pino({ level: 'warn' });
     const startWorker = () => {

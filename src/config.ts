@@ -4,6 +4,7 @@
  * test/config.test.ts, so the two cannot drift apart.
  */
 import { DEFAULT_RETRY_SCHEDULE, parseRetrySchedule } from './events/backoff.js';
+import { parseCidrList } from './events/destinations.js';
 
 type Kind = 'string' | 'port' | 'int' | 'url' | 'enum' | 'bool';
 
@@ -25,6 +26,8 @@ export const configSpec = [
   { env: 'DATA_DIR', kind: 'string', default: './data', description: 'PGlite data directory (only without `DATABASE_URL`). `memory://` keeps the database in memory.' },
   { env: 'DATABASE_POOL_MAX', kind: 'int', default: '10', min: 1, description: 'Maximum Postgres connections per process.' },
   { env: 'DATABASE_PREPARED_STATEMENTS', kind: 'bool', default: 'true', description: 'Send the most frequent statements (identity look-ups by userName, externalId, id or email; the writes of a create, update or delete) as named prepared statements, planned once per connection instead of on every request. Set to `false` behind a transaction-pooling proxy that cannot keep them (PgBouncer before 1.21, or without `max_prepared_statements`).' },
+  { env: 'DATABASE_STATEMENT_TIMEOUT_MS', kind: 'int', default: '30000', min: 0, description: 'Postgres cancels a statement that runs longer, and the request gets `503` with `Retry-After` instead of holding a connection while others queue behind it. `0` = no limit. Migrations run without it.' },
+  { env: 'DATABASE_ACQUIRE_TIMEOUT_MS', kind: 'int', default: '5000', min: 0, description: 'Longest a request waits for a database connection (a free one from the pool, or a new one); then `503` with `Retry-After`. `0` = wait indefinitely.' },
   { env: 'MIGRATE_ON_START', kind: 'bool', default: 'true', description: 'Apply pending migrations at start (safe with several replicas: an advisory lock serialises them).' },
   { env: 'ADMIN_TOKEN', kind: 'string', secret: true, description: 'Bearer token for the admin API under `/admin/v1` (and the CLI). When absent with the embedded database, Roster generates one at first start, stores its hash and prints it once; when absent with `DATABASE_URL`, the admin API answers 401 to everything.' },
   { env: 'BOOTSTRAP_TENANT', kind: 'string', description: 'Ensure a tenant with this id exists at start (with `BOOTSTRAP_TOKEN`).' },
@@ -38,6 +41,10 @@ export const configSpec = [
   { env: 'WEBHOOK_RETRY_SCHEDULE', kind: 'string', default: DEFAULT_RETRY_SCHEDULE, description: 'Delays before the 2nd, 3rd, … delivery attempt (comma-separated; units `ms`, `s`, `m`, `h`, `d`), each with ±20% jitter; after the last the delivery is dead-lettered. The default spans about 3 days (12 attempts). A longer `Retry-After` from the receiver wins.' },
   { env: 'WEBHOOK_TIMEOUT_MS', kind: 'int', default: '10000', min: 100, description: 'Time a webhook receiver has to answer one delivery before the attempt counts as failed.' },
   { env: 'WEBHOOK_CONCURRENCY', kind: 'int', default: '32', min: 1, description: 'Deliveries in flight per process. Events of one resource always go one at a time, in order; different resources go in parallel.' },
+  { env: 'WEBHOOK_ENDPOINT_CONCURRENCY', kind: 'int', min: 1, description: 'Deliveries in flight per process to any one endpoint. Default: half of `WEBHOOK_CONCURRENCY`, so a slow or hanging receiver can never hold all the slots other tenants need.' },
+  { env: 'WEBHOOK_CONNECT_TIMEOUT_MS', kind: 'int', default: '3000', min: 100, description: 'Time to establish a connection to a webhook receiver (DNS, TCP, TLS); part of `WEBHOOK_TIMEOUT_MS`.' },
+  { env: 'WEBHOOK_ALLOWED_CIDRS', kind: 'string', description: 'Comma-separated addresses or CIDRs webhooks may be sent to although refused by default (loopback, link-local, IPv6 unique-local …; see "Webhook destinations"), e.g. `127.0.0.1/32` for a receiver on the same host, or your cluster\'s IPv6 prefix.' },
+  { env: 'WEBHOOK_DENIED_CIDRS', kind: 'string', description: 'Comma-separated addresses or CIDRs webhooks must never be sent to, on top of the defaults, e.g. `10.0.0.0/8,172.16.0.0/12,192.168.0.0/16` to refuse private networks. The most specific matching range decides; on a tie, denied wins.' },
   { env: 'WEBHOOK_POLL_INTERVAL_MS', kind: 'int', default: '1000', min: 10, description: 'How often the delivery worker looks for due deliveries (retries, missed wake-ups) besides being woken at once by new events.' },
   { env: 'WEBHOOK_SECRET_GRACE_SECONDS', kind: 'int', default: '86400', min: 0, description: 'After a webhook secret rotation, how long deliveries are also signed with the previous secret.' },
   { env: 'EVENTS_RETENTION_DAYS', kind: 'int', default: '30', min: 1, description: 'Events older than this whose deliveries are all finished are deleted; the poll feed and replay reach back this far.' },
@@ -64,6 +71,8 @@ export interface Config {
   dataDir: string;
   databasePoolMax: number;
   databasePreparedStatements: boolean;
+  databaseStatementTimeoutMs: number;
+  databaseAcquireTimeoutMs: number;
   migrateOnStart: boolean;
   adminToken: string | undefined;
   bootstrapTenant: string | undefined;
@@ -78,6 +87,11 @@ export interface Config {
   webhookRetrySchedule: number[];
   webhookTimeoutMs: number;
   webhookConcurrency: number;
+  /** Undefined: half of webhookConcurrency (src/events/worker.ts endpointConcurrency). */
+  webhookEndpointConcurrency: number | undefined;
+  webhookConnectTimeoutMs: number;
+  webhookAllowedCidrs: string[];
+  webhookDeniedCidrs: string[];
   webhookPollIntervalMs: number;
   webhookSecretGraceSeconds: number;
   eventsRetentionDays: number;
@@ -167,6 +181,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dataDir: value('DATA_DIR') as string,
     databasePoolMax: value('DATABASE_POOL_MAX') as number,
     databasePreparedStatements: value('DATABASE_PREPARED_STATEMENTS') as boolean,
+    databaseStatementTimeoutMs: value('DATABASE_STATEMENT_TIMEOUT_MS') as number,
+    databaseAcquireTimeoutMs: value('DATABASE_ACQUIRE_TIMEOUT_MS') as number,
     migrateOnStart: value('MIGRATE_ON_START') as boolean,
     adminToken,
     bootstrapTenant,
@@ -180,6 +196,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     webhookRetrySchedule: retrySchedule(value('WEBHOOK_RETRY_SCHEDULE') as string, problems),
     webhookTimeoutMs: value('WEBHOOK_TIMEOUT_MS') as number,
     webhookConcurrency: value('WEBHOOK_CONCURRENCY') as number,
+    webhookEndpointConcurrency: value('WEBHOOK_ENDPOINT_CONCURRENCY') as number | undefined,
+    webhookConnectTimeoutMs: value('WEBHOOK_CONNECT_TIMEOUT_MS') as number,
+    webhookAllowedCidrs: cidrs('WEBHOOK_ALLOWED_CIDRS', value('WEBHOOK_ALLOWED_CIDRS') as string | undefined, problems),
+    webhookDeniedCidrs: cidrs('WEBHOOK_DENIED_CIDRS', value('WEBHOOK_DENIED_CIDRS') as string | undefined, problems),
     webhookPollIntervalMs: value('WEBHOOK_POLL_INTERVAL_MS') as number,
     webhookSecretGraceSeconds: value('WEBHOOK_SECRET_GRACE_SECONDS') as number,
     eventsRetentionDays: value('EVENTS_RETENTION_DAYS') as number,
@@ -208,6 +228,15 @@ function retrySchedule(text: string, problems: string[]): number[] {
     return parseRetrySchedule(text);
   } catch (err) {
     problems.push(`WEBHOOK_RETRY_SCHEDULE=${JSON.stringify(text)}: ${(err as Error).message}`);
+    return [];
+  }
+}
+
+function cidrs(name: ConfigEnv, text: string | undefined, problems: string[]): string[] {
+  try {
+    return parseCidrList(text);
+  } catch (err) {
+    problems.push(`${name}=${JSON.stringify(text)}: ${(err as Error).message}`);
     return [];
   }
 }

@@ -3,7 +3,7 @@
  * data directory. Both speak the same SQL, run the same migrations.
  */
 import { mkdirSync } from 'node:fs';
-import { Kysely, Migrator, PostgresDialect, type MigrationProvider } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, sql, type MigrationProvider } from 'kysely';
 import pg from 'pg';
 import { migrations } from '../../migrations/index.js';
 import { lockDataDir } from './data-dir-lock.js';
@@ -27,6 +27,10 @@ export interface OpenOptions {
   poolMax?: number;
   /** Send marked statements as named prepared statements (src/db/prepared.ts); default true. */
   preparedStatements?: boolean;
+  /** Postgres cancels a statement running longer (SQLSTATE 57014); 0 = no limit. Migrations run without it. */
+  statementTimeoutMs?: number;
+  /** A request waits at most this long for a pool connection (including connecting); 0 = no limit. */
+  acquireTimeoutMs?: number;
 }
 
 export async function openDatabase(opts: OpenOptions): Promise<DatabaseHandle> {
@@ -39,9 +43,18 @@ export async function openDatabase(opts: OpenOptions): Promise<DatabaseHandle> {
       connectionString: opts.databaseUrl,
       max: opts.poolMax ?? 10,
       ...(url.searchParams.has('options') ? {} : { options: '-c jit=off' }),
+      // A slow or unreachable database makes requests fail fast (503, src/http/errors.ts) instead of piling up.
+      ...(opts.statementTimeoutMs ? { statement_timeout: opts.statementTimeoutMs } : {}),
+      ...(opts.acquireTimeoutMs ? { connectionTimeoutMillis: opts.acquireTimeoutMs } : {}),
+      // TCP keep-alive notices a server that vanished without closing the socket (a failed-over host).
+      keepAlive: true,
     });
-    // An idle client that loses its server connection emits 'error'; without a listener that would crash the process.
+    // A client whose server connection drops (restart, failover) emits 'error'; without a listener that would
+    // crash the process. The pool listens on idle clients only, so every client gets a listener of its own
+    // for its whole life: a checked-out client between two queries is then just unusable (its next query
+    // fails, and the pool discards it on release).
     pool.on('error', () => {});
+    pool.on('connect', (client) => client.on('error', () => {}));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: opts.preparedStatements === false ? pool : preparingPool(pool) }) });
     return {
       db,
@@ -84,10 +97,17 @@ const provider: MigrationProvider = { getMigrations: async () => migrations };
  * migration exactly once.
  */
 export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
-  const migrator = new Migrator({ db, provider });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) throw error instanceof Error ? error : new Error(String(error));
-  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  // On one connection without the statement timeout: building an index on a large table may take longer.
+  return db.connection().execute(async (conn) => {
+    await sql`set statement_timeout = 0`.execute(conn);
+    try {
+      const { error, results } = await new Migrator({ db: conn, provider }).migrateToLatest();
+      if (error) throw error instanceof Error ? error : new Error(String(error));
+      return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+    } finally {
+      await sql`reset statement_timeout`.execute(conn).catch(() => {}); // a dropped connection is discarded anyway
+    }
+  });
 }
 
 /** Names of migrations not yet applied (used by /readyz). */

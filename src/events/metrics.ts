@@ -4,7 +4,7 @@
  * in a collect() callback and call `deliveryBacklog(db)` for gauges.
  */
 import type { Db } from '../db/index.js';
-import { globalBacklog } from '../db/outbox.js';
+import { globalBacklog } from '../db/outbox-housekeeping.js';
 
 export interface DeliveryMetrics {
   /** Deliveries acknowledged with 2xx. */
@@ -15,6 +15,8 @@ export interface DeliveryMetrics {
   deadLettered: number;
   /** Endpoints switched off by a 410 Gone. */
   endpointsDisabled: number;
+  /** Times an endpoint's circuit breaker opened (src/events/breaker.ts). */
+  circuitsOpened: number;
   /** Sum and count of HTTP attempt latencies (ms), for a mean. */
   attemptLatencyMsSum: number;
   attemptCount: number;
@@ -28,6 +30,7 @@ export const deliveryMetrics: DeliveryMetrics = {
   failedAttempts: 0,
   deadLettered: 0,
   endpointsDisabled: 0,
+  circuitsOpened: 0,
   attemptLatencyMsSum: 0,
   attemptCount: 0,
   commitToDeliveryMsSum: 0,

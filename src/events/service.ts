@@ -5,11 +5,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../db/index.js';
-import * as outbox from '../db/outbox.js';
+import { eventDeliveries, feedPage, findEvent, sequenceFeed } from '../db/outbox-feed.js';
+import { endpointHealth } from '../db/outbox-housekeeping.js';
+import { enqueueRedelivery, enqueueReplay } from '../db/outbox-requeue.js';
 import * as repo from '../db/webhooks.js';
 import { tryResolveAttrPath } from '../scim/attributes.js';
 import { badRequest, notFound } from '../scim/errors.js';
 import { groupResourceType, userResourceType } from '../scim/schema.js';
+import { DestinationPolicy, type DestinationRules } from './destinations.js';
 import { ed25519PublicKey, generateEd25519Secret, generateWebhookSecret } from './signing.js';
 import { wakeDeliveryWorkers } from './notify.js';
 import { webhookEnvelope } from './payload.js';
@@ -45,7 +48,7 @@ export interface FeedItem {
 
 export const MAX_FEED_PAGE = 1000;
 
-function checkUrl(url: string): string {
+function checkUrl(url: string, destinations: DestinationPolicy): string {
   let u: URL;
   try {
     u = new URL(url);
@@ -54,6 +57,9 @@ function checkUrl(url: string): string {
   }
   if (u.protocol !== 'https:' && u.protocol !== 'http:') throw badRequest('invalidValue', 'url must be http or https');
   if (u.username || u.password) throw badRequest('invalidValue', 'url must not carry credentials; receivers authenticate deliveries by their signature');
+  // The host as written (names are checked again, resolved, at every delivery: src/events/http-client.ts).
+  const v = destinations.checkHost(u.hostname);
+  if (!v.allowed) throw badRequest('invalidValue', `url: ${v.reason}; webhooks are not sent there unless WEBHOOK_ALLOWED_CIDRS allows it`);
   return u.toString();
 }
 
@@ -82,10 +88,14 @@ function checkFormat(format: string | undefined): EndpointFormat {
 }
 
 export class WebhookService {
+  private readonly destinations: DestinationPolicy;
+
   constructor(
     private readonly db: Db,
-    private readonly opts: { secretGraceSeconds: number },
-  ) {}
+    private readonly opts: { secretGraceSeconds: number; destinations?: DestinationRules },
+  ) {
+    this.destinations = new DestinationPolicy(opts.destinations);
+  }
 
   private async tenant(tenantId: string): Promise<void> {
     if (!(await repo.tenantExists(this.db, tenantId))) throw notFound(`Tenant ${tenantId} not found`);
@@ -103,7 +113,7 @@ export class WebhookService {
     const endpoint = await repo.insertEndpoint(this.db, {
       id: randomUUID(),
       tenantId,
-      url: checkUrl(input.url),
+      url: checkUrl(input.url, this.destinations),
       description: input.description ?? null,
       events: checkEvents(input.events),
       format: checkFormat(input.format),
@@ -126,7 +136,7 @@ export class WebhookService {
   async update(tenantId: string, id: string, patch: EndpointPatchInput): Promise<Endpoint> {
     await this.endpoint(tenantId, id);
     const e = await repo.updateEndpoint(this.db, tenantId, id, {
-      ...(patch.url !== undefined ? { url: checkUrl(patch.url) } : {}),
+      ...(patch.url !== undefined ? { url: checkUrl(patch.url, this.destinations) } : {}),
       ...(patch.description !== undefined ? { description: patch.description } : {}),
       ...(patch.events !== undefined ? { events: checkEvents(patch.events) } : {}),
       ...(patch.attributes !== undefined ? { attributes: checkAttributes(patch.attributes) } : {}),
@@ -163,14 +173,14 @@ export class WebhookService {
     const to = range.to ? new Date(range.to) : new Date();
     if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime())) throw badRequest('invalidValue', 'from and to must be date-times (RFC 3339)');
     if (to <= from) throw badRequest('invalidValue', 'to must be after from');
-    const queued = await outbox.enqueueReplay(this.db, e, from, to);
+    const queued = await enqueueReplay(this.db, e, from, to);
     if (queued) wakeDeliveryWorkers();
     return { queued };
   }
 
   async health(tenantId: string, id: string): Promise<{ endpoint: Endpoint; health: EndpointHealth }> {
     const e = await this.endpoint(tenantId, id);
-    return { endpoint: e, health: await outbox.endpointHealth(this.db, id) };
+    return { endpoint: e, health: await endpointHealth(this.db, id) };
   }
 }
 
@@ -201,9 +211,9 @@ export class EventService {
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_FEED_PAGE) throw badRequest('invalidValue', `limit must be an integer from 1 to ${MAX_FEED_PAGE}`);
     if (q.after !== undefined && !/^\d{1,18}$/.test(q.after)) throw badRequest('invalidValue', 'after must be a cursor returned by this feed');
     const types = q.types?.length ? checkEvents(q.types)! : undefined;
-    await outbox.sequenceFeed(this.db);
+    await sequenceFeed(this.db);
     const after = BigInt(q.after ?? '0');
-    const rows = await outbox.feedPage(this.db, tenantId, { after, limit: limit + 1, types });
+    const rows = await feedPage(this.db, tenantId, { after, limit: limit + 1, types });
     const page = rows.slice(0, limit);
     return {
       events: page.map(feedItem),
@@ -214,15 +224,15 @@ export class EventService {
 
   async get(tenantId: string, uid: string): Promise<{ event: StoredEvent; deliveries: DeliveryRecord[] }> {
     await this.tenant(tenantId);
-    const event = await outbox.findEvent(this.db, tenantId, uid);
+    const event = await findEvent(this.db, tenantId, uid);
     if (!event) throw notFound(`Event ${uid} not found`);
-    return { event, deliveries: await outbox.eventDeliveries(this.db, event.id) };
+    return { event, deliveries: await eventDeliveries(this.db, event.id) };
   }
 
   /** Queue the event again for the given endpoints, or for every enabled endpoint subscribed to its type. */
   async redeliver(tenantId: string, uid: string, opts: { endpointIds?: string[] | undefined } = {}): Promise<{ queued: number; endpointIds: string[] }> {
     await this.tenant(tenantId);
-    const event = await outbox.findEvent(this.db, tenantId, uid);
+    const event = await findEvent(this.db, tenantId, uid);
     if (!event) throw notFound(`Event ${uid} not found`);
     let endpoints: Endpoint[];
     if (opts.endpointIds?.length) {
@@ -233,7 +243,7 @@ export class EventService {
       endpoints = await repo.subscribedEndpoints(this.db, tenantId, event.type);
     }
     const ids = endpoints.map((e) => e.id);
-    const queued = await outbox.enqueueRedelivery(this.db, [event.id], ids);
+    const queued = await enqueueRedelivery(this.db, [event.id], ids);
     if (queued) wakeDeliveryWorkers();
     return { queued, endpointIds: ids };
   }

@@ -1,6 +1,6 @@
 /**
  * Domain shapes of provisioning events and webhook endpoints, shared by the
- * outbox repositories (src/db/outbox.ts, src/db/webhooks.ts) and the delivery
+ * outbox repositories (src/db/outbox*.ts, src/db/webhooks.ts) and the delivery
  * code. No Kysely row type leaves src/db; these are what it returns.
  */
 

@@ -15,27 +15,40 @@
  * - any other status (3xx, 4xx; RFC 8935 §2.4: a SET rejected with 400) →
  *   dead-lettered at once: the receiver said it will never take this request,
  *   and holding it would block the resource's later events for days.
+ *
+ * Fairness: one endpoint holds at most WEBHOOK_ENDPOINT_CONCURRENCY of the
+ * process's slots, claims are shared round-robin across tenants and endpoints
+ * (src/db/outbox-claims.ts), and an endpoint that stops answering is backed
+ * off by its circuit breaker (src/events/breaker.ts).
+ *
+ * Database outages: a failed claim is retried with a growing pause (and at
+ * once when the LISTEN connection comes back); an outcome that could not be
+ * recorded is retried until the claim's lease would run out, so a delivery
+ * the receiver already has is not sent again merely because Postgres
+ * restarted.
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
+import { isDatabaseUnavailable } from '../db/errors.js';
 import type { Db } from '../db/index.js';
-import { claimQueues, completeDeliveries, pruneEvents, releaseQueue, repairQueue, type ClaimedQueue, type Completion, type CompletionResult, type HeadDelivery } from '../db/outbox.js';
-import { nextDelay, parseRetryAfter } from './backoff.js';
+import { claimQueues, completeDeliveries, releaseQueue, repairQueue, type ClaimedQueue, type Completion, type CompletionResult, type HeadDelivery } from '../db/outbox-claims.js';
+import { pruneEvents } from '../db/outbox-housekeeping.js';
+import { nextDelay } from './backoff.js';
+import { EndpointBreakers } from './breaker.js';
+import type { DeliveryAgentOptions } from './http-client.js';
 import { deliveryMetrics } from './metrics.js';
 import { listenForNotifications, onWake } from './notify.js';
-import { webhookEnvelope } from './payload.js';
-import { SET_CONTENT_TYPE, setClaims, setIssuer, signSet } from './set.js';
-import { signatureHeader } from './signing.js';
+import { createSender, type Attempt, type SenderConfig } from './sender.js';
 import type { AttemptOutcome } from './types.js';
 
 /** The settings the worker reads; `Config` satisfies it. */
-export interface DeliveryConfig {
-  publicUrl: string;
+export interface DeliveryConfig extends SenderConfig {
   databaseUrl?: string | undefined;
   webhookRetrySchedule: readonly number[];
-  webhookTimeoutMs: number;
   webhookConcurrency: number;
+  /** Slots one endpoint may hold; default half of webhookConcurrency (at least 1). */
+  webhookEndpointConcurrency?: number | undefined;
   webhookPollIntervalMs: number;
   eventsRetentionDays?: number;
 }
@@ -48,6 +61,8 @@ export interface DeliveryWorkerOptions {
   leaseMs?: number;
   /** Name in logs and claim tokens. */
   id?: string;
+  /** Name resolution for deliveries (src/events/http-client.ts); the system resolver by default. */
+  lookup?: DeliveryAgentOptions['lookup'];
 }
 
 export interface DeliveryWorker {
@@ -62,30 +77,14 @@ export interface DeliveryWorker {
   stop(deadlineMs?: number): Promise<void>;
 }
 
-const USER_AGENT = 'Roster-Webhooks/1';
-const RESPONSE_SNIPPET = 500;
 const PRUNE_EVERY_MS = 10 * 60_000;
 const COALESCE_MS = 5;
+/** Longest pause between claims while the database is unavailable (the LISTEN connection's return ends it early). */
+const MAX_OUTAGE_PAUSE_MS = 5_000;
 
-/** The first `max` characters of a response body; the rest is not read (a receiver cannot make Roster buffer a huge answer). */
-async function readStart(res: Response, max: number): Promise<string> {
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const decoder = new TextDecoder();
-  let text = '';
-  try {
-    while (text.length < max) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      text += decoder.decode(value, { stream: true });
-    }
-  } finally {
-    await reader.cancel().catch(() => {});
-  }
-  return text.slice(0, max);
-}
-
-type Attempt = { statusCode: number | null; error: string | null; retryAfterMs?: number | undefined; body?: string };
+/** Default share of the process's slots one endpoint may hold. */
+export const endpointConcurrency = (c: Pick<DeliveryConfig, 'webhookConcurrency' | 'webhookEndpointConcurrency'>): number =>
+  Math.min(c.webhookConcurrency, c.webhookEndpointConcurrency ?? Math.max(1, Math.ceil(c.webhookConcurrency / 2)));
 
 export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker {
   const { db, logger, config } = opts;
@@ -93,6 +92,11 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker
   const leaseMs = opts.leaseMs ?? config.webhookTimeoutMs + 10_000;
   const maxRetryAfterMs = Math.max(...config.webhookRetrySchedule, 60_000);
   const inflight = new Map<string, { abort: AbortController; done: Promise<void> }>();
+  /** Deliveries in flight per endpoint, and each endpoint's circuit. */
+  const busy = new Map<string, number>();
+  const breakers = new EndpointBreakers();
+  const perEndpoint = endpointConcurrency(config);
+  const sender = createSender(db, config, opts.lookup ? { lookup: opts.lookup } : {});
   let stopping = false;
   let dirty = true;
   let waiter: (() => void) | undefined;
@@ -144,9 +148,16 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker
       waiter = done;
     });
 
+  /** What each endpoint with deliveries in flight or a limiting circuit may still take. */
+  function allowances(): Map<string, number> {
+    const m = new Map<string, number>();
+    for (const e of new Set([...busy.keys(), ...breakers.limited()])) m.set(e, Math.max(0, breakers.slots(e, perEndpoint) - (busy.get(e) ?? 0)));
+    return m;
+  }
+
   async function claimAndStart(free: number): Promise<number> {
     const token = `${id}:${randomUUID()}`;
-    const claims = await claimQueues(db, free, leaseMs, token);
+    const claims = await claimQueues(db, free, leaseMs, token, { perEndpoint, allowances: allowances() });
     for (const { queue: q, head } of claims) {
       if (!head) {
         await repairQueue(db, q, token);
@@ -154,10 +165,14 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker
       }
       const abort = new AbortController();
       const key = `${q.endpointId}/${q.resourceId}`;
+      busy.set(q.endpointId, (busy.get(q.endpointId) ?? 0) + 1);
       const done = deliver(q, token, head, abort.signal)
         .catch((err) => logger.error({ err, endpoint: q.endpointId, event: head.event.uid }, 'webhook delivery failed unexpectedly'))
         .finally(() => {
           inflight.delete(key);
+          const n = (busy.get(q.endpointId) ?? 1) - 1;
+          if (n > 0) busy.set(q.endpointId, n);
+          else busy.delete(q.endpointId);
           wake();
         });
       inflight.set(key, { abort, done });
@@ -165,33 +180,16 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker
     return claims.length;
   }
 
-  async function send(head: HeadDelivery, signal: AbortSignal): Promise<Attempt> {
-    const { event, endpoint } = head;
-    let body: string;
-    const headers: Record<string, string> = { 'user-agent': USER_AGENT };
-    if (endpoint.format === 'set') {
-      // RFC 8935 §2.1: the SET is the body, media type application/secevent+jwt.
-      body = await signSet(db, setClaims(event, endpoint, setIssuer(config.publicUrl, event.tenantId)));
-      headers['content-type'] = SET_CONTENT_TYPE;
-      headers.accept = 'application/json';
-    } else {
-      body = JSON.stringify(webhookEnvelope(event, endpoint));
-      const ts = Math.floor(Date.now() / 1000);
-      headers['content-type'] = 'application/json';
-      headers['webhook-id'] = event.uid;
-      headers['webhook-timestamp'] = String(ts);
-      headers['webhook-signature'] = signatureHeader(endpoint, event.uid, ts, body);
-    }
-    const timeout = AbortSignal.timeout(config.webhookTimeoutMs);
-    try {
-      const res = await fetch(endpoint.url, { method: 'POST', body, headers, redirect: 'manual', signal: AbortSignal.any([signal, timeout]) });
-      const text = await readStart(res, RESPONSE_SNIPPET);
-      return { statusCode: res.status, error: null, retryAfterMs: parseRetryAfter(res.headers.get('retry-after')), body: text };
-    } catch (err) {
-      if (signal.aborted) throw err;
-      if (timeout.aborted) return { statusCode: null, error: `timeout: no response within ${config.webhookTimeoutMs} ms` };
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      return { statusCode: null, error: `connection error: ${cause?.code ?? cause?.message ?? (err as Error).message}` };
+  /** Record an outcome; while the database is unavailable, try again until the claim's lease would run out. */
+  async function completeRetrying(c: Completion, leaseFrom: number): Promise<CompletionResult | undefined> {
+    for (let pause = 250; ; pause = Math.min(pause * 2, MAX_OUTAGE_PAUSE_MS)) {
+      try {
+        return await complete(c);
+      } catch (err) {
+        if (!isDatabaseUnavailable(err) || Date.now() + pause - leaseFrom > leaseMs) throw err;
+        logger.warn({ worker: id, err: (err as Error).message, retryInMs: pause }, 'webhook outcome could not be recorded (database unavailable); retrying');
+        await new Promise((r) => setTimeout(r, pause));
+      }
     }
   }
 
@@ -216,24 +214,31 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker
    */
   async function deliver(q: ClaimedQueue, token: string, first: HeadDelivery, signal: AbortSignal): Promise<void> {
     let head: HeadDelivery | undefined = first;
+    let leaseFrom = Date.now(); // the claim, or the completion that extended it
     while (head) {
       const attemptedAt = new Date();
       const t0 = performance.now();
       let attempt: Attempt;
       try {
         if (signal.aborted) throw new Error('stopping');
-        attempt = await send(head, signal);
+        attempt = await sender.send(head.event, head.endpoint, signal);
       } catch (err) {
         if (signal.aborted) {
           // Stopping: give the queue back so that another worker sends it now rather than after the lease.
           await releaseQueue(db, q, token);
           return;
         }
-        attempt = { statusCode: null, error: `could not build the request: ${(err as Error).message}` };
+        // Signing needs the database (SET keys); an outage there says nothing about the receiver.
+        if (isDatabaseUnavailable(err)) throw err;
+        attempt = { statusCode: null, error: `could not build the request: ${(err as Error).message}`, timedOut: false };
       }
       const latencyMs = performance.now() - t0;
+      if (breakers.record(head.endpoint.id, attempt.timedOut) === 'opened') {
+        deliveryMetrics.circuitsOpened++;
+        logger.warn({ worker: id, endpoint: head.endpoint.id, url: head.endpoint.url, error: attempt.error }, 'webhook endpoint keeps timing out; backing it off (circuit open)');
+      }
       const verdict = classify(head, attempt);
-      const result = await complete({
+      const result = await completeRetrying({
         queue: q,
         token,
         deliveryId: head.deliveryId,
@@ -244,7 +249,8 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker
         error: verdict.error,
         ...(verdict.retryInMs !== undefined ? { retryInMs: verdict.retryInMs } : {}),
         ...(stopping ? {} : { continueLeaseMs: leaseMs }),
-      });
+      }, leaseFrom);
+      leaseFrom = Date.now();
       const m = deliveryMetrics;
       m.attemptCount++;
       m.attemptLatencyMsSum += latencyMs;
@@ -276,6 +282,11 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker
           break;
       }
       if (result.release) await releaseQueue(db, q, token);
+      // The circuit opened or this endpoint's share shrank: hand the rest of the queue back to the scheduler.
+      if (result.next && breakers.slots(head.endpoint.id, perEndpoint) < (busy.get(head.endpoint.id) ?? 0)) {
+        await releaseQueue(db, q, token);
+        return;
+      }
       head = result.next;
     }
   }
@@ -297,6 +308,7 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker
   // query each; an idle worker claims at once, so latency stays low.
   const minBatch = Math.max(1, Math.floor(config.webhookConcurrency / 4));
   let freeSince = 0;
+  let failures = 0;
   const loop = (async () => {
     while (!stopping) {
       dirty = false;
@@ -314,9 +326,13 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker
       try {
         if (free > 0) claimed = await claimAndStart(free);
         await housekeeping();
+        if (failures) logger.info({ worker: id, failures }, 'webhook worker reached the database again');
+        failures = 0;
       } catch (err) {
-        logger.error({ err, worker: id }, 'webhook worker could not claim work; retrying');
-        if (!stopping) await sleep(config.webhookPollIntervalMs);
+        // Each failure doubles the pause (up to MAX_OUTAGE_PAUSE_MS); new events or the LISTEN connection's return wake it early.
+        const pause = Math.min(config.webhookPollIntervalMs * 2 ** failures, Math.max(MAX_OUTAGE_PAUSE_MS, config.webhookPollIntervalMs));
+        if (failures++ === 0 || !isDatabaseUnavailable(err)) logger.error({ err, worker: id, retryInMs: pause }, 'webhook worker could not claim work; retrying');
+        if (!stopping) await sleep(pause);
         continue;
       }
       if (stopping) break;
@@ -342,7 +358,7 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker
         for (const x of inflight.values()) x.abort.abort();
         await all;
         unsubscribe();
-        await unlisten();
+        await Promise.all([unlisten(), sender.close()]);
       })();
       return stopped;
     },

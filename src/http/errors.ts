@@ -1,10 +1,12 @@
 /**
  * The one place errors become responses. Every failure, SCIM or admin API,
  * is answered with an RFC 7644 §3.12 error body; client mistakes map to 4xx
- * with a scimType and a precise detail, anything unexpected to a logged 500
- * that reveals nothing.
+ * with a scimType and a precise detail, an unavailable database (restart,
+ * failover, statement or pool timeout) to 503 with Retry-After, anything
+ * unexpected to a logged 500 that reveals nothing.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { databaseUnavailable, isDatabaseUnavailable } from '../db/errors.js';
 import { errorBody, ScimError } from '../scim/errors.js';
 
 export const SCIM_CONTENT_TYPE = 'application/scim+json; charset=utf-8';
@@ -44,6 +46,11 @@ export function installErrorHandling(app: FastifyInstance): void {
     if (scim) {
       if (scim.status >= 500) req.log.error({ err }, 'request failed');
       return sendError(reply, scim);
+    }
+    if (isDatabaseUnavailable(err)) {
+      // Expected while Postgres restarts or fails over: one line per request, no stack.
+      req.log.warn({ err: err.message, code: err.code }, 'database unavailable; answered 503');
+      return sendError(reply, databaseUnavailable());
     }
     req.log.error({ err }, 'unexpected error');
     return sendError(reply, new ScimError(500, `Internal server error (request id ${req.id})`));

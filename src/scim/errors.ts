@@ -58,6 +58,10 @@ export function errorBody(status: number, detail: string, scimType?: ScimType): 
 }
 
 export const badRequest = (scimType: ScimType, detail: string) => new ScimError(400, detail, scimType);
+
+/** 503 with Retry-After (RFC 9110 §10.2.3): the request was fine, a dependency is away; IdPs retry these. */
+export const serviceUnavailable = (detail: string, retryAfterSeconds: number) =>
+  new ScimError(503, detail, undefined, { 'retry-after': String(retryAfterSeconds) });
 export const notFound = (detail: string) => new ScimError(404, detail);
 export const conflict = (detail: string) => new ScimError(409, detail, 'uniqueness');
 export const preconditionFailed = (detail: string) => new ScimError(412, detail);

@@ -33,6 +33,7 @@
  *   HTTP layer before it is parsed.
  */
 import type { FastifyBaseLogger } from 'fastify';
+import { databaseUnavailable, isDatabaseUnavailable } from '../db/errors.js';
 import { errorBody, ScimError, badRequest } from '../scim/errors.js';
 import { BULK_REQUEST_SCHEMA, BULK_RESPONSE_SCHEMA } from '../scim/schema.js';
 import { etagOf } from '../scim/representation.js';
@@ -305,6 +306,7 @@ class BulkRun {
       await fn();
     } catch (err) {
       if (err instanceof ScimError) return this.#fail(op, err);
+      if (isDatabaseUnavailable(err)) return this.#fail(op, new ScimError(503, `Operations[${op.index}]: ${databaseUnavailable().message}`));
       this.log?.error({ err, operation: op.index }, 'bulk operation failed');
       this.#fail(op, new ScimError(500, `Operations[${op.index}]: internal server error`));
     }

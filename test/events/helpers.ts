@@ -10,6 +10,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import pino from 'pino';
 import type { Db } from '../../src/db/index.js';
 import { insertTenant } from '../../src/db/tenants.js';
+import type { DestinationRules } from '../../src/events/destinations.js';
 import { recordChange, type ResourceChange } from '../../src/events/record.js';
 import { startDeliveryWorker, type DeliveryConfig, type DeliveryWorker, type DeliveryWorkerOptions } from '../../src/events/worker.js';
 import { installErrorHandling } from '../../src/http/errors.js';
@@ -179,8 +180,12 @@ export async function churn(db: Db, tenantId: string, users: number, updates: nu
   return ids;
 }
 
+/** The receivers here listen on loopback, which webhook destinations refuse unless allowed (src/events/destinations.ts). */
+export const LOOPBACK = ['127.0.0.0/8', '::1'];
+
 export const fastConfig = (over: Partial<DeliveryConfig> = {}): DeliveryConfig => ({
   publicUrl: 'https://roster.test',
+  webhookAllowedCidrs: LOOPBACK,
   webhookRetrySchedule: [50, 100, 150, 200, 250, 300, 400, 500],
   webhookTimeoutMs: 5000, // PGlite runs on the test's own thread; a tight timeout would fire while a query blocks the event loop
   webhookConcurrency: 8,
@@ -197,10 +202,10 @@ export function worker(t: T, db: Db, over: Omit<Partial<DeliveryWorkerOptions>, 
 }
 
 /** The admin routes on a bare Fastify app (as the lead's admin scope mounts them), plus the JWKS. */
-export async function adminApp(t: T, db: Db): Promise<FastifyInstance> {
+export async function adminApp(t: T, db: Db, destinations: DestinationRules = { allowed: LOOPBACK, denied: [] }): Promise<FastifyInstance> {
   const app = Fastify({ logger: false });
   installErrorHandling(app);
-  await app.register(webhookRoutes, { prefix: '/admin/v1/tenants/:tenant', db, secretGraceSeconds: 3600 });
+  await app.register(webhookRoutes, { prefix: '/admin/v1/tenants/:tenant', db, secretGraceSeconds: 3600, destinations });
   await app.register(eventRoutes, { prefix: '/admin/v1/tenants/:tenant', db });
   await app.register(jwksRoutes, { db });
   await app.ready();

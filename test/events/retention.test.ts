@@ -1,7 +1,7 @@
 import t from 'tap';
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
-import { pruneEvents } from '../../src/db/outbox.js';
+import { pruneEvents } from '../../src/db/outbox-housekeeping.js';
 import { backends, openTestDatabase } from '../helpers/db.js';
 import { addEndpoint, adminApp, createTenant, record, userChange } from './helpers.js';
 

@@ -49,12 +49,22 @@ export function toRes(r: LightMyRequestResponse): Res {
 }
 
 export async function startApp(t: T, backend: Backend, env: Record<string, string> = {}, opts: { logger?: FastifyServerOptions['logger'] } = {}): Promise<TestApp> {
-  // Tests send many wrong tokens on purpose from one address; test/ops/rate-limit.test.ts tests that limit itself.
-  const config = loadConfig({ LOG_LEVEL: 'silent', ADMIN_TOKEN, PUBLIC_URL: 'https://roster.test', RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '0', ...env });
+  // Tests send many wrong tokens on purpose from one address (test/ops/rate-limit.test.ts tests that limit itself),
+  // and their webhook receivers listen on loopback, which webhook destinations refuse unless allowed.
+  const config = loadConfig({
+    LOG_LEVEL: 'silent',
+    ADMIN_TOKEN,
+    PUBLIC_URL: 'https://roster.test',
+    RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '0',
+    WEBHOOK_ALLOWED_CIDRS: '127.0.0.0/8,::1',
+    ...env,
+  });
   // The tests' pool is 5 unless env sets DATABASE_POOL_MAX; DATABASE_PREPARED_STATEMENTS applies as in production.
   const database = await openTestDatabase(t, backend, {
     ...(env.DATABASE_POOL_MAX ? { poolMax: config.databasePoolMax } : {}),
     preparedStatements: config.databasePreparedStatements,
+    statementTimeoutMs: config.databaseStatementTimeoutMs,
+    acquireTimeoutMs: config.databaseAcquireTimeoutMs,
   });
   const { app, services } = await buildApp({ config, database, ...(opts.logger ? { logger: opts.logger } : {}) });
   t.teardown(() => app.close());

@@ -46,7 +46,7 @@ export async function createPostgresDatabase(t: Teardown): Promise<string> {
 export async function openTestDatabase(
   t: Teardown,
   backend: Backend,
-  postgres: Pick<OpenOptions, 'poolMax' | 'preparedStatements'> = {},
+  postgres: Pick<OpenOptions, 'poolMax' | 'preparedStatements' | 'statementTimeoutMs' | 'acquireTimeoutMs'> = {},
 ): Promise<DatabaseHandle & { url?: string }> {
   const url = backend === 'postgres' ? await createPostgresDatabase(t) : undefined;
   const handle = await openDatabase(url ? { databaseUrl: url, poolMax: 5, ...postgres } : { dataDir: 'memory://' });

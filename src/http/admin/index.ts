@@ -169,7 +169,12 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
   });
 
   if (deps.db) {
-    await app.register(webhookRoutes, { prefix: '/tenants/:tenant', db: deps.db, secretGraceSeconds: config.webhookSecretGraceSeconds });
+    await app.register(webhookRoutes, {
+      prefix: '/tenants/:tenant',
+      db: deps.db,
+      secretGraceSeconds: config.webhookSecretGraceSeconds,
+      destinations: { allowed: config.webhookAllowedCidrs, denied: config.webhookDeniedCidrs },
+    });
     await app.register(eventRoutes, { prefix: '/tenants/:tenant', db: deps.db });
   }
 }

@@ -6,6 +6,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Db } from '../../db/index.js';
+import type { DestinationRules } from '../../events/destinations.js';
 import { endpointPublicKeys, WebhookService, type EndpointInput, type EndpointPatchInput } from '../../events/service.js';
 import { ENDPOINT_FORMATS, EVENT_TYPES, type Endpoint, type EndpointHealth } from '../../events/types.js';
 
@@ -13,6 +14,8 @@ export interface WebhookRoutesOptions {
   db: Db;
   /** Default grace period of a secret rotation (WEBHOOK_SECRET_GRACE_SECONDS). */
   secretGraceSeconds?: number;
+  /** WEBHOOK_ALLOWED_CIDRS / WEBHOOK_DENIED_CIDRS; the built-in rules when absent. */
+  destinations?: DestinationRules;
 }
 
 const EventTypeSchema = Type.Union(EVENT_TYPES.map((t) => Type.Literal(t)));
@@ -123,7 +126,7 @@ type P = { tenant: string };
 type IP = { tenant: string; id: string };
 
 export async function webhookRoutes(app: FastifyInstance, opts: WebhookRoutesOptions): Promise<void> {
-  const svc = new WebhookService(opts.db, { secretGraceSeconds: opts.secretGraceSeconds ?? 86_400 });
+  const svc = new WebhookService(opts.db, { secretGraceSeconds: opts.secretGraceSeconds ?? 86_400, ...(opts.destinations ? { destinations: opts.destinations } : {}) });
   const tags = ['Admin: webhooks'];
 
   app.post(

@@ -121,6 +121,7 @@ export function registerDeliveryMetrics(metrics: Metrics, db: Db, opts: { timeou
   });
   total('roster_webhook_failed_attempts_total', 'Delivery attempts that failed and will be retried (timeout, connection error, 408, 425, 429, 5xx).', (m) => m.failedAttempts);
   total('roster_webhook_endpoints_disabled_total', 'Webhook endpoints switched off because they answered 410 Gone.', (m) => m.endpointsDisabled);
+  total('roster_webhook_circuit_opened_total', 'Times a webhook endpoint kept timing out and was backed off (circuit breaker).', (m) => m.circuitsOpened);
   total('roster_webhook_attempts_total', 'HTTP delivery attempts made by this process.', (m) => m.attemptCount);
   total('roster_webhook_attempt_seconds_total', 'Total time spent in delivery attempts; divide by roster_webhook_attempts_total for the mean.', (m) => m.attemptLatencyMsSum / 1000);
   total('roster_webhook_first_attempt_deliveries_total', 'Events delivered on their first attempt.', (m) => m.commitToDeliveryCount);
