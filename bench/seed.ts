@@ -223,8 +223,9 @@ async function rebuildIndexes(pool: pg.Pool, defs: string[]): Promise<void> {
 }
 
 const USER_INSERT = `
-  insert into users (tenant_id, id, user_name, external_id, active, display_name, given_name, family_name, email_values, resource, version, created, last_modified)
-  select $1, r.id, r.user_name, r.external_id, r.active, r.display_name, r.given_name, r.family_name, r.email_values, r.resource, 1, r.created, r.created
+  insert into users (tenant_id, id, user_name, external_id, active, display_name, given_name, family_name, email_values, resource, version, created, last_modified, host_state, inactive_since)
+  select $1, r.id, r.user_name, r.external_id, r.active, r.display_name, r.given_name, r.family_name, r.email_values, r.resource, 1, r.created, r.created,
+         case when r.active is false then 'inactive' else 'active' end, case when r.active is false then r.created end
     from jsonb_to_recordset($2::jsonb) as r(id uuid, user_name text, external_id text, active boolean, display_name text,
          given_name text, family_name text, email_values text[], resource jsonb, created timestamptz)`;
 

@@ -17,6 +17,7 @@ import { installOps, type Ops } from './http/ops/index.js';
 import { SCIM_PREFIX, scimApi } from './http/scim/index.js';
 import type { Features } from './scim/discovery.js';
 import { configuredAdminKeys, type AdminKeys } from './services/admin-keys.js';
+import { PolicyService } from './services/policies.js';
 import { TenantService } from './services/tenants.js';
 import { UserService } from './services/users.js';
 import { BulkService } from './services/bulk.js';
@@ -26,6 +27,7 @@ import { SearchService } from './services/search.js';
 
 export interface Services {
   tenants: TenantService;
+  policies: PolicyService;
   users: UserService;
   groups: GroupService;
   search: SearchService;
@@ -39,6 +41,8 @@ export interface BuildOptions {
   adminKeys?: AdminKeys;
   /** Fastify logger option; defaults to pino at config.logLevel. */
   logger?: FastifyServerOptions['logger'];
+  /** How long a process keeps a tenant's compiled policy (default POLICY_CACHE_MS; tests use 0). */
+  policyCacheMs?: number;
 }
 
 export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstance; services: Services; ops: Ops }> {
@@ -64,10 +68,12 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
   // Before the API plugins, so their routes get the OpenAPI, metrics and rate-limit hooks.
   const ops = await installOps(app, { config, database });
 
-  const users = new UserService(database.db);
-  const groups = new GroupService(database.db);
+  const policies = new PolicyService(database.db, { publicUrl: config.publicUrl, ...(opts.policyCacheMs !== undefined ? { cacheMs: opts.policyCacheMs } : {}) });
+  const users = new UserService(database.db, policies);
+  const groups = new GroupService(database.db, policies);
   const services: Services = {
     tenants: new TenantService(database.db),
+    policies,
     users,
     groups,
     search: new SearchService(database.db, users, groups),
@@ -91,7 +97,7 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
   });
 
   await app.register(scimApi, { prefix: SCIM_PREFIX, config, tenants: services.tenants, users: services.users, groups: services.groups, search: services.search, bulk: services.bulk, features, authFailures: ops.rateLimits.authFailures });
-  await app.register(adminApi, { prefix: '/admin/v1', config, tenants: services.tenants, adminKeys: opts.adminKeys ?? configuredAdminKeys(config), db: database.db, authFailures: ops.rateLimits.authFailures });
+  await app.register(adminApi, { prefix: '/admin/v1', config, tenants: services.tenants, adminKeys: opts.adminKeys ?? configuredAdminKeys(config), db: database.db, policies, authFailures: ops.rateLimits.authFailures });
   await app.register(jwksRoutes, { db: database.db });
   await app.register(homeRoutes, { publicUrl: config.publicUrl });
 

@@ -14,6 +14,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { startDeliveryWorker } from './events/index.js';
 import { startMetricsServer, type MetricsServer } from './http/ops/metrics.js';
 import { gracefulShutdown, type Closer } from './http/ops/shutdown.js';
+import { startPolicyWorker } from './services/policy-worker.js';
 import { bootstrap, openConfiguredDatabase } from './startup.js';
 
 async function main(): Promise<void> {
@@ -32,7 +33,7 @@ async function main(): Promise<void> {
   const interactive = process.stdout.isTTY === true;
   const database = await openConfiguredDatabase(config);
   const boot = await bootstrap(config, database, { mayRevealSecrets: interactive || database.kind === 'pglite' });
-  const { app, ops } = await buildApp({ config, database, adminKeys: boot.adminKeys, logger: loggerOptions(config, { pretty: interactive }) });
+  const { app, ops, services } = await buildApp({ config, database, adminKeys: boot.adminKeys, logger: loggerOptions(config, { pretty: interactive }) });
 
   // Background workers, stopped at shutdown in parallel with the HTTP drain: whatever
   // starts one here pushes { name, stop(remainingMs) }.
@@ -42,6 +43,9 @@ async function main(): Promise<void> {
     // In-flight deliveries get the time left; unfinished ones go back to the queue (at-least-once).
     workers.push({ name: 'webhook delivery', stop: (remainingMs) => worker.stop(remainingMs) });
   }
+  // Provisioning policies' own work (re-evaluations, scheduled changes): safe in every replica.
+  const policyWorker = startPolicyWorker({ db: database.db, policies: services.policies, logger: app.log });
+  workers.push({ name: 'policy', stop: () => policyWorker.stop() });
 
   let metricsServer: MetricsServer | undefined;
   let stopping = false;

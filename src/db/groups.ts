@@ -224,3 +224,18 @@ export async function removeMemberEverywhere(db: Q, tenantId: string, memberId: 
     returning id, resource, version, created, last_modified`.execute(db);
   return r.rows.map(toStored).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
+
+/**
+ * Of these member ids, the users the host platform knows (host_state other
+ * than absent, src/policy/host-state.ts) and the groups, with their resource
+ * (to decide whether the host is told about them).
+ */
+export async function hostVisibleMembers(db: Kysely<Database>, tenantId: string, ids: string[]): Promise<{ users: Set<string>; groups: StoredResource[] }> {
+  const valid = distinctUuids(ids);
+  if (valid.length === 0) return { users: new Set(), groups: [] };
+  const u = await sql<{ id: string }>`
+    select id from users where tenant_id = ${tenantId} and id = any(${valid}::uuid[]) and host_state <> 'absent'`.execute(db);
+  const g = await sql<Pick<Selectable<GroupsTable>, (typeof storedColumns)[number]>>`
+    select id, resource, version, created, last_modified from groups where tenant_id = ${tenantId} and id = any(${valid}::uuid[])`.execute(db);
+  return { users: new Set(u.rows.map((r) => r.id)), groups: g.rows.map(toStored) };
+}

@@ -32,10 +32,10 @@ export interface ResourceWrite {
 export interface ResourceRows {
   insert(db: Kysely<Database>, tenantId: string, id: string, resource: Record<string, unknown>, at: Date): Promise<StoredResource>;
   /** The same insert as a ResourceWrite, to be sent with its events (src/db/outbox.ts insertEvents). */
-  insertStatement(db: Kysely<Database>, tenantId: string, id: string, resource: Record<string, unknown>, at: Date): ResourceWrite;
+  insertStatement(db: Kysely<Database>, tenantId: string, id: string, resource: Record<string, unknown>, at: Date, extra?: Record<string, unknown>): ResourceWrite;
   find(db: Kysely<Database>, tenantId: string, id: string, opts?: { lock?: RowLock }): Promise<StoredResource | undefined>;
   /** A new version as a ResourceWrite, sent with its events (the caller holds the row lock it read `current` under, so the next version is known). */
-  updateStatement(db: Kysely<Database>, current: StoredResource, tenantId: string, resource: Record<string, unknown>, at: Date): ResourceWrite;
+  updateStatement(db: Kysely<Database>, current: StoredResource, tenantId: string, resource: Record<string, unknown>, at: Date, extra?: Record<string, unknown>): ResourceWrite;
   remove(db: Kysely<Database>, tenantId: string, id: string): Promise<boolean>;
 }
 
@@ -64,8 +64,8 @@ export function resourceRows(table: 'users' | 'groups', columnsOf: (resource: Re
         .executeTakeFirstOrThrow();
       return toStored(row);
     },
-    insertStatement(db, tenantId, id, resource, at) {
-      const insert = db.insertInto(t).values({ tenant_id: tenantId, id, ...columns(resource), created: at, last_modified: at, version: 1 });
+    insertStatement(db, tenantId, id, resource, at, extra = {}) {
+      const insert = db.insertInto(t).values({ tenant_id: tenantId, id, ...columns(resource), ...extra, created: at, last_modified: at, version: 1 });
       return { statement: sql`${insert}`, stored: { id, resource, version: 1, created: at, lastModified: at } };
     },
     async find(db, tenantId, id, opts = {}) {
@@ -76,10 +76,10 @@ export function resourceRows(table: 'users' | 'groups', columnsOf: (resource: Re
       const row = await q.modifyEnd(prepared).executeTakeFirst();
       return row && toStored(row);
     },
-    updateStatement(db, current, tenantId, resource, at) {
+    updateStatement(db, current, tenantId, resource, at, extra = {}) {
       const update = db
         .updateTable(t)
-        .set({ ...columns(resource), version: current.version + 1, last_modified: at })
+        .set({ ...columns(resource), ...extra, version: current.version + 1, last_modified: at })
         .where('tenant_id', '=', tenantId)
         .where('id', '=', current.id);
       return { statement: sql`${update}`, stored: { id: current.id, resource, version: current.version + 1, created: current.created, lastModified: at } };

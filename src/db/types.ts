@@ -39,6 +39,8 @@ export interface UsersTable {
   family_name: string | null;
   email_values: string[];
   resource: Json;
+  host_state: ColumnType<'absent' | 'active' | 'inactive', 'absent' | 'active' | 'inactive' | undefined, 'absent' | 'active' | 'inactive'>;
+  inactive_since: Timestamp | null;
   version: Generated<number>;
   created: Timestamp;
   last_modified: Timestamp;

@@ -6,6 +6,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { ResolvedAttr } from '../scim/attributes.js';
 import type { ValidatedFilter } from '../scim/filter.js';
+import type { HostState } from '../policy/host-state.js';
 import type { StoredResource } from '../scim/representation.js';
 import { isKeyLookup, userFilterSql, userSortSql } from './filter-sql.js';
 import type { Listing } from './paging.js';
@@ -37,12 +38,27 @@ export function columnsOf(resource: Record<string, unknown>) {
 
 const rows = resourceRows('users', columnsOf);
 export const insertUser = rows.insert;
-/** insertUser as a write sent with its events (src/events/record.ts recordChange). */
-export const insertUserStatement = rows.insertStatement;
+/** What the host platform was told about a user (migrations/0006_policies.ts). */
+export interface HostFacts {
+  state: HostState;
+  inactiveSince: Date | null;
+}
+
+const hostColumns = (h: HostFacts) => ({ host_state: h.state, inactive_since: h.inactiveSince });
+
+/** A new user, with what the host is told about it, as a write sent with its events (src/events/record.ts recordChange). */
+export const insertUserStatement = (db: Q, tenantId: string, id: string, resource: Record<string, unknown>, at: Date, host: HostFacts) =>
+  rows.insertStatement(db, tenantId, id, resource, at, hostColumns(host));
 /** Read a user; `lock: 'update'` holds its row for the rest of the transaction. */
 export const findUser = rows.find;
 /** A new version of a locked user, sent with its events (src/events/record.ts recordChange). */
-export const updateUserStatement = rows.updateStatement;
+export const updateUserStatement = (db: Q, current: StoredResource, tenantId: string, resource: Record<string, unknown>, at: Date, host: HostFacts) =>
+  rows.updateStatement(db, current, tenantId, resource, at, hostColumns(host));
+
+/** A change of what the host knows alone: the SCIM resource, its version and lastModified stay. */
+export async function setHostFacts(db: Q, tenantId: string, id: string, host: HostFacts): Promise<void> {
+  await db.updateTable('users').set(hostColumns(host)).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+}
 export const deleteUser = rows.remove;
 
 export interface ListQuery {
@@ -69,13 +85,23 @@ export async function findUserWithGroups(
   tenantId: string,
   id: string,
   opts: { lock?: 'update' } = {},
-): Promise<{ stored: StoredResource; groups: GroupRef[] | undefined } | undefined> {
+): Promise<{ stored: StoredResource; groups: GroupRef[] | undefined; host: HostFacts } | undefined> {
   if (!UUID_RE.test(id)) return undefined;
-  const r = await sql<{ id: string; resource: Record<string, unknown>; version: number; created: Date; last_modified: Date; groups: unknown }>`
-    select u.id, u.resource, u.version, u.created, u.last_modified, ${groupsOfRow} as groups
+  const r = await sql<{ id: string; resource: Record<string, unknown>; version: number; created: Date; last_modified: Date; groups: unknown; host_state: HostState; inactive_since: Date | null }>`
+    select u.id, u.resource, u.version, u.created, u.last_modified, ${groupsOfRow} as groups, u.host_state, u.inactive_since
     from users as u where u.tenant_id = ${tenantId} and u.id = ${id}${opts.lock === 'update' ? sql` for update of u` : sql``}${prepared}`.execute(db);
   const row = r.rows[0];
-  return row && { stored: toStored(row), groups: groupsWithRow(row.groups) };
+  return row && { stored: toStored(row), groups: groupsWithRow(row.groups), host: { state: row.host_state, inactiveSince: row.inactive_since } };
+}
+
+/** A user with what the host knows of it, locked for the rest of the transaction (deletions, scheduled work). */
+export async function lockUser(db: Q, tenantId: string, id: string): Promise<{ stored: StoredResource; host: HostFacts } | undefined> {
+  if (!UUID_RE.test(id)) return undefined;
+  const r = await sql<{ id: string; resource: Record<string, unknown>; version: number; created: Date; last_modified: Date; host_state: HostState; inactive_since: Date | null }>`
+    select u.id, u.resource, u.version, u.created, u.last_modified, u.host_state, u.inactive_since
+    from users as u where u.tenant_id = ${tenantId} and u.id = ${id} for update${prepared}`.execute(db);
+  const row = r.rows[0];
+  return row && { stored: toStored(row), host: { state: row.host_state, inactiveSince: row.inactive_since } };
 }
 
 /** The users a list query selects, in its order (see src/db/paging.ts). */

@@ -35,6 +35,18 @@ export interface ResourceChange {
   /** Group member ids added / removed by this change. */
   membersAdded?: string[];
   membersRemoved?: string[];
+  /**
+   * Users: the event the provisioning policy decided (src/policy/host-state.ts
+   * userEventFor), null for none; when undefined, derived from the action as
+   * without a policy.
+   */
+  userEvent?: EventType | null;
+  /** Record no event (a group the host is not told about, policy.audience.groups); the write still happens. */
+  silent?: boolean;
+  /** Why the policy decided so (`outside the audience`, `after its end date`, …). */
+  reason?: string;
+  /** The host's fields (policy.mapping) and the mapped fields that yielded nothing. */
+  profile?: { profile: Record<string, unknown>; missing: string[] };
 }
 
 /** Member ids per group.members.added / group.members.removed event. */
@@ -61,6 +73,7 @@ const isMembersPath = (p: string) => /^members(\.|\[|$)/i.test(p);
  * exactly what changed (RFC 9967 §5 recommends the same).
  */
 export function eventsForChange(change: ResourceChange): NewEvent[] {
+  if (change.silent) return [];
   const isUser = change.resourceType === 'User';
   const prefix = isUser ? 'user' : 'group';
   const base: Omit<EventData, 'sequence' | 'changed'> = {
@@ -81,6 +94,17 @@ export function eventsForChange(change: ResourceChange): NewEvent[] {
   const push = (type: EventType, changed: string[], extra: Partial<EventData> = {}, withResource = true) =>
     out.push({ uid: newEventId(), type, data: { ...base, changed, ...extra }, resource: withResource ? resource : null });
 
+  if (isUser && change.userEvent !== undefined) {
+    if (change.userEvent === null) return out;
+    const extra: Partial<EventData> = {};
+    if (change.reason) extra.reason = change.reason;
+    if (change.profile && change.userEvent !== 'user.deleted') {
+      extra.profile = change.profile.profile;
+      if (change.profile.missing.length) extra.profileMissing = change.profile.missing;
+    }
+    push(change.userEvent, change.userEvent === 'user.updated' || change.userEvent === 'user.deactivated' || change.userEvent === 'user.reactivated' ? [...change.changed] : [], extra, change.userEvent !== 'user.deleted');
+    return out;
+  }
   if (change.action === 'deleted') {
     push(`${prefix}.deleted` as EventType, [], {}, false);
     return out;

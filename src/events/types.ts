@@ -44,6 +44,12 @@ export interface EventData {
   changed: string[];
   /** group.members.added / group.members.removed: the member ids of this chunk. */
   members?: string[];
+  /** User events decided by the provisioning policy: why (README.md, "Provisioning policies"). */
+  reason?: string;
+  /** The host's fields of the user (policy.mapping), when the policy maps any. */
+  profile?: Record<string, unknown>;
+  /** Mapped fields that yielded nothing for this user. */
+  profileMissing?: string[];
 }
 
 /** An event about to be written (sequence and ids are assigned by the outbox). */

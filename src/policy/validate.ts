@@ -7,6 +7,10 @@
  */
 import type { TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
+import { Settings } from 'typebox/system';
+
+// TypeBox stops after 8 errors by default (alternatives of a union count); an administrator wants them all.
+Settings.Set({ maxErrors: 1000 });
 
 type Schema = Record<string, unknown>;
 
@@ -66,7 +70,8 @@ export function describeSchema(s: Schema): string {
   switch (s.type) {
     case 'string': {
       const format = typeof s.format === 'string' ? ` in ${s.format} format` : '';
-      return `a string${format}${range(s, 'minLength', 'maxLength', ' characters')}`;
+      const pattern = typeof s.pattern === 'string' ? ` matching ${s.pattern}${typeof s.description === 'string' ? ` (${s.description})` : ''}` : '';
+      return `a string${format}${pattern}${range(s, 'minLength', 'maxLength', ' characters')}`;
     }
     case 'integer':
       return `an integer${range(s, 'minimum', 'maximum')}`;
@@ -120,7 +125,7 @@ export function problems(schema: TSchema, value: unknown, root = ''): string[] {
     // A deeper error says more than its parent's "must match a schema in anyOf".
     if ([...byPath.keys()].some((p) => p !== pointer && p.startsWith(`${pointer}/`))) continue;
     const sub = schemaAt(schema as Schema, pointer);
-    out.push(`${pointerToPath(pointer, root)} must be ${sub ? describeSchema(sub) : list[list.length - 1]!.message}`);
+    out.push(`${pointerToPath(pointer, root)} ${sub ? `must be ${describeSchema(sub)}` : list[list.length - 1]!.message}`);
   }
   return out;
 }

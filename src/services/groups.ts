@@ -43,6 +43,8 @@ import { normalizeResource } from '../scim/resource.js';
 import type { MemberRef } from '../scim/values.js';
 import { groupResourceType as RT } from '../scim/schema.js';
 import { note, type ScimContext } from './context.js';
+import { groupSynced, type CompiledPolicy } from '../policy/compiled.js';
+import type { PolicyService } from './policies.js';
 import { pageOf, queryBinding, type ListRequest, type PageResult, type Segment } from './paging.js';
 import { checkIfMatch } from './preconditions.js';
 
@@ -221,16 +223,38 @@ async function applyDelta(
  * Runs in the caller's transaction (the deletion's), after the caller has
  * locked the member's row. The one place membership cleanup happens.
  */
-export async function removeMemberships(trx: Transaction<Database>, ctx: ScimContext, memberId: string): Promise<void> {
+export async function removeMemberships(trx: Transaction<Database>, ctx: ScimContext, policy: CompiledPolicy, memberId: string): Promise<void> {
   const affected = await groups.removeMemberEverywhere(trx, ctx.tenant.id, memberId, new Date());
+  if (affected.length === 0) return;
+  const host = await forHost(trx, ctx, policy, [], [memberId.toLowerCase()]);
   for (const g of affected) {
     await recordChange(trx, changeOf(ctx, 'Group', 'updated', g, {
       changed: ['members'],
       resource: presentGroup(ctx, g),
       membersAdded: [],
-      membersRemoved: [memberId.toLowerCase()],
+      membersRemoved: host.removed,
+      silent: !groupSynced(policy, g),
     }));
   }
+}
+
+/**
+ * Of the members a change added and removed, those the host is told about
+ * (README "Provisioning policies"): users it knows (not held back or kept out
+ * by the policy) and groups it syncs. Everyone, without a query, under a
+ * policy that keeps nobody from the host.
+ */
+async function forHost(trx: Transaction<Database>, ctx: ScimContext, policy: CompiledPolicy, added: string[], removed: string[]): Promise<{ added: string[]; removed: string[] }> {
+  if (!hidesMembers(policy) || (added.length === 0 && removed.length === 0)) return { added, removed };
+  const visible = await groups.hostVisibleMembers(trx, ctx.tenant.id, [...added, ...removed]);
+  const known = new Set([...visible.users, ...visible.groups.filter((g) => groupSynced(policy, g)).map((g) => g.id)]);
+  return { added: added.filter((id) => known.has(id)), removed: removed.filter((id) => known.has(id)) };
+}
+
+/** Whether a policy can keep users or groups from the host (so member events need filtering). */
+function hidesMembers(p: CompiledPolicy): boolean {
+  const l = p.policy.lifecycle;
+  return p.groups !== 'all' || p.include !== undefined || p.exclude !== undefined || p.startDate !== undefined || p.endDate !== undefined || l.onDeactivate === 'delete' || l.deleteInactiveAfterDays !== null;
 }
 
 export class GroupService {
@@ -239,6 +263,7 @@ export class GroupService {
 
   constructor(
     private readonly db: Db,
+    private readonly policies: PolicyService,
     opts: { memberLimit?: number; pageMemberBudget?: number } = {},
   ) {
     this.memberLimit = opts.memberLimit ?? MEMBER_LIMIT;
@@ -266,16 +291,19 @@ export class GroupService {
   async create(ctx: ScimContext, body: unknown, opts: ReadOptions = {}): Promise<GroupResult> {
     const { resource, members = [] } = normalizeResource(RT, body, { mode: 'create', lenient: ctx.lenient });
     const id = randomUUID();
+    const policy = await this.policies.compiled(ctx.tenant.id);
     const stored = await retrying(() =>
       this.db.transaction().execute(async (trx) => {
         const resolved = await resolveMembers(trx, ctx, id, members);
         const s = await groups.insertGroup(trx, ctx.tenant.id, id, resource, new Date());
         const added = await groups.addMembers(trx, ctx.tenant.id, id, resolved);
+        const host = await forHost(trx, ctx, policy, added, []);
         await recordChange(trx, changeOf(ctx, 'Group', 'created', s, {
           changed: [],
           resource: presentGroup(ctx, s),
-          membersAdded: added,
+          membersAdded: host.added,
           membersRemoved: [],
+          silent: !groupSynced(policy, s),
         }));
         return s;
       }),
@@ -352,6 +380,7 @@ export class GroupService {
     opts: ReadOptions,
     change: (current: StoredResource) => { resource: Record<string, unknown>; changed: string[]; members?: MemberDelta | undefined },
   ): Promise<GroupResult> {
+    const policy = await this.policies.compiled(ctx.tenant.id);
     const stored = await retrying(() =>
       this.db.transaction().execute(async (trx) => {
         // Compute the change on an unlocked read to learn which members it adds, lock those members, then
@@ -380,11 +409,13 @@ export class GroupService {
         // The new version and its events in one statement (the row is locked, so the version is known).
         const write = groups.updateGroupStatement(trx, current, ctx.tenant.id, next.resource, new Date());
         const s = write.stored;
+        const host = await forHost(trx, ctx, policy, added, removed);
         await recordChange(trx, changeOf(ctx, 'Group', 'updated', s, {
           changed,
           resource: presentGroup(ctx, s),
-          membersAdded: added,
-          membersRemoved: removed,
+          membersAdded: host.added,
+          membersRemoved: host.removed,
+          silent: !groupSynced(policy, s),
         }), write);
         return s;
       }),
@@ -394,16 +425,18 @@ export class GroupService {
 
   /** DELETE (RFC 7644 §3.6): the group, its memberships, and its own membership in other groups. */
   async delete(ctx: ScimContext, id: string, ifMatch?: string): Promise<void> {
+    const policy = await this.policies.compiled(ctx.tenant.id);
     await retrying(() =>
       this.db.transaction().execute(async (trx) => {
         const current = await groups.findGroup(trx, ctx.tenant.id, id, { lock: 'update' });
         if (!current) throw missing(id);
         checkIfMatch(current.version, ifMatch);
-        await removeMemberships(trx, ctx, current.id);
+        await removeMemberships(trx, ctx, policy, current.id);
         await groups.deleteGroup(trx, ctx.tenant.id, current.id);
         await recordChange(trx, changeOf(ctx, 'Group', 'deleted', current, {
           changed: [],
           resource: null,
+          silent: !groupSynced(policy, current),
         }));
       }),
     );

@@ -10,7 +10,7 @@ import * as users from '../db/users.js';
 import { recordChange } from '../events/record.js';
 import { changeOf } from './changes.js';
 import { changedPaths } from '../scim/diff.js';
-import { conflict, notFound } from '../scim/errors.js';
+import { conflict, notFound, ScimError } from '../scim/errors.js';
 import { applyPatch } from '../scim/patch.js';
 import { toScim, type StoredResource } from '../scim/representation.js';
 import { normalizeResource } from '../scim/resource.js';
@@ -19,6 +19,9 @@ import type { ScimContext } from './context.js';
 import { checkIfMatch } from './preconditions.js';
 import { removeMemberships } from './groups.js';
 import { countRows, fetchRows } from '../db/paging.js';
+import { insertTombstone, scheduleUser } from '../db/policies.js';
+import { decideHost, plainUserEvent, policyOutcome, timeDriven } from './host.js';
+import type { PolicyService } from './policies.js';
 import { pageOf, queryBinding, type ListRequest, type PagedItem, type PageResult, type Segment } from './paging.js';
 
 export interface UserResult {
@@ -29,13 +32,19 @@ export interface UserResult {
 
 const missing = (id: string) => notFound(`User ${id} not found`);
 
+/** A new user: the host has never heard of it. */
+const ABSENT = { state: 'absent', inactiveSince: null } as const;
+
 function duplicateUserName(err: unknown, userName: unknown): never {
   if (isUniqueViolation(err)) throw conflict(`userName "${String(userName)}" is already taken in this tenant`);
   throw err;
 }
 
 export class UserService {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly policies: PolicyService,
+  ) {}
 
   location(ctx: ScimContext, id: string): string {
     return `${ctx.baseUrl}/Users/${id}`;
@@ -50,15 +59,38 @@ export class UserService {
 
   async create(ctx: ScimContext, body: unknown): Promise<UserResult> {
     const { resource } = normalizeResource(RT, body, { mode: 'create', lenient: ctx.lenient });
-    const write = users.insertUserStatement(this.db, ctx.tenant.id, randomUUID(), resource, new Date());
+    const policy = await this.policies.compiled(ctx.tenant.id);
+    const now = new Date();
+    const id = randomUUID();
+    // What the host is told about the new user (README "Provisioning policies"); without a policy: user.created.
+    const d = decideHost(policy, { id, resource, created: now, lastModified: now }, ABSENT, { changed: false, now });
+    const write = users.insertUserStatement(this.db, ctx.tenant.id, id, resource, now, d.facts);
     const stored = write.stored;
     // A new user is in no group: the event's representation is the response's too (events copy it, never change it).
     const scim = this.present(ctx, stored);
-    // The row and its user.created event in one statement (no BEGIN/COMMIT round trips).
-    await recordChange(this.db, changeOf(ctx, 'User', 'created', stored, { changed: [], resource: scim }), write).catch((err) =>
-      duplicateUserName(err, resource.userName),
-    );
+    const plain = changeOf(ctx, 'User', 'created', stored, { changed: [], resource: scim });
+    const change = { ...plain, ...policyOutcome(d, plainUserEvent(plain)) };
+    const seat = policy.policy.licenseCap !== null && d.to === 'active';
+    if (!seat && !(d.next && timeDriven(policy))) {
+      // The row and its user.created event in one statement (no BEGIN/COMMIT round trips).
+      await recordChange(this.db, change, write).catch((err) => duplicateUserName(err, resource.userName));
+      return { stored, scim };
+    }
+    await this.db
+      .transaction()
+      .execute(async (trx) => {
+        await this.policies.account(trx, ctx.tenant.id, policy, d);
+        await recordChange(trx, change, write);
+        if (d.next) await scheduleUser(trx, ctx.tenant.id, id, d.next);
+      })
+      .catch((err) => this.#refused(ctx, err, resource.userName));
     return { stored, scim };
+  }
+
+  /** A write refused for the license cap tells the host once per crossing; every other error as it is. */
+  async #refused(ctx: ScimContext, err: unknown, userName: unknown): Promise<never> {
+    if (err instanceof ScimError && err.status === 403) await this.policies.capCrossed(ctx.tenant.id);
+    return duplicateUserName(err, userName);
   }
 
   async get(ctx: ScimContext, id: string, opts: { withGroups?: boolean } = {}): Promise<UserResult> {
@@ -123,6 +155,7 @@ export class UserService {
   ): Promise<UserResult> {
     let next: Record<string, unknown> | undefined;
     let groups: users.GroupRef[] | undefined;
+    const policy = await this.policies.compiled(ctx.tenant.id);
     const stored = await this.db
       .transaction()
       .execute(async (trx) => {
@@ -136,32 +169,56 @@ export class UserService {
         next = resource;
         // A write that changes nothing keeps the version and emits nothing.
         if (changed.length === 0) return current;
+        const now = new Date();
+        const d = decideHost(policy, { id: current.id, resource, created: current.created, lastModified: now }, found.host, { changed: true, now });
+        await this.policies.account(trx, ctx.tenant.id, policy, d);
         // The new version and its event in one statement (the row is locked, so the version is known).
-        const write = users.updateUserStatement(trx, current, ctx.tenant.id, resource, new Date());
+        const write = users.updateUserStatement(trx, current, ctx.tenant.id, resource, now, d.facts);
         const s = write.stored;
-        await recordChange(trx, changeOf(ctx, 'User', 'updated', s, {
+        const plain = changeOf(ctx, 'User', 'updated', s, {
           changed,
-          resource: this.present(ctx, s),
+          // A user the host learns of now comes with its groups, as its memberships were never sent.
+          resource: d.event === 'user.created' ? this.present(ctx, s, groups) : this.present(ctx, s),
           activeBefore: typeof current.resource.active === 'boolean' ? current.resource.active : null,
-        }), write);
+        });
+        await recordChange(trx, { ...plain, ...policyOutcome(d, plainUserEvent(plain)) }, write);
+        if (timeDriven(policy)) await scheduleUser(trx, ctx.tenant.id, s.id, d.next);
         return s;
       })
-      .catch((err) => duplicateUserName(err, next?.userName));
+      .catch((err) => this.#refused(ctx, err, next?.userName));
     return { stored, scim: this.present(ctx, stored, groups) };
   }
 
-  /** DELETE (RFC 7644 §3.6): the user and its memberships go together. */
+  /**
+   * DELETE (RFC 7644 §3.6): the user and its memberships go together. What
+   * the host is told follows lifecycle.onDelete: user.deleted, or
+   * user.deactivated and a tombstone kept until the purge (src/db/policies.ts).
+   */
   async delete(ctx: ScimContext, id: string, ifMatch?: string): Promise<void> {
+    const policy = await this.policies.compiled(ctx.tenant.id);
     await this.db.transaction().execute(async (trx) => {
-      const current = await users.findUser(trx, ctx.tenant.id, id, { lock: 'update' });
-      if (!current) throw missing(id);
+      const found = await users.lockUser(trx, ctx.tenant.id, id);
+      if (!found) throw missing(id);
+      const current = found.stored;
       checkIfMatch(current.version, ifMatch);
-      await removeMemberships(trx, ctx, current.id);
+      const now = new Date();
+      const d = decideHost(policy, current, found.host, { changed: false, deletedAt: now, now });
+      await this.policies.account(trx, ctx.tenant.id, policy, d);
+      await removeMemberships(trx, ctx, policy, current.id);
       await users.deleteUser(trx, ctx.tenant.id, id);
-      await recordChange(trx, changeOf(ctx, 'User', 'deleted', current, {
-        changed: [],
-        resource: null,
-      }));
+      if (d.to !== 'absent') {
+        await insertTombstone(trx, ctx.tenant.id, {
+          userId: current.id,
+          userName: String(current.resource.userName),
+          externalId: typeof current.resource.externalId === 'string' ? current.resource.externalId : null,
+          resource: this.present(ctx, current),
+          version: current.version,
+          deletedAt: now,
+        });
+      }
+      if (timeDriven(policy) || d.next) await scheduleUser(trx, ctx.tenant.id, current.id, d.next);
+      const plain = changeOf(ctx, 'User', 'deleted', current, { changed: [], resource: d.to === 'absent' ? null : this.present(ctx, current) });
+      await recordChange(trx, { ...plain, ...policyOutcome(d, plainUserEvent(plain)) });
     });
   }
 }

@@ -48,7 +48,7 @@ export function toRes(r: LightMyRequestResponse): Res {
   return { status: r.statusCode, headers: r.headers, body, raw: r };
 }
 
-export async function startApp(t: T, backend: Backend, env: Record<string, string> = {}, opts: { logger?: FastifyServerOptions['logger'] } = {}): Promise<TestApp> {
+export async function startApp(t: T, backend: Backend, env: Record<string, string> = {}, opts: { logger?: FastifyServerOptions['logger']; policyCacheMs?: number } = {}): Promise<TestApp> {
   // Tests send many wrong tokens on purpose from one address (test/ops/rate-limit.test.ts tests that limit itself),
   // and their webhook receivers listen on loopback, which webhook destinations refuse unless allowed.
   const config = loadConfig({
@@ -66,7 +66,7 @@ export async function startApp(t: T, backend: Backend, env: Record<string, strin
     statementTimeoutMs: config.databaseStatementTimeoutMs,
     acquireTimeoutMs: config.databaseAcquireTimeoutMs,
   });
-  const { app, services } = await buildApp({ config, database, ...(opts.logger ? { logger: opts.logger } : {}) });
+  const { app, services } = await buildApp({ config, database, ...(opts.logger ? { logger: opts.logger } : {}), ...(opts.policyCacheMs !== undefined ? { policyCacheMs: opts.policyCacheMs } : {}) });
   t.teardown(() => app.close());
   await app.ready();
 

@@ -16,6 +16,8 @@ import { authenticateAdmin } from '../auth.js';
 import type { AuthFailures } from '../rate-limit.js';
 import { adminValidatorCompiler } from '../validation.js';
 import { eventRoutes } from './events.js';
+import { policyRoutes } from './policy.js';
+import type { PolicyService } from '../../services/policies.js';
 import { webhookRoutes } from './webhooks.js';
 
 export interface AdminDeps {
@@ -25,6 +27,8 @@ export interface AdminDeps {
   adminKeys: AdminKeys;
   /** Enables the webhook and event routes under /tenants/:tenant. */
   db?: Db;
+  /** Enables the policy routes under /tenants/:tenant. */
+  policies?: PolicyService;
   /** Failed authentication per client address (src/http/rate-limit.ts); none when the limit is off. */
   authFailures?: AuthFailures | undefined;
 }
@@ -176,5 +180,8 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
       destinations: { allowed: config.webhookAllowedCidrs, denied: config.webhookDeniedCidrs },
     });
     await app.register(eventRoutes, { prefix: '/tenants/:tenant', db: deps.db });
+  }
+  if (deps.policies) {
+    await app.register(policyRoutes, { prefix: '/tenants/:tenant', policies: deps.policies });
   }
 }
