@@ -15,9 +15,10 @@
  * - policy_schedule: when a user's host state may change by time alone (a
  *   start or end date, a purge); the policy scheduler looks again then.
  * - policy_jobs: re-evaluations of every user of a tenant after a policy
- *   change, resumable from `after_id`: phase 1 walks every user by id, phase
- *   2 the users written while phase 1 ran (a replica may have served them
- *   with the policy it had cached).
+ *   change, or a go-live (migrations/0007_go_live.ts), resumable from
+ *   `after_id`: phase 1 walks every user by id, phase 2 the users written
+ *   while phase 1 ran (a replica may have served them with the policy it had
+ *   cached), phase 3 (go-live) every group.
  * - tenant_usage: the tenant's active users in the audience, kept while a
  *   license cap is set, and whether the cap was reached since usage was last
  *   below it (tenant.license_limit_reached is sent once per crossing).
@@ -48,6 +49,8 @@ export async function up(db: Kysely<any>): Promise<void> {
       user_id uuid not null,
       user_name text not null,
       external_id text,
+      -- What the host had when the IdP deleted the user (inactive for onDelete "deactivate"; as it was during a dry run).
+      host_state text not null default 'inactive',
       resource json,
       version integer not null,
       deleted_at timestamptz not null,
@@ -68,6 +71,7 @@ export async function up(db: Kysely<any>): Promise<void> {
       id bigserial primary key,
       tenant_id text not null references tenants (id) on delete cascade,
       policy_version integer not null,
+      kind text not null default 'reevaluate' check (kind in ('reevaluate', 'goLive')),
       state text not null default 'running' check (state in ('running', 'done', 'cancelled')),
       phase smallint not null default 1,
       after_id uuid,

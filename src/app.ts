@@ -17,6 +17,7 @@ import { installOps, type Ops } from './http/ops/index.js';
 import { SCIM_PREFIX, scimApi } from './http/scim/index.js';
 import type { Features } from './scim/discovery.js';
 import { configuredAdminKeys, type AdminKeys } from './services/admin-keys.js';
+import { GoLiveService } from './services/golive.js';
 import { PolicyService } from './services/policies.js';
 import { TenantService } from './services/tenants.js';
 import { UserService } from './services/users.js';
@@ -28,6 +29,7 @@ import { SearchService } from './services/search.js';
 export interface Services {
   tenants: TenantService;
   policies: PolicyService;
+  golive: GoLiveService;
   users: UserService;
   groups: GroupService;
   search: SearchService;
@@ -71,9 +73,11 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
   const policies = new PolicyService(database.db, { publicUrl: config.publicUrl, ...(opts.policyCacheMs !== undefined ? { cacheMs: opts.policyCacheMs } : {}) });
   const users = new UserService(database.db, policies);
   const groups = new GroupService(database.db, policies);
+  const tenants = new TenantService(database.db);
   const services: Services = {
-    tenants: new TenantService(database.db),
+    tenants,
     policies,
+    golive: new GoLiveService(database.db, policies, tenants),
     users,
     groups,
     search: new SearchService(database.db, users, groups),
@@ -97,7 +101,7 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
   });
 
   await app.register(scimApi, { prefix: SCIM_PREFIX, config, tenants: services.tenants, users: services.users, groups: services.groups, search: services.search, bulk: services.bulk, features, authFailures: ops.rateLimits.authFailures });
-  await app.register(adminApi, { prefix: '/admin/v1', config, tenants: services.tenants, adminKeys: opts.adminKeys ?? configuredAdminKeys(config), db: database.db, policies, authFailures: ops.rateLimits.authFailures });
+  await app.register(adminApi, { prefix: '/admin/v1', config, tenants: services.tenants, adminKeys: opts.adminKeys ?? configuredAdminKeys(config), db: database.db, policies, golive: services.golive, authFailures: ops.rateLimits.authFailures });
   await app.register(jwksRoutes, { db: database.db });
   await app.register(homeRoutes, { publicUrl: config.publicUrl });
 

@@ -44,7 +44,7 @@ async function main(): Promise<void> {
     workers.push({ name: 'webhook delivery', stop: (remainingMs) => worker.stop(remainingMs) });
   }
   // Provisioning policies' own work (re-evaluations, scheduled changes): safe in every replica.
-  const policyWorker = startPolicyWorker({ db: database.db, policies: services.policies, logger: app.log });
+  const policyWorker = startPolicyWorker({ db: database.db, policies: services.policies, golive: services.golive, logger: app.log });
   workers.push({ name: 'policy', stop: () => policyWorker.stop() });
 
   let metricsServer: MetricsServer | undefined;

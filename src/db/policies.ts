@@ -68,6 +68,8 @@ export interface Tombstone {
   userId: string;
   userName: string;
   externalId: string | null;
+  /** What the host had when the IdP deleted the user. */
+  hostState: HostState;
   resource: Record<string, unknown> | null;
   version: number;
   deletedAt: Date;
@@ -75,18 +77,22 @@ export interface Tombstone {
 
 export async function insertTombstone(trx: Q, tenantId: string, t: Tombstone): Promise<void> {
   await sql`
-    insert into host_tombstones (tenant_id, user_id, user_name, external_id, resource, version, deleted_at)
-    values (${tenantId}, ${t.userId}, ${t.userName}, ${t.externalId}, ${t.resource === null ? null : JSON.stringify(t.resource)}::json, ${t.version}, ${t.deletedAt})
+    insert into host_tombstones (tenant_id, user_id, user_name, external_id, host_state, resource, version, deleted_at)
+    values (${tenantId}, ${t.userId}, ${t.userName}, ${t.externalId}, ${t.hostState}, ${t.resource === null ? null : JSON.stringify(t.resource)}::json, ${t.version}, ${t.deletedAt})
     on conflict (tenant_id, user_id) do nothing`.execute(trx);
 }
 
 export async function lockTombstone(trx: Q, tenantId: string, userId: string): Promise<Tombstone | undefined> {
   if (!UUID_RE.test(userId)) return undefined;
-  const r = await sql<{ user_id: string; user_name: string; external_id: string | null; resource: unknown; version: number; deleted_at: unknown }>`
-    select user_id, user_name, external_id, resource, version, deleted_at from host_tombstones
+  const r = await sql<{ user_id: string; user_name: string; external_id: string | null; host_state: HostState; resource: unknown; version: number; deleted_at: unknown }>`
+    select user_id, user_name, external_id, host_state, resource, version, deleted_at from host_tombstones
     where tenant_id = ${tenantId} and user_id = ${userId} for update`.execute(trx);
   const row = r.rows[0];
-  return row && { userId: row.user_id, userName: row.user_name, externalId: row.external_id, resource: json(row.resource), version: row.version, deletedAt: date(row.deleted_at) };
+  return row && { userId: row.user_id, userName: row.user_name, externalId: row.external_id, hostState: row.host_state, resource: json(row.resource), version: row.version, deletedAt: date(row.deleted_at) };
+}
+
+export async function setTombstoneState(trx: Q, tenantId: string, userId: string, state: HostState): Promise<void> {
+  await sql`update host_tombstones set host_state = ${state} where tenant_id = ${tenantId} and user_id = ${userId}`.execute(trx);
 }
 
 export async function deleteTombstone(trx: Q, tenantId: string, userId: string): Promise<void> {
@@ -135,10 +141,12 @@ export async function nextDue(db: Q): Promise<Date | undefined> {
 export interface PolicyJob {
   id: string;
   tenantId: string;
+  /** reevaluate: after a policy change; goLive: a dry-run tenant going live (users, then groups). */
+  kind: 'reevaluate' | 'goLive';
   policyVersion: number;
   state: 'running' | 'done' | 'cancelled';
-  /** 1: every user by id; 2: the users written since the job started. */
-  phase: 1 | 2;
+  /** 1: every user by id; 2: the users written since the job started; 3 (goLive): every group. */
+  phase: 1 | 2 | 3;
   afterId: string | null;
   total: number;
   processed: number;
@@ -150,6 +158,7 @@ export interface PolicyJob {
 interface JobRow {
   id: unknown;
   tenant_id: string;
+  kind: PolicyJob['kind'];
   policy_version: number;
   state: PolicyJob['state'];
   phase: number;
@@ -164,9 +173,10 @@ interface JobRow {
 const toJob = (r: JobRow): PolicyJob => ({
   id: String(r.id),
   tenantId: r.tenant_id,
+  kind: r.kind,
   policyVersion: r.policy_version,
   state: r.state,
-  phase: r.phase === 2 ? 2 : 1,
+  phase: r.phase === 3 ? 3 : r.phase === 2 ? 2 : 1,
   afterId: r.after_id,
   total: r.total,
   processed: r.processed,
@@ -176,10 +186,11 @@ const toJob = (r: JobRow): PolicyJob => ({
 });
 
 /** A new job for the tenant; any earlier running one is cancelled (the new policy supersedes it). */
-export async function startJob(trx: Q, tenantId: string, policyVersion: number, total: number): Promise<PolicyJob> {
-  await sql`update policy_jobs set state = 'cancelled', finished_at = now() where tenant_id = ${tenantId} and state = 'running'`.execute(trx);
+export async function startJob(trx: Q, tenantId: string, policyVersion: number, total: number, kind: PolicyJob['kind'] = 'reevaluate'): Promise<PolicyJob> {
+  // A go-live is never cancelled by a policy change: the new policy applies to the users it has not reached yet.
+  await sql`update policy_jobs set state = 'cancelled', finished_at = now() where tenant_id = ${tenantId} and state = 'running' and kind = 'reevaluate'`.execute(trx);
   const r = await sql<JobRow>`
-    insert into policy_jobs (tenant_id, policy_version, total) values (${tenantId}, ${policyVersion}, ${total}) returning *`.execute(trx);
+    insert into policy_jobs (tenant_id, kind, policy_version, total) values (${tenantId}, ${kind}, ${policyVersion}, ${total}) returning *`.execute(trx);
   return toJob(r.rows[0]!);
 }
 
@@ -200,13 +211,20 @@ export async function advanceJob(trx: Q, id: string, afterId: string, processed:
   return Number(r.numAffectedRows ?? 0) > 0;
 }
 
-/** Phase 1 done: phase 2 starts from the first id, not before `notBefore` (when every replica has the new policy). */
-export async function nextPhase(db: Q, id: string, notBefore: Date): Promise<void> {
-  await sql`update policy_jobs set phase = 2, after_id = null, lease_until = ${notBefore} where id = ${id} and state = 'running'`.execute(db);
+/** The next phase, from the first id, not before `notBefore` (phase 2: when every replica has the new policy). */
+export async function nextPhase(db: Q, id: string, phase: 2 | 3, notBefore: Date): Promise<void> {
+  await sql`update policy_jobs set phase = ${phase}, after_id = null, lease_until = ${notBefore} where id = ${id} and state = 'running'`.execute(db);
 }
 
 export async function finishJob(db: Q, id: string): Promise<void> {
   await sql`update policy_jobs set state = 'done', finished_at = now() where id = ${id} and state = 'running'`.execute(db);
+}
+
+/** The modes of these tenants (live or dryRun). */
+export async function tenantModes(db: Q, tenantIds: string[]): Promise<Map<string, 'live' | 'dryRun'>> {
+  if (tenantIds.length === 0) return new Map();
+  const r = await sql<{ id: string; mode: 'live' | 'dryRun' }>`select id, mode from tenants where id = any(${tenantIds}::text[])`.execute(db);
+  return new Map(r.rows.map((row) => [row.id, row.mode]));
 }
 
 export async function hasRunningJob(db: Q): Promise<boolean> {

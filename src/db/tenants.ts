@@ -2,11 +2,13 @@
 import type { Db } from './index.js';
 import type { TenantsTable, TokensTable } from './types.js';
 import type { Selectable } from 'kysely';
+import type { TenantMode } from '../policy/settings.js';
 
 export interface TenantRecord {
   id: string;
   name: string;
   settings: Record<string, unknown>;
+  mode: TenantMode;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -26,6 +28,7 @@ const toTenant = (r: Selectable<TenantsTable>): TenantRecord => ({
   id: r.id,
   name: r.name,
   settings: r.settings ?? {},
+  mode: r.mode,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -41,10 +44,10 @@ const toToken = (r: Selectable<TokensTable>): TokenRecord => ({
   revokedAt: r.revoked_at,
 });
 
-export async function insertTenant(db: Db, t: { id: string; name: string; settings: Record<string, unknown> }): Promise<TenantRecord> {
+export async function insertTenant(db: Db, t: { id: string; name: string; settings: Record<string, unknown>; mode?: TenantMode }): Promise<TenantRecord> {
   const row = await db
     .insertInto('tenants')
-    .values({ id: t.id, name: t.name, settings: JSON.stringify(t.settings) })
+    .values({ id: t.id, name: t.name, settings: JSON.stringify(t.settings), mode: t.mode ?? 'live' })
     .returningAll()
     .executeTakeFirstOrThrow();
   return toTenant(row);
@@ -64,10 +67,11 @@ export async function listTenants(db: Db, opts: { after?: string | undefined; li
 export async function updateTenant(
   db: Db,
   id: string,
-  patch: { name?: string | undefined; settings?: Record<string, unknown> | undefined },
+  patch: { name?: string | undefined; settings?: Record<string, unknown> | undefined; mode?: TenantMode | undefined },
 ): Promise<TenantRecord | undefined> {
-  const set: { name?: string; settings?: string; updated_at: Date } = { updated_at: new Date() };
+  const set: { name?: string; settings?: string; mode?: TenantMode; updated_at: Date } = { updated_at: new Date() };
   if (patch.name !== undefined) set.name = patch.name;
+  if (patch.mode !== undefined) set.mode = patch.mode;
   if (patch.settings !== undefined) set.settings = JSON.stringify(patch.settings);
   const row = await db.updateTable('tenants').set(set).where('id', '=', id).returningAll().executeTakeFirst();
   return row && toTenant(row);

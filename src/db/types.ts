@@ -12,6 +12,7 @@ export interface TenantsTable {
   id: string;
   name: string;
   settings: ColumnType<Record<string, unknown>, string | undefined, string>;
+  mode: ColumnType<'live' | 'dryRun', 'live' | 'dryRun' | undefined, 'live' | 'dryRun'>;
   created_at: ColumnType<Date, Date | string | undefined, never>;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
@@ -41,6 +42,10 @@ export interface UsersTable {
   resource: Json;
   host_state: ColumnType<'absent' | 'active' | 'inactive', 'absent' | 'active' | 'inactive' | undefined, 'absent' | 'active' | 'inactive'>;
   inactive_since: Timestamp | null;
+  host_user_id: ColumnType<string | null, string | null | undefined, string | null>;
+  matched_by: ColumnType<'externalId' | 'email' | null, 'externalId' | 'email' | null | undefined, 'externalId' | 'email' | null>;
+  held_by: ColumnType<string | null, string | null | undefined, string | null>;
+  hold_rejected: ColumnType<boolean, boolean | undefined, boolean>;
   version: Generated<number>;
   created: Timestamp;
   last_modified: Timestamp;

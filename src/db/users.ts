@@ -44,6 +44,16 @@ export interface HostFacts {
   inactiveSince: Date | null;
 }
 
+/** The host user an IdP user was linked to at go-live (migrations/0007_go_live.ts). */
+export interface HostLink {
+  hostUserId: string;
+  matchedBy: 'externalId' | 'email';
+}
+
+type HostRow = { host_state: HostState; inactive_since: Date | null; host_user_id: string | null; matched_by: HostLink['matchedBy'] | null };
+const hostOf = (row: HostRow): HostFacts => ({ state: row.host_state, inactiveSince: row.inactive_since });
+const linkOf = (row: HostRow): HostLink | null => (row.host_user_id && row.matched_by ? { hostUserId: row.host_user_id, matchedBy: row.matched_by } : null);
+
 const hostColumns = (h: HostFacts) => ({ host_state: h.state, inactive_since: h.inactiveSince });
 
 /** A new user, with what the host is told about it, as a write sent with its events (src/events/record.ts recordChange). */
@@ -85,23 +95,23 @@ export async function findUserWithGroups(
   tenantId: string,
   id: string,
   opts: { lock?: 'update' } = {},
-): Promise<{ stored: StoredResource; groups: GroupRef[] | undefined; host: HostFacts } | undefined> {
+): Promise<{ stored: StoredResource; groups: GroupRef[] | undefined; host: HostFacts; link: HostLink | null } | undefined> {
   if (!UUID_RE.test(id)) return undefined;
-  const r = await sql<{ id: string; resource: Record<string, unknown>; version: number; created: Date; last_modified: Date; groups: unknown; host_state: HostState; inactive_since: Date | null }>`
-    select u.id, u.resource, u.version, u.created, u.last_modified, ${groupsOfRow} as groups, u.host_state, u.inactive_since
+  const r = await sql<{ id: string; resource: Record<string, unknown>; version: number; created: Date; last_modified: Date; groups: unknown } & HostRow>`
+    select u.id, u.resource, u.version, u.created, u.last_modified, ${groupsOfRow} as groups, u.host_state, u.inactive_since, u.host_user_id, u.matched_by
     from users as u where u.tenant_id = ${tenantId} and u.id = ${id}${opts.lock === 'update' ? sql` for update of u` : sql``}${prepared}`.execute(db);
   const row = r.rows[0];
-  return row && { stored: toStored(row), groups: groupsWithRow(row.groups), host: { state: row.host_state, inactiveSince: row.inactive_since } };
+  return row && { stored: toStored(row), groups: groupsWithRow(row.groups), host: hostOf(row), link: linkOf(row) };
 }
 
 /** A user with what the host knows of it, locked for the rest of the transaction (deletions, scheduled work). */
-export async function lockUser(db: Q, tenantId: string, id: string): Promise<{ stored: StoredResource; host: HostFacts } | undefined> {
+export async function lockUser(db: Q, tenantId: string, id: string): Promise<{ stored: StoredResource; host: HostFacts; link: HostLink | null } | undefined> {
   if (!UUID_RE.test(id)) return undefined;
-  const r = await sql<{ id: string; resource: Record<string, unknown>; version: number; created: Date; last_modified: Date; host_state: HostState; inactive_since: Date | null }>`
-    select u.id, u.resource, u.version, u.created, u.last_modified, u.host_state, u.inactive_since
+  const r = await sql<{ id: string; resource: Record<string, unknown>; version: number; created: Date; last_modified: Date } & HostRow>`
+    select u.id, u.resource, u.version, u.created, u.last_modified, u.host_state, u.inactive_since, u.host_user_id, u.matched_by
     from users as u where u.tenant_id = ${tenantId} and u.id = ${id} for update${prepared}`.execute(db);
   const row = r.rows[0];
-  return row && { stored: toStored(row), host: { state: row.host_state, inactiveSince: row.inactive_since } };
+  return row && { stored: toStored(row), host: hostOf(row), link: linkOf(row) };
 }
 
 /** The users a list query selects, in its order (see src/db/paging.ts). */

@@ -41,6 +41,8 @@ export interface ResourceChange {
    * without a policy.
    */
   userEvent?: EventType | null;
+  /** Users: the host user this one was linked to at go-live (README "Going live safely"). */
+  link?: { hostUserId: string; matchedBy: 'externalId' | 'email' } | null;
   /** Record no event (a group the host is not told about, policy.audience.groups); the write still happens. */
   silent?: boolean;
   /** Why the policy decided so (`outside the audience`, `after its end date`, …). */
@@ -91,8 +93,9 @@ export function eventsForChange(change: ResourceChange): NewEvent[] {
     if (!isUser) delete resource.members;
   }
   const out: NewEvent[] = [];
+  const linked = isUser && change.link ? { link: change.link } : {};
   const push = (type: EventType, changed: string[], extra: Partial<EventData> = {}, withResource = true) =>
-    out.push({ uid: newEventId(), type, data: { ...base, changed, ...extra }, resource: withResource ? resource : null });
+    out.push({ uid: newEventId(), type, data: { ...base, changed, ...extra, ...linked }, resource: withResource ? resource : null });
 
   if (isUser && change.userEvent !== undefined) {
     if (change.userEvent === null) return out;

@@ -50,6 +50,8 @@ export interface EventData {
   profile?: Record<string, unknown>;
   /** Mapped fields that yielded nothing for this user. */
   profileMissing?: string[];
+  /** The host's own user this one was linked to at go-live, and how (README "Going live safely"). */
+  link?: { hostUserId: string; matchedBy: 'externalId' | 'email' };
 }
 
 /** An event about to be written (sequence and ids are assigned by the outbox). */

@@ -74,3 +74,14 @@ export function patchAnswersNoContent(settings: TenantSettings, resourceType: 'U
       return resourceType === 'Group';
   }
 }
+
+/**
+ * A tenant's mode (README.md, "Going live safely"): `live`, or `dryRun`, in
+ * which SCIM works as live and Roster stores everything but the host is told
+ * nothing until POST …/go-live delivers the resulting state.
+ */
+export const TenantModeSchema = Type.Union([Type.Literal('live'), Type.Literal('dryRun')], {
+  default: 'live',
+  description: 'live, or dryRun: SCIM works as live but nothing is delivered to the host until go-live',
+});
+export type TenantMode = Static<typeof TenantModeSchema>;

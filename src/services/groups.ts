@@ -233,7 +233,7 @@ export async function removeMemberships(trx: Transaction<Database>, ctx: ScimCon
       resource: presentGroup(ctx, g),
       membersAdded: [],
       membersRemoved: host.removed,
-      silent: !groupSynced(policy, g),
+      silent: !toldToHost(ctx, policy, g),
     }));
   }
 }
@@ -250,6 +250,9 @@ async function forHost(trx: Transaction<Database>, ctx: ScimContext, policy: Com
   const known = new Set([...visible.users, ...visible.groups.filter((g) => groupSynced(policy, g)).map((g) => g.id)]);
   return { added: added.filter((id) => known.has(id)), removed: removed.filter((id) => known.has(id)) };
 }
+
+/** Whether the host is told about a change of this group: not in a dry run, and only of groups it syncs. */
+const toldToHost = (ctx: ScimContext, policy: CompiledPolicy, group: StoredResource) => ctx.tenant.mode !== 'dryRun' && groupSynced(policy, group);
 
 /** Whether a policy can keep users or groups from the host (so member events need filtering). */
 function hidesMembers(p: CompiledPolicy): boolean {
@@ -303,7 +306,7 @@ export class GroupService {
           resource: presentGroup(ctx, s),
           membersAdded: host.added,
           membersRemoved: [],
-          silent: !groupSynced(policy, s),
+          silent: !toldToHost(ctx, policy, s),
         }));
         return s;
       }),
@@ -415,7 +418,7 @@ export class GroupService {
           resource: presentGroup(ctx, s),
           membersAdded: host.added,
           membersRemoved: host.removed,
-          silent: !groupSynced(policy, s),
+          silent: !toldToHost(ctx, policy, s),
         }), write);
         return s;
       }),
@@ -436,7 +439,7 @@ export class GroupService {
         await recordChange(trx, changeOf(ctx, 'Group', 'deleted', current, {
           changed: [],
           resource: null,
-          silent: !groupSynced(policy, current),
+          silent: !toldToHost(ctx, policy, current),
         }));
       }),
     );

@@ -91,3 +91,8 @@ export function timeDriven(p: CompiledPolicy): boolean {
   const l = p.policy.lifecycle;
   return p.startDate !== undefined || p.endDate !== undefined || l.deleteInactiveAfterDays !== null || l.purgeAfterDays !== null;
 }
+
+/** A dry run tells the host nothing: what it has stays as it is (src/services/golive.ts). */
+export function frozenHost(known: HostFacts): HostDecision {
+  return { from: known.state, to: known.state, reason: 'active', event: null, facts: known, next: null };
+}

@@ -51,11 +51,14 @@ export class PolicyService {
   /** How long this process keeps a compiled policy (POLICY_CACHE_MS unless set, e.g. 0 in tests). */
   readonly cacheMs: number;
 
+  readonly publicUrl: string;
+
   constructor(
     private readonly db: Db,
-    private readonly opts: { publicUrl: string; cacheMs?: number },
+    opts: { publicUrl: string; cacheMs?: number },
   ) {
     this.cacheMs = opts.cacheMs ?? POLICY_CACHE_MS;
+    this.publicUrl = opts.publicUrl;
   }
 
   /**
@@ -174,6 +177,7 @@ export class PolicyService {
       resource,
       userEvent: d.event,
       reason: d.reason,
+      link: found.link,
       ...(d.profile ? { profile: d.profile } : {}),
     });
     return true;
@@ -183,31 +187,30 @@ export class PolicyService {
     const t = await repo.lockTombstone(trx, tenantId, userId);
     if (!t) return false;
     const stored: Pick<StoredResource, 'id' | 'resource' | 'created' | 'lastModified'> = { id: userId, resource: t.resource ?? {}, created: t.deletedAt, lastModified: t.deletedAt };
-    const d = decideHost(policy, stored, { state: 'inactive', inactiveSince: t.deletedAt }, { changed: false, deletedAt: t.deletedAt, now });
-    if (d.to !== 'absent') {
-      await repo.scheduleUser(trx, tenantId, userId, d.next);
-      return false;
-    }
-    await repo.deleteTombstone(trx, tenantId, userId);
+    const d = decideHost(policy, stored, { state: t.hostState, inactiveSince: t.deletedAt }, { changed: false, deletedAt: t.deletedAt, now });
+    await repo.scheduleUser(trx, tenantId, userId, d.next);
+    if (!d.event) return false;
+    if (d.to === 'absent') await repo.deleteTombstone(trx, tenantId, userId);
+    else await repo.setTombstoneState(trx, tenantId, userId, d.to);
     await recordChange(trx, {
       tenantId,
       resourceType: 'User',
-      action: 'deleted',
+      action: d.to === 'absent' ? 'deleted' : 'updated',
       id: userId,
       externalId: t.externalId,
       name: t.userName,
       version: t.version,
       etag: etagOf(t.version),
       changed: [],
-      resource: null,
-      userEvent: 'user.deleted',
+      resource: d.to === 'absent' ? null : t.resource,
+      userEvent: d.event,
       reason: d.reason,
     });
     return true;
   }
 
   #baseUrl(tenantId: string): string {
-    return `${this.opts.publicUrl}/scim/v2/${tenantId}`;
+    return `${this.publicUrl}/scim/v2/${tenantId}`;
   }
 
   async #tenant(tenantId: string): Promise<void> {

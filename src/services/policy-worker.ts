@@ -17,20 +17,29 @@
 import type { Logger } from 'pino';
 import type { Db } from '../db/index.js';
 import * as repo from '../db/policies.js';
+import type { GoLiveService } from './golive.js';
 import type { PolicyService } from './policies.js';
+import { TOKEN_CACHE_MS } from './tenants.js';
 
 export interface PolicyWorkerOptions {
   db: Db;
   policies: PolicyService;
+  golive: GoLiveService;
   logger: Pick<Logger, 'info' | 'warn' | 'error'>;
   /** How often to look for due work when not woken; default 5 s. */
   intervalMs?: number;
   /** Users per transaction. */
   batch?: number;
+  /** How long a job stays with the worker that claimed it; another takes it over after (a crash). */
+  leaseMs?: number;
+  /** No background loop: work only when asked (runOnce, drain). */
+  manual?: boolean;
 }
 
 export interface PolicyWorker {
   wake(): void;
+  /** One step (a batch of a job, a batch of due entries); whether there was work. */
+  runOnce(): Promise<boolean>;
   /** Do everything that is due now and return (tests, and `roster` commands). */
   drain(): Promise<void>;
   stop(): Promise<void>;
@@ -39,9 +48,10 @@ export interface PolicyWorker {
 const JOB_LEASE_MS = 60_000;
 
 export function startPolicyWorker(opts: PolicyWorkerOptions): PolicyWorker {
-  const { db, policies, logger } = opts;
+  const { db, policies, golive, logger } = opts;
   const interval = opts.intervalMs ?? 5_000;
   const batch = opts.batch ?? 200;
+  const leaseMs = opts.leaseMs ?? JOB_LEASE_MS;
   let stopping = false;
   let waiter: (() => void) | undefined;
   let dirty = true;
@@ -52,11 +62,31 @@ export function startPolicyWorker(opts: PolicyWorkerOptions): PolicyWorker {
   };
   policies.onWork = wake;
 
+  /**
+   * How long other replicas may still act on what they cached before the job
+   * started: the policy (a re-evaluation), and the tenant's mode, which comes
+   * with the token look-up (a go-live: a write they served as a dry run).
+   */
+  const settleMs = (job: repo.PolicyJob) => (job.kind === 'goLive' ? Math.max(policies.cacheMs, TOKEN_CACHE_MS) : policies.cacheMs);
+
   /** One batch of one job; false when there was none to work. */
   async function jobStep(): Promise<boolean> {
-    const job = await repo.claimJob(db, JOB_LEASE_MS);
+    const job = await repo.claimJob(db, leaseMs);
     if (!job) return false;
-    const since = job.phase === 2 ? new Date(job.startedAt.getTime() - policies.cacheMs) : undefined;
+    // A dry-run tenant's host is told nothing until it goes live, which looks at everyone then.
+    if (job.kind === 'reevaluate' && (await repo.tenantModes(db, [job.tenantId])).get(job.tenantId) === 'dryRun') {
+      await repo.finishJob(db, job.id);
+      return true;
+    }
+    if (job.phase === 3) {
+      const last = await golive.tellGroups(job.tenantId, job.afterId, job.id);
+      if (last === undefined) {
+        await repo.finishJob(db, job.id);
+        logger.info({ tenant: job.tenantId, job: job.id }, 'go-live finished');
+      }
+      return true;
+    }
+    const since = job.phase === 2 ? new Date(job.startedAt.getTime() - settleMs(job)) : undefined;
     const ids = await repo.userIdsAfter(db, job.tenantId, job.afterId, batch, since);
     if (ids.length > 0) {
       const now = new Date();
@@ -67,9 +97,12 @@ export function startPolicyWorker(opts: PolicyWorkerOptions): PolicyWorker {
       });
     }
     if (ids.length < batch) {
-      if (job.phase === 1) await repo.nextPhase(db, job.id, new Date(job.startedAt.getTime() + policies.cacheMs));
-      else await repo.finishJob(db, job.id);
-      if (job.phase === 2) logger.info({ tenant: job.tenantId, job: job.id }, 'policy re-evaluation finished');
+      if (job.phase === 1) await repo.nextPhase(db, job.id, 2, new Date(job.startedAt.getTime() + settleMs(job)));
+      else if (job.kind === 'goLive') await repo.nextPhase(db, job.id, 3, new Date());
+      else {
+        await repo.finishJob(db, job.id);
+        logger.info({ tenant: job.tenantId, job: job.id }, 'policy re-evaluation finished');
+      }
     }
     return true;
   }
@@ -79,7 +112,9 @@ export function startPolicyWorker(opts: PolicyWorkerOptions): PolicyWorker {
     return db.transaction().execute(async (trx) => {
       const due = await repo.takeDue(trx, batch);
       const now = new Date();
-      for (const { tenantId, userId } of due) await policies.reevaluate(trx, tenantId, userId, now);
+      const modes = await repo.tenantModes(trx, [...new Set(due.map((d) => d.tenantId))]);
+      // Dropped for a dry-run tenant: its go-live looks at every user and schedules them again.
+      for (const { tenantId, userId } of due) if (modes.get(tenantId) !== 'dryRun') await policies.reevaluate(trx, tenantId, userId, now);
       return due.length > 0;
     });
   }
@@ -103,7 +138,7 @@ export function startPolicyWorker(opts: PolicyWorkerOptions): PolicyWorker {
 
   let failures = 0;
   const loop = (async () => {
-    while (!stopping) {
+    while (!stopping && !opts.manual) {
       dirty = false;
       try {
         if (await step()) {
@@ -122,6 +157,7 @@ export function startPolicyWorker(opts: PolicyWorkerOptions): PolicyWorker {
 
   return {
     wake,
+    runOnce: step,
     async drain() {
       // Until no job runs (phase 2 starts once the policy cache has expired everywhere: PolicyService.cacheMs).
       for (;;) {

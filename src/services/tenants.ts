@@ -14,7 +14,7 @@ import type { Db } from '../db/index.js';
 import { isUniqueViolation } from '../db/errors.js';
 import * as repo from '../db/tenants.js';
 import type { TenantRecord, TokenRecord } from '../db/tenants.js';
-import { effectiveSettings, parseSettings, type TenantSettings } from '../policy/settings.js';
+import { effectiveSettings, parseSettings, type TenantMode, type TenantSettings } from '../policy/settings.js';
 import { ScimError, badRequest, notFound } from '../scim/errors.js';
 
 export type { TenantRecord, TokenRecord };
@@ -33,7 +33,8 @@ export function settingsOf(t: TenantRecord): TenantSettings {
 }
 
 export const TOKEN_PREFIX = 'rst_';
-const TOKEN_CACHE_MS = 5_000;
+/** How long a process trusts a token look-up (and the tenant record that came with it). */
+export const TOKEN_CACHE_MS = 5_000;
 const TOKEN_CACHE_MAX = 10_000;
 const TOUCH_INTERVAL_MS = 60_000;
 
@@ -88,13 +89,13 @@ export class TenantService {
 
   constructor(private readonly db: Db) {}
 
-  async create(input: { id: string; name?: string | undefined; settings?: unknown }): Promise<TenantRecord> {
+  async create(input: { id: string; name?: string | undefined; settings?: unknown; mode?: TenantMode | undefined }): Promise<TenantRecord> {
     if (typeof input.id !== 'string' || !TENANT_ID.test(input.id)) {
       throw badRequest('invalidValue', `Tenant id ${TENANT_ID_RULE}`);
     }
     const settings = parseSettings(input.settings);
     try {
-      return await repo.insertTenant(this.db, { id: input.id, name: input.name ?? input.id, settings });
+      return await repo.insertTenant(this.db, { id: input.id, name: input.name ?? input.id, settings, mode: input.mode ?? 'live' });
     } catch (err) {
       if (isUniqueViolation(err)) throw new ScimError(409, `Tenant "${input.id}" already exists`, 'uniqueness');
       throw err;
@@ -115,13 +116,19 @@ export class TenantService {
     return repo.listTenants(this.db, opts);
   }
 
-  async update(id: string, patch: { name?: string | undefined; settings?: unknown }): Promise<TenantRecord> {
+  /** Rename, change settings, or switch to dryRun (going live is GoLiveService's: the host must be told). */
+  async update(id: string, patch: { name?: string | undefined; settings?: unknown; mode?: 'dryRun' | undefined }): Promise<TenantRecord> {
     const current = await this.get(id);
     const settings = patch.settings === undefined ? undefined : { ...current.settings, ...parseSettings(patch.settings) };
-    const t = await repo.updateTenant(this.db, id, { name: patch.name, settings });
+    const t = await repo.updateTenant(this.db, id, { name: patch.name, settings, mode: patch.mode });
     if (!t) throw notFound(`Tenant "${id}" not found`);
     this.#cache.clear();
     return t;
+  }
+
+  /** Forget every cached look-up (a tenant changed in a way its cached record does not show). */
+  forget(): void {
+    this.#cache.clear();
   }
 
   async delete(id: string): Promise<void> {

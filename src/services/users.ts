@@ -20,7 +20,7 @@ import { checkIfMatch } from './preconditions.js';
 import { removeMemberships } from './groups.js';
 import { countRows, fetchRows } from '../db/paging.js';
 import { insertTombstone, scheduleUser } from '../db/policies.js';
-import { decideHost, plainUserEvent, policyOutcome, timeDriven } from './host.js';
+import { decideHost, frozenHost, plainUserEvent, policyOutcome, timeDriven } from './host.js';
 import type { PolicyService } from './policies.js';
 import { pageOf, queryBinding, type ListRequest, type PagedItem, type PageResult, type Segment } from './paging.js';
 
@@ -63,7 +63,7 @@ export class UserService {
     const now = new Date();
     const id = randomUUID();
     // What the host is told about the new user (README "Provisioning policies"); without a policy: user.created.
-    const d = decideHost(policy, { id, resource, created: now, lastModified: now }, ABSENT, { changed: false, now });
+    const d = ctx.tenant.mode === 'dryRun' ? frozenHost(ABSENT) : decideHost(policy, { id, resource, created: now, lastModified: now }, ABSENT, { changed: false, now });
     const write = users.insertUserStatement(this.db, ctx.tenant.id, id, resource, now, d.facts);
     const stored = write.stored;
     // A new user is in no group: the event's representation is the response's too (events copy it, never change it).
@@ -170,7 +170,7 @@ export class UserService {
         // A write that changes nothing keeps the version and emits nothing.
         if (changed.length === 0) return current;
         const now = new Date();
-        const d = decideHost(policy, { id: current.id, resource, created: current.created, lastModified: now }, found.host, { changed: true, now });
+        const d = ctx.tenant.mode === 'dryRun' ? frozenHost(found.host) : decideHost(policy, { id: current.id, resource, created: current.created, lastModified: now }, found.host, { changed: true, now });
         await this.policies.account(trx, ctx.tenant.id, policy, d);
         // The new version and its event in one statement (the row is locked, so the version is known).
         const write = users.updateUserStatement(trx, current, ctx.tenant.id, resource, now, d.facts);
@@ -180,6 +180,7 @@ export class UserService {
           // A user the host learns of now comes with its groups, as its memberships were never sent.
           resource: d.event === 'user.created' ? this.present(ctx, s, groups) : this.present(ctx, s),
           activeBefore: typeof current.resource.active === 'boolean' ? current.resource.active : null,
+          link: found.link,
         });
         await recordChange(trx, { ...plain, ...policyOutcome(d, plainUserEvent(plain)) }, write);
         if (timeDriven(policy)) await scheduleUser(trx, ctx.tenant.id, s.id, d.next);
@@ -202,7 +203,7 @@ export class UserService {
       const current = found.stored;
       checkIfMatch(current.version, ifMatch);
       const now = new Date();
-      const d = decideHost(policy, current, found.host, { changed: false, deletedAt: now, now });
+      const d = ctx.tenant.mode === 'dryRun' ? frozenHost(found.host) : decideHost(policy, current, found.host, { changed: false, deletedAt: now, now });
       await this.policies.account(trx, ctx.tenant.id, policy, d);
       await removeMemberships(trx, ctx, policy, current.id);
       await users.deleteUser(trx, ctx.tenant.id, id);
@@ -211,13 +212,14 @@ export class UserService {
           userId: current.id,
           userName: String(current.resource.userName),
           externalId: typeof current.resource.externalId === 'string' ? current.resource.externalId : null,
+          hostState: d.to,
           resource: this.present(ctx, current),
           version: current.version,
           deletedAt: now,
         });
       }
       if (timeDriven(policy) || d.next) await scheduleUser(trx, ctx.tenant.id, current.id, d.next);
-      const plain = changeOf(ctx, 'User', 'deleted', current, { changed: [], resource: d.to === 'absent' ? null : this.present(ctx, current) });
+      const plain = changeOf(ctx, 'User', 'deleted', current, { changed: [], resource: d.to === 'absent' ? null : this.present(ctx, current), link: found.link });
       await recordChange(trx, { ...plain, ...policyOutcome(d, plainUserEvent(plain)) });
     });
   }

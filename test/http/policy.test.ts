@@ -82,7 +82,7 @@ async function timeTravel(a: TestApp, tenant: string, userId: string, days: numb
 for (const backend of backends) {
   t.test(backend, async (t) => {
     const a = await startApp(t, backend, {}, { policyCacheMs: 0 });
-    const worker = startPolicyWorker({ db: a.database.db, policies: a.services.policies, logger: pino({ level: 'silent' }), intervalMs: 60_000 });
+    const worker = startPolicyWorker({ db: a.database.db, policies: a.services.policies, golive: a.services.golive, logger: pino({ level: 'silent' }), intervalMs: 60_000 });
     t.teardown(() => worker.stop());
 
     await t.test('the policy document: defaults, validation naming every problem, versions, If-Match', async (t) => {

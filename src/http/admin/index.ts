@@ -9,7 +9,7 @@ import type { Config } from '../../config.js';
 import type { Db } from '../../db/index.js';
 import type { TenantRecord, TokenRecord } from '../../db/tenants.js';
 import { badRequest } from '../../scim/errors.js';
-import { TenantSettingsInput, TenantSettingsSchema } from '../../policy/settings.js';
+import { TenantModeSchema, TenantSettingsInput, TenantSettingsSchema, type TenantMode } from '../../policy/settings.js';
 import type { AdminKeys } from '../../services/admin-keys.js';
 import { settingsOf, type TenantService } from '../../services/tenants.js';
 import { authenticateAdmin } from '../auth.js';
@@ -17,6 +17,8 @@ import type { AuthFailures } from '../rate-limit.js';
 import { adminValidatorCompiler } from '../validation.js';
 import { eventRoutes } from './events.js';
 import { policyRoutes } from './policy.js';
+import { goLiveRoutes } from './golive.js';
+import type { GoLiveService } from '../../services/golive.js';
 import type { PolicyService } from '../../services/policies.js';
 import { webhookRoutes } from './webhooks.js';
 
@@ -29,6 +31,8 @@ export interface AdminDeps {
   db?: Db;
   /** Enables the policy routes under /tenants/:tenant. */
   policies?: PolicyService;
+  /** Enables the dry-run, host-users and go-live routes under /tenants/:tenant. */
+  golive?: GoLiveService;
   /** Failed authentication per client address (src/http/rate-limit.ts); none when the limit is off. */
   authFailures?: AuthFailures | undefined;
 }
@@ -38,6 +42,7 @@ const Tenant = Type.Object({
   name: Type.String(),
   scimBaseUrl: Type.String(),
   settings: TenantSettingsSchema,
+  mode: TenantModeSchema,
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
 });
@@ -71,6 +76,7 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
     name: t.name,
     scimBaseUrl: `${config.publicUrl}/scim/v2/${t.id}`,
     settings: settingsOf(t),
+    mode: t.mode,
     createdAt: t.createdAt.toISOString(),
     updatedAt: t.updatedAt.toISOString(),
   });
@@ -90,11 +96,14 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
       schema: {
         tags,
         summary: 'Create a tenant and its first SCIM token',
-        body: Type.Object({ id: Type.String({ description: 'URL-safe id: lower-case letters, digits, dashes' }), name: Type.Optional(Type.String()), settings: Type.Optional(TenantSettingsInput) }, { additionalProperties: false }),
+        body: Type.Object(
+          { id: Type.String({ description: 'URL-safe id: lower-case letters, digits, dashes' }), name: Type.Optional(Type.String()), settings: Type.Optional(TenantSettingsInput), mode: Type.Optional(TenantModeSchema) },
+          { additionalProperties: false },
+        ),
         response: { 201: Type.Object({ tenant: Tenant, token: IssuedToken }) },
       },
     },
-    async (req: FastifyRequest<{ Body: { id: string; name?: string; settings?: unknown } }>, reply) => {
+    async (req: FastifyRequest<{ Body: { id: string; name?: string; settings?: unknown; mode?: TenantMode } }>, reply) => {
       const t = await tenants.create(req.body);
       const issued = await tenants.issueToken(t.id, { name: 'initial' });
       return reply.code(201).send({ tenant: tenantOut(t), token: { ...tokenOut(issued.token), token: issued.secret } });
@@ -128,14 +137,18 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
     {
       schema: {
         tags,
-        summary: 'Rename a tenant or change its settings',
+        summary: 'Rename a tenant, change its settings, or its mode (dryRun; live goes live, as POST …/go-live)',
         params: TenantIdParams,
-        body: Type.Object({ name: Type.Optional(Type.String()), settings: Type.Optional(TenantSettingsInput) }, { additionalProperties: false }),
+        body: Type.Object({ name: Type.Optional(Type.String()), settings: Type.Optional(TenantSettingsInput), mode: Type.Optional(TenantModeSchema) }, { additionalProperties: false }),
         response: { 200: Tenant },
       },
     },
-    async (req: FastifyRequest<{ Params: { tenant: string }; Body: { name?: string; settings?: unknown } }>) =>
-      tenantOut(await tenants.update(req.params.tenant, req.body)),
+    async (req: FastifyRequest<{ Params: { tenant: string }; Body: { name?: string; settings?: unknown; mode?: TenantMode } }>) => {
+      const { mode, ...rest } = req.body;
+      // Going live is more than a flag: the host is told the resulting state (src/services/golive.ts).
+      if (mode === 'live' && deps.golive) await deps.golive.goLive(req.params.tenant);
+      return tenantOut(await tenants.update(req.params.tenant, mode === 'dryRun' ? { ...rest, mode } : rest));
+    },
   );
 
   app.delete('/tenants/:tenant', { schema: { tags, summary: 'Delete a tenant with all its users, groups and tokens', params: TenantIdParams } }, async (req: FastifyRequest<{ Params: { tenant: string } }>, reply) => {
@@ -183,5 +196,8 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
   }
   if (deps.policies) {
     await app.register(policyRoutes, { prefix: '/tenants/:tenant', policies: deps.policies });
+  }
+  if (deps.golive) {
+    await app.register(goLiveRoutes, { prefix: '/tenants/:tenant', golive: deps.golive });
   }
 }
