@@ -83,6 +83,7 @@ export const PolicySchema = Type.Object(
       {
         maxCount: Type.Union([Type.Null(), Type.Integer({ minimum: 1 })], { default: 100, description: 'Deactivations and deletions within the window beyond this many are held; null: no count limit' }),
         maxPercent: Type.Union([Type.Null(), Type.Number({ minimum: 1, maximum: 100 })], { default: 20, description: 'Or beyond this share of the active users in the audience; null: no share limit' }),
+        minCount: Type.Integer({ minimum: 1, default: 10, description: 'The share counts only from this many deactivations and deletions on (so that a small tenant is not held for one or two)' }),
         window: Type.String({ pattern: DURATION_PATTERN, default: '1h', description: 'Sliding window: 30m, 1h, 24h, 7d' }),
       },
       { additionalProperties: false, default: {} },
