@@ -7,10 +7,12 @@ import * as m0001 from './0001_init.js';
 import * as m0002 from './0002_events.js';
 import * as m0003 from './0003_server_secrets.js';
 import * as m0004 from './0004_index_resume_points.js';
+import * as m0005 from './0005_visibility.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_init': m0001,
   '0002_events': m0002,
   '0003_server_secrets': m0003,
   '0004_index_resume_points': m0004,
+  '0005_visibility': m0005,
 };

@@ -22,10 +22,12 @@ import type {
   Endpoint,
   EndpointHealth,
   EventData,
+  EventResourceType,
   EventType,
   NewEvent,
   StoredEvent,
 } from '../events/types.js';
+import { CURRENT_DEAD } from './deliveries.js';
 import { prepared } from './prepared.js';
 import type { Database } from './types.js';
 import type { ResourceWrite } from './resources.js';
@@ -49,7 +51,7 @@ interface EventRow {
   tenant_id: string;
   position: unknown;
   type: string;
-  resource_type: 'User' | 'Group';
+  resource_type: EventResourceType;
   resource_id: string;
   seq: unknown;
   txn: string;
@@ -96,7 +98,7 @@ const ENDPOINT_COLUMNS = sql`w.id as w_id, w.tenant_id as w_tenant_id, w.url, w.
  */
 export async function insertEvents(
   trx: Executor,
-  scope: { tenantId: string; resourceType: 'User' | 'Group'; resourceId: string; txn: string },
+  scope: { tenantId: string; resourceType: EventResourceType; resourceId: string; txn: string },
   events: NewEvent[],
   write?: ResourceWrite,
 ): Promise<number> {
@@ -120,8 +122,8 @@ export async function insertEvents(
       select r.uid, r.type, r.ord, r.data, r.resource, (select last_seq from s) - ${n} + r.ord as seq
       from json_to_recordset(${JSON.stringify(rows)}::json) as r(uid text, type text, ord int, data jsonb, resource json)
     ), ev as (
-      insert into events (uid, tenant_id, type, resource_type, resource_id, seq, txn, data, resource)
-      select x.uid, ${tenantId}, x.type, ${resourceType}, ${resourceId}, x.seq, ${txn}, x.data || jsonb_build_object('sequence', x.seq), x.resource
+      insert into events (uid, tenant_id, type, resource_type, resource_id, seq, txn, data, resource, actor)
+      select x.uid, ${tenantId}, x.type, ${resourceType}, ${resourceId}, x.seq, ${txn}, x.data || jsonb_build_object('sequence', x.seq), x.resource, x.data -> 'actor'
       from x order by x.ord
       returning id, type
     ), dl as (
@@ -511,7 +513,7 @@ export async function endpointHealth(db: Db, endpointId: string, windowHours = 2
     select
       (select count(*) from webhook_deliveries where endpoint_id = ${endpointId} and status = 'pending') as pending,
       (select min(created_at) from webhook_deliveries where endpoint_id = ${endpointId} and status = 'pending') as oldest,
-      (select count(*) from webhook_deliveries where endpoint_id = ${endpointId} and status = 'dead') as dead,
+      (select count(*) from webhook_deliveries d where d.endpoint_id = ${endpointId} and ${CURRENT_DEAD}) as dead,
       now() as now`.execute(db);
   const attempts = num(w.rows[0]!.attempts);
   const ok = num(w.rows[0]!.ok);

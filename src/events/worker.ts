@@ -62,13 +62,13 @@ export interface DeliveryWorker {
   stop(deadlineMs?: number): Promise<void>;
 }
 
-const USER_AGENT = 'Roster-Webhooks/1';
-const RESPONSE_SNIPPET = 500;
+export const USER_AGENT = 'Roster-Webhooks/1';
+export const RESPONSE_SNIPPET = 500;
 const PRUNE_EVERY_MS = 10 * 60_000;
 const COALESCE_MS = 5;
 
 /** The first `max` characters of a response body; the rest is not read (a receiver cannot make Roster buffer a huge answer). */
-async function readStart(res: Response, max: number): Promise<string> {
+export async function readStart(res: Response, max: number): Promise<string> {
   if (!res.body) return '';
   const reader = res.body.getReader();
   const decoder = new TextDecoder();

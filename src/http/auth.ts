@@ -6,6 +6,7 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { ScimError } from '../scim/errors.js';
+import { ADMIN_TOKEN_ACTOR, type Actor } from '../services/actor.js';
 import type { Credential, TenantService } from '../services/tenants.js';
 import type { AuthFailures } from './rate-limit.js';
 
@@ -48,10 +49,11 @@ export function authenticateTenant(req: FastifyRequest, tenants: TenantService, 
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
-export function authenticateAdmin(req: FastifyRequest, adminToken: string | undefined, failures?: AuthFailures): void {
+/** Who the admin request comes from (its audit actor), or throws the 401. */
+export function authenticateAdmin(req: FastifyRequest, adminToken: string | undefined, failures?: AuthFailures): Actor {
   const token = bearerToken(req);
   // Constant-time comparison of equal-length digests.
-  if (adminToken && token && timingSafeEqual(digest(token), digest(adminToken))) return;
+  if (adminToken && token && timingSafeEqual(digest(token), digest(adminToken))) return ADMIN_TOKEN_ACTOR;
   const limited = failures?.check(req.ip);
   if (limited) throw limited;
   failures?.record(req.ip);

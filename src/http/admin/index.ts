@@ -8,13 +8,19 @@ import { Type } from 'typebox';
 import type { Config } from '../../config.js';
 import type { Db } from '../../db/index.js';
 import type { TenantRecord, TokenRecord } from '../../db/tenants.js';
+import type { AuditService } from '../../services/audit.js';
+import type { RequestLog } from '../../services/request-log.js';
+import type { TenantStatusService } from '../../services/status.js';
 import { badRequest } from '../../scim/errors.js';
 import { TenantSettingsInput, TenantSettingsSchema } from '../../policy/settings.js';
 import { settingsOf, type TenantService } from '../../services/tenants.js';
 import { authenticateAdmin } from '../auth.js';
 import type { AuthFailures } from '../rate-limit.js';
 import { adminValidatorCompiler } from '../validation.js';
+import { auditRoutes, installAudit } from './audit.js';
+import { deliveryRoutes } from './deliveries.js';
 import { eventRoutes } from './events.js';
+import { visibilityRoutes } from './visibility.js';
 import { webhookRoutes } from './webhooks.js';
 
 export interface AdminDeps {
@@ -24,6 +30,11 @@ export interface AdminDeps {
   db?: Db;
   /** Failed authentication per client address (src/http/rate-limit.ts); none when the limit is off. */
   authFailures?: AuthFailures | undefined;
+  /** Records admin actions (src/http/admin/audit.ts) and serves the audit routes. */
+  audit?: AuditService;
+  /** With db: the provisioning log and status routes (requestLog undefined when it is off). */
+  status?: TenantStatusService;
+  requestLog?: RequestLog | undefined;
 }
 
 const Tenant = Type.Object({
@@ -56,8 +67,13 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
   const { config, tenants } = deps;
   const tags = ['Admin: tenants'];
 
-  app.addHook('onRequest', async (req) => authenticateAdmin(req, config.adminToken, deps.authFailures));
+  app.decorateRequest('adminActor', null);
+  app.addHook('onRequest', async (req) => {
+    req.adminActor = authenticateAdmin(req, config.adminToken, deps.authFailures);
+  });
   app.setValidatorCompiler(adminValidatorCompiler);
+  // Before any route: every mutating route must declare its audit action.
+  installAudit(app, deps.audit);
 
   const tenantOut = (t: TenantRecord) => ({
     id: t.id,
@@ -80,6 +96,7 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
   app.post(
     '/tenants',
     {
+      config: { audit: 'tenant.created' },
       schema: {
         tags,
         summary: 'Create a tenant and its first SCIM token',
@@ -119,6 +136,7 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
   app.patch(
     '/tenants/:tenant',
     {
+      config: { audit: 'tenant.updated' },
       schema: {
         tags,
         summary: 'Rename a tenant or change its settings',
@@ -131,7 +149,7 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
       tenantOut(await tenants.update(req.params.tenant, req.body)),
   );
 
-  app.delete('/tenants/:tenant', { schema: { tags, summary: 'Delete a tenant with all its users, groups and tokens', params: TenantIdParams } }, async (req: FastifyRequest<{ Params: { tenant: string } }>, reply) => {
+  app.delete('/tenants/:tenant', { config: { audit: 'tenant.deleted' }, schema: { tags, summary: 'Delete a tenant with all its users, groups and tokens', params: TenantIdParams } }, async (req: FastifyRequest<{ Params: { tenant: string } }>, reply) => {
     await tenants.delete(req.params.tenant);
     return reply.code(204).send();
   });
@@ -140,6 +158,7 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
   app.post(
     '/tenants/:tenant/tokens',
     {
+      config: { audit: 'token.issued' },
       schema: {
         tags: tokenTags,
         summary: 'Issue a SCIM bearer token',
@@ -160,7 +179,7 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
     tokens: (await tenants.listTokens(req.params.tenant)).map(tokenOut),
   }));
 
-  app.delete('/tenants/:tenant/tokens/:tokenId', { schema: { tags: tokenTags, summary: 'Revoke a token', params: TokenParams } }, async (req: FastifyRequest<{ Params: { tenant: string; tokenId: string } }>, reply) => {
+  app.delete('/tenants/:tenant/tokens/:tokenId', { config: { audit: 'token.revoked' }, schema: { tags: tokenTags, summary: 'Revoke a token', params: TokenParams } }, async (req: FastifyRequest<{ Params: { tenant: string; tokenId: string } }>, reply) => {
     await tenants.revokeToken(req.params.tenant, req.params.tokenId);
     return reply.code(204).send();
   });
@@ -168,5 +187,14 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
   if (deps.db) {
     await app.register(webhookRoutes, { prefix: '/tenants/:tenant', db: deps.db, secretGraceSeconds: config.webhookSecretGraceSeconds });
     await app.register(eventRoutes, { prefix: '/tenants/:tenant', db: deps.db });
+    await app.register(deliveryRoutes, {
+      prefix: '/tenants/:tenant',
+      db: deps.db,
+      publicUrl: config.publicUrl,
+      timeoutMs: config.webhookTimeoutMs,
+      secretGraceSeconds: config.webhookSecretGraceSeconds,
+    });
   }
+  if (deps.status) await app.register(visibilityRoutes, { prefix: '/tenants/:tenant', tenants, requestLog: deps.requestLog, status: deps.status });
+  if (deps.audit) await app.register(auditRoutes, { audit: deps.audit });
 }
