@@ -33,8 +33,10 @@ export interface DeliveryView {
 export const CURRENT_DEAD = sql`d.status = 'dead' and not exists (
   select 1 from webhook_deliveries later where later.event_id = d.event_id and later.endpoint_id = d.endpoint_id and later.id > d.id)`;
 
-function filterSql(f: DeliveryFilter): RawBuilder<unknown> {
+function filterSql(f: DeliveryFilter | undefined): RawBuilder<unknown> {
   switch (f) {
+    case undefined:
+      return sql`true`;
     case 'pending':
       return sql`d.status = 'pending'`;
     case 'failed':
@@ -46,8 +48,8 @@ function filterSql(f: DeliveryFilter): RawBuilder<unknown> {
   }
 }
 
-/** One page of an endpoint's deliveries, newest first, before delivery id `before`. */
-export async function listDeliveries(db: Db, endpointId: string, q: { status: DeliveryFilter; before?: string | undefined; limit: number }): Promise<DeliveryView[]> {
+/** One page of an endpoint's deliveries (with `status`, or all), newest first, before delivery id `before`. */
+export async function listDeliveries(db: Db, endpointId: string, q: { status?: DeliveryFilter | undefined; before?: string | undefined; limit: number }): Promise<DeliveryView[]> {
   const before = q.before !== undefined ? sql`and d.id < ${q.before}::bigint` : sql``;
   const r = await sql<{
     id: unknown; status: DeliveryView['status']; reason: DeliveryView['reason']; attempts: unknown; last_status: unknown; last_error: string | null;

@@ -47,15 +47,15 @@ export class DeliveryService {
     private readonly opts: { publicUrl: string; timeoutMs: number },
   ) {}
 
-  /** A page of the endpoint's deliveries with `status`, newest first. An unknown status is a 400 naming the known ones. */
+  /** A page of the endpoint's deliveries with `status` (or all), newest first. An unknown status is a 400 naming the known ones. */
   async list(tenantId: string, id: string, q: PageQuery & { status?: string | undefined }): Promise<{ items: DeliveryView[]; next: string | null }> {
-    if (q.status === undefined || !(DELIVERY_FILTERS as readonly string[]).includes(q.status)) {
-      throw badRequest('invalidValue', `status must be one of ${DELIVERY_FILTERS.join(', ')}${q.status === undefined ? '' : `, not ${JSON.stringify(q.status)}`}`);
+    if (q.status !== undefined && !(DELIVERY_FILTERS as readonly string[]).includes(q.status)) {
+      throw badRequest('invalidValue', `status must be one of ${DELIVERY_FILTERS.join(', ')}, not ${JSON.stringify(q.status)}`);
     }
     const limit = pageLimit(q.limit);
     const before = parseIdCursor(q.cursor);
     const e = await this.webhooks.get(tenantId, id);
-    const rows = await listDeliveries(this.db, e.id, { status: q.status as DeliveryFilter, before, limit: limit + 1 });
+    const rows = await listDeliveries(this.db, e.id, { status: q.status as DeliveryFilter | undefined, before, limit: limit + 1 });
     return pageOf(rows, limit, (d) => idCursor(d.id));
   }
 

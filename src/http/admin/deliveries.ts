@@ -68,13 +68,15 @@ export async function deliveryRoutes(app: FastifyInstance, opts: DeliveryRoutesO
     {
       schema: {
         tags,
-        summary: 'Deliveries to this endpoint by status, newest first, with their event, attempts and last error',
+        summary: 'Deliveries to this endpoint (all, or by status), newest first, with their event, attempts and last error',
         params: IdParams,
         querystring: Type.Object(
           {
-            status: Type.String({
-              description: `${DELIVERY_FILTERS.join(' | ')}. failed: pending deliveries whose attempts so far failed (being retried); dead: dead letters not sent again since`,
-            }),
+            status: Type.Optional(
+              Type.String({
+                description: `${DELIVERY_FILTERS.join(' | ')} (default: all). failed: pending deliveries whose attempts so far failed (being retried); dead: dead letters not sent again since`,
+              }),
+            ),
             ...PageQueryProps,
           },
           { additionalProperties: false },
@@ -82,7 +84,7 @@ export async function deliveryRoutes(app: FastifyInstance, opts: DeliveryRoutesO
         response: { 200: Type.Object({ deliveries: Type.Array(DeliveryViewSchema), next: Next }) },
       },
     },
-    async (req: FastifyRequest<{ Params: IP; Querystring: PageQuery & { status: string } }>) => {
+    async (req: FastifyRequest<{ Params: IP; Querystring: PageQuery & { status?: string } }>) => {
       const { items, next } = await svc.list(req.params.tenant, req.params.id, req.query);
       return { deliveries: items.map(deliveryOut), next };
     },
