@@ -27,6 +27,13 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`alter table events add constraint events_resource_type_check check (resource_type in ('User', 'Group', 'Tenant'))`.execute(db);
 
   await sql`alter table tenants add column connected_at timestamptz`.execute(db);
+  // Tenants already in use count as connected from this upgrade on, without a tenant.connected for a
+  // connection made long ago.
+  await sql`
+    update tenants t set connected_at = now()
+    where exists (select 1 from tokens k where k.tenant_id = t.id and k.last_used_at is not null)
+       or exists (select 1 from users u where u.tenant_id = t.id)
+       or exists (select 1 from groups g where g.tenant_id = t.id)`.execute(db);
   // Status counts inactive users without visiting the others (usually few are inactive).
   await sql`create index users_inactive on users (tenant_id) where active = false`.execute(db);
 

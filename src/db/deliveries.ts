@@ -84,9 +84,3 @@ export async function deadLetterEvents(db: Db, endpointId: string, after: string
     order by d.event_id limit ${limit}`.execute(db);
   return r.rows.map((row) => String(row.event_id));
 }
-
-/** An endpoint's current dead letters. */
-export async function countDeadLetters(db: Db, endpointId: string): Promise<number> {
-  const r = await sql<{ n: unknown }>`select count(*) as n from webhook_deliveries d where d.endpoint_id = ${endpointId} and ${CURRENT_DEAD}`.execute(db);
-  return Number(r.rows[0]!.n);
-}

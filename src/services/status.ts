@@ -38,6 +38,8 @@ export interface TenantStatus {
 export class TenantStatusService {
   /** Tenants (id and creation time) known connected by this process: one UPDATE per tenant and process at most. */
   readonly #connected = new Set<string>();
+  /** The same for tenant records seen (cached records serve many requests): no key to build for those. */
+  readonly #seen = new WeakSet<object>();
 
   constructor(
     private readonly db: Db,
@@ -53,8 +55,12 @@ export class TenantStatusService {
    */
   noteSuccess(ctx: ScimContext, client: ClientInfo): void {
     const t = ctx.tenant;
+    if (this.#seen.has(t)) return;
     const key = `${t.id}@${t.createdAt.getTime()}`;
-    if (t.connectedAt || this.#connected.has(key)) return;
+    if (t.connectedAt || this.#connected.has(key)) {
+      this.#seen.add(t);
+      return;
+    }
     this.#connected.add(key);
     this.connect(t.id, ctx.actor, client).catch((err: unknown) => {
       this.#connected.delete(key);

@@ -78,7 +78,7 @@ export function installAudit(app: FastifyInstance, audit: AuditService | undefin
   });
   if (!audit) return;
   app.addHook('onSend', async (req, reply, payload) => {
-    const action = req.routeOptions.config.audit;
+    const action = req.routeOptions.config?.audit;
     if (!action || reply.statusCode < 200 || reply.statusCode >= 300 || !req.adminActor) return payload;
     const { tenantId, targetId } = targetOf(req, action, payload);
     const body = req.body === undefined || req.body === null ? undefined : redactSecrets(req.body);

@@ -1,6 +1,5 @@
 /** Schemas shared by the visibility routes of the admin API (request log, audit, deliveries, status). */
 import { Type } from 'typebox';
-import type { Actor } from '../../services/actor.js';
 import { DEFAULT_PAGE, MAX_PAGE } from '../../services/timeline.js';
 
 export const DateTime = Type.String({ format: 'date-time' });
@@ -15,8 +14,6 @@ export const ActorSchema = Type.Object(
   },
   { description: 'Who: a credential (SCIM token, admin token or key, OAuth client) by id and name, or a policy or job of Roster by name' },
 );
-
-export const actorOut = (a: Actor) => ({ ...a });
 
 /** Query parameters of every newest-first listing. */
 export const PageQueryProps = {
