@@ -185,6 +185,7 @@ function change(tenantId: string, id: string, version: number): ResourceChange {
       'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': { employeeNumber: String(version), department: 'R&D', costCenter: 'CC-1', manager: { value: randomUUID() } },
       meta: { resourceType: 'User', created: new Date().toISOString(), lastModified: new Date().toISOString(), version: `W/"${version}"`, location: `https://roster.example/scim/v2/bench/Users/${id}` },
     },
+    actor: { type: 'scimToken', id: '00000000-0000-4000-8000-000000000001', name: 'bench' },
   };
 }
 

@@ -186,9 +186,10 @@ async function cleanup(c: pg.Client, seededAt: Date): Promise<void> {
   await c.query('delete from group_members where tenant_id = $1 and added_at > $2', [TENANT, seededAt]);
   await c.query('delete from users where tenant_id = $1 and created > $2', [TENANT, new Date(Date.UTC(2025, 0, 1) + 1e10)]);
   // Whatever the outbox migrations created: events of earlier runs would only slow the next one down. And the
-  // index paging positions earlier runs left (src/services/paging.ts): each run starts without any.
+  // index paging positions earlier runs left (src/services/paging.ts): each run starts without any. The
+  // provisioning log and audit trail of earlier runs too (src/services/request-log.ts).
   const tables = await c.query<{ t: string }>(
-    `select tablename as t from pg_tables where schemaname = 'public' and tablename in ('events', 'event_sequences', 'webhook_deliveries', 'webhook_queues', 'webhook_attempts', 'index_resume_points')`,
+    `select tablename as t from pg_tables where schemaname = 'public' and tablename in ('events', 'event_sequences', 'webhook_deliveries', 'webhook_queues', 'webhook_attempts', 'index_resume_points', 'request_log', 'audit_log')`,
   );
   if (tables.rows.length) await c.query(`truncate ${tables.rows.map((r) => r.t).join(', ')}`);
   await c.query('vacuum (analyze) users, group_members');

@@ -7,6 +7,7 @@ import * as m0001 from './0001_init.js';
 import * as m0002 from './0002_events.js';
 import * as m0003 from './0003_server_secrets.js';
 import * as m0004 from './0004_index_resume_points.js';
+import * as m0005 from './0005_visibility.js';
 import * as m0006 from './0006_policies.js';
 import * as m0007 from './0007_go_live.js';
 import * as m0009 from './0009_webhook_queues_by_endpoint.js';
@@ -16,6 +17,7 @@ export const migrations: Record<string, Migration> = {
   '0002_events': m0002,
   '0003_server_secrets': m0003,
   '0004_index_resume_points': m0004,
+  '0005_visibility': m0005,
   '0006_policies': m0006,
   '0007_go_live': m0007,
   '0009_webhook_queues_by_endpoint': m0009,

@@ -25,6 +25,11 @@ import { BulkService } from './services/bulk.js';
 import { GroupService } from './services/groups.js';
 import { CURSOR_TIMEOUT_SECONDS } from './services/paging.js';
 import { SearchService } from './services/search.js';
+import { AuditService } from './services/audit.js';
+import { RequestLog } from './services/request-log.js';
+import { startRetention, type Retention } from './services/retention.js';
+import { TenantStatusService } from './services/status.js';
+import { registerRequestLogMetrics } from './http/scim/request-log.js';
 
 export interface Services {
   tenants: TenantService;
@@ -34,6 +39,12 @@ export interface Services {
   groups: GroupService;
   search: SearchService;
   bulk: BulkService;
+  /** The provisioning log (undefined with REQUEST_LOG_ENABLED=false); closed with the app, which writes what is queued. */
+  requestLog: RequestLog | undefined;
+  audit: AuditService;
+  status: TenantStatusService;
+  /** Retention of the request log and the audit trail, every 10 minutes; stopped with the app. */
+  retention: Retention;
 }
 
 export interface BuildOptions {
@@ -74,6 +85,20 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
   const users = new UserService(database.db, policies);
   const groups = new GroupService(database.db, policies);
   const tenants = new TenantService(database.db);
+  const requestLog = config.requestLogEnabled
+    ? new RequestLog(database.db, { retentionDays: config.requestLogRetentionDays, maxPerTenant: config.requestLogMaxPerTenant, logger: app.log })
+    : undefined;
+  const audit = new AuditService(database.db, { retentionDays: config.auditRetentionDays });
+  const retention = startRetention(
+    [...(requestLog ? [{ name: 'requestLog', run: () => requestLog.prune() }] : []), { name: 'audit', run: () => audit.prune() }],
+    app.log,
+  );
+  // After the HTTP drain (app.close waits for in-flight requests), so the last requests are written too.
+  app.addHook('onClose', async () => {
+    await retention.stop();
+    await requestLog?.close();
+  });
+  if (requestLog) registerRequestLogMetrics(ops.metrics.registry, requestLog);
   const services: Services = {
     tenants,
     policies,
@@ -82,6 +107,10 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
     groups,
     search: new SearchService(database.db, users, groups),
     bulk: new BulkService(users, groups, { maxOperations: config.bulkMaxOperations, maxPayloadSize: config.maxBodyBytes }),
+    requestLog,
+    audit,
+    status: new TenantStatusService(database.db, requestLog, app.log),
+    retention,
   };
 
   const features = (): Features => ({
@@ -100,8 +129,20 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
     },
   });
 
-  await app.register(scimApi, { prefix: SCIM_PREFIX, config, tenants: services.tenants, users: services.users, groups: services.groups, search: services.search, bulk: services.bulk, features, authFailures: ops.rateLimits.authFailures });
-  await app.register(adminApi, { prefix: '/admin/v1', config, tenants: services.tenants, adminKeys: opts.adminKeys ?? configuredAdminKeys(config), db: database.db, policies, golive: services.golive, authFailures: ops.rateLimits.authFailures });
+  await app.register(scimApi, { prefix: SCIM_PREFIX, config, tenants: services.tenants, users: services.users, groups: services.groups, search: services.search, bulk: services.bulk, features, authFailures: ops.rateLimits.authFailures, requestLog, status: services.status });
+  await app.register(adminApi, {
+    prefix: '/admin/v1',
+    config,
+    tenants: services.tenants,
+    adminKeys: opts.adminKeys ?? configuredAdminKeys(config),
+    db: database.db,
+    policies,
+    golive: services.golive,
+    authFailures: ops.rateLimits.authFailures,
+    audit,
+    requestLog,
+    status: services.status,
+  });
   await app.register(jwksRoutes, { db: database.db });
   await app.register(homeRoutes, { publicUrl: config.publicUrl });
 

@@ -48,6 +48,10 @@ export const configSpec = [
   { env: 'WEBHOOK_POLL_INTERVAL_MS', kind: 'int', default: '1000', min: 10, description: 'How often the delivery worker looks for due deliveries (retries, missed wake-ups) besides being woken at once by new events.' },
   { env: 'WEBHOOK_SECRET_GRACE_SECONDS', kind: 'int', default: '86400', min: 0, description: 'After a webhook secret rotation, how long deliveries are also signed with the previous secret.' },
   { env: 'EVENTS_RETENTION_DAYS', kind: 'int', default: '30', min: 1, description: 'Events older than this whose deliveries are all finished are deleted; the poll feed and replay reach back this far.' },
+  { env: 'REQUEST_LOG_ENABLED', kind: 'bool', default: 'true', description: 'Keep the provisioning log: every SCIM request of a tenant (who, what, the answer, what it touched) in Postgres, written in batches after the response (`GET /admin/v1/tenants/{tenant}/requests`).' },
+  { env: 'REQUEST_LOG_RETENTION_DAYS', kind: 'int', default: '30', min: 1, description: 'Provisioning log entries older than this are deleted.' },
+  { env: 'REQUEST_LOG_MAX_PER_TENANT', kind: 'int', default: '100000', min: 100, description: 'Most provisioning log entries kept per tenant; beyond it the oldest are deleted (every 10 minutes).' },
+  { env: 'AUDIT_RETENTION_DAYS', kind: 'int', default: '365', min: 1, description: 'Audit entries (admin actions) older than this are deleted.' },
   { env: 'METRICS_ENABLED', kind: 'bool', default: 'true', description: 'Serve Prometheus metrics at `/metrics` on a separate listener (`METRICS_PORT`), kept off the public one.' },
   { env: 'METRICS_PORT', kind: 'port', default: '9464', description: 'TCP port of the metrics listener (on `HOST`). Must differ from `PORT`.' },
   { env: 'METRICS_ON_MAIN_LISTENER', kind: 'bool', default: 'false', description: 'Also serve `/metrics` on the public listener (`PORT`). Only when something in front keeps that path private.' },
@@ -95,6 +99,10 @@ export interface Config {
   webhookPollIntervalMs: number;
   webhookSecretGraceSeconds: number;
   eventsRetentionDays: number;
+  requestLogEnabled: boolean;
+  requestLogRetentionDays: number;
+  requestLogMaxPerTenant: number;
+  auditRetentionDays: number;
   metricsEnabled: boolean;
   metricsPort: number;
   metricsOnMainListener: boolean;
@@ -203,6 +211,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     webhookPollIntervalMs: value('WEBHOOK_POLL_INTERVAL_MS') as number,
     webhookSecretGraceSeconds: value('WEBHOOK_SECRET_GRACE_SECONDS') as number,
     eventsRetentionDays: value('EVENTS_RETENTION_DAYS') as number,
+    requestLogEnabled: value('REQUEST_LOG_ENABLED') as boolean,
+    requestLogRetentionDays: value('REQUEST_LOG_RETENTION_DAYS') as number,
+    requestLogMaxPerTenant: value('REQUEST_LOG_MAX_PER_TENANT') as number,
+    auditRetentionDays: value('AUDIT_RETENTION_DAYS') as number,
     metricsEnabled: value('METRICS_ENABLED') as boolean,
     metricsPort: value('METRICS_PORT') as number,
     metricsOnMainListener: value('METRICS_ON_MAIN_LISTENER') as boolean,

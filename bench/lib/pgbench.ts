@@ -117,6 +117,8 @@ function documents(): Record<string, string> {
     etag: 'W/"1"',
     changed: [],
     sequence: 1,
+    // Who caused it (src/services/actor.ts): the bench's SCIM token.
+    actor: { type: 'scimToken', id: '00000000-0000-4000-8000-000000000001', name: 'bench' },
   };
   if (!(ENTERPRISE_USER_SCHEMA in resource)) throw new Error('dataset without enterprise extension');
   // The events parameter src/db/outbox.ts insertEvents sends: one row per event (the scripts put a fresh uid
@@ -140,8 +142,8 @@ function recordEventSql(type: string, id: string, tag: string): string {
   SELECT 'evt_' || md5('evt-${tag}-' || :client_id || '-' || :r) AS uid, '${type}' AS type, r.ord, r.data, r.resource, (SELECT last_seq FROM s) - 1 + r.ord AS seq
   FROM json_to_recordset(:event_rows::json) AS r(uid text, type text, ord int, data jsonb, resource json)
 ), ev AS (
-  INSERT INTO events (uid, tenant_id, type, resource_type, resource_id, seq, txn, data, resource)
-  SELECT x.uid, :tenant, x.type, 'User', ${id}, x.seq, md5('txn-${tag}-' || :client_id || '-' || :r), x.data || jsonb_build_object('sequence', x.seq), x.resource
+  INSERT INTO events (uid, tenant_id, type, resource_type, resource_id, seq, txn, data, resource, actor)
+  SELECT x.uid, :tenant, x.type, 'User', ${id}, x.seq, md5('txn-${tag}-' || :client_id || '-' || :r), x.data || jsonb_build_object('sequence', x.seq), x.resource, x.data -> 'actor'
   FROM x ORDER BY x.ord
   RETURNING id, type
 ), dl AS (

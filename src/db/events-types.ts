@@ -17,13 +17,14 @@ export interface EventsTable {
   tenant_id: string;
   position: ColumnType<string | number | bigint | null, never, string | number | bigint>;
   type: string;
-  resource_type: 'User' | 'Group';
+  resource_type: 'User' | 'Group' | 'Tenant';
   resource_id: string;
   seq: ColumnType<string | number | bigint, number | string, never>;
   txn: string;
   data: Json;
   resource: ColumnType<Record<string, unknown> | null, string | null, string | null>;
   occurred_at: CreatedAt;
+  actor: ColumnType<Record<string, unknown> | null, string | null | undefined, never>;
 }
 
 export interface EventSequencesTable {

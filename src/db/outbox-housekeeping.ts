@@ -2,6 +2,7 @@
  * Observability and housekeeping of the outbox: an endpoint's health, the
  * global backlog gauge, pruning old events.
  */
+import { CURRENT_DEAD } from './deliveries.js';
 import { sql, type Kysely } from 'kysely';
 import type { EndpointHealth } from '../events/types.js';
 import { date, dateOrNull, num } from './outbox-rows.js';
@@ -23,7 +24,7 @@ export async function endpointHealth(db: Db, endpointId: string, windowHours = 2
     select
       (select count(*) from webhook_deliveries where endpoint_id = ${endpointId} and status = 'pending') as pending,
       (select min(created_at) from webhook_deliveries where endpoint_id = ${endpointId} and status = 'pending') as oldest,
-      (select count(*) from webhook_deliveries where endpoint_id = ${endpointId} and status = 'dead') as dead,
+      (select count(*) from webhook_deliveries d where d.endpoint_id = ${endpointId} and ${CURRENT_DEAD}) as dead,
       now() as now`.execute(db);
   const attempts = num(w.rows[0]!.attempts);
   const ok = num(w.rows[0]!.ok);

@@ -4,7 +4,7 @@
  * goes to.
  */
 import { sql } from 'kysely';
-import type { EventData, EventType, StoredEvent } from '../events/types.js';
+import type { EventData, EventType, StoredEvent, EventResourceType } from '../events/types.js';
 
 export const str = (v: unknown): string => String(v);
 export const num = (v: unknown): number => Number(v);
@@ -18,7 +18,7 @@ export interface EventRow {
   tenant_id: string;
   position: unknown;
   type: string;
-  resource_type: 'User' | 'Group';
+  resource_type: EventResourceType;
   resource_id: string;
   seq: unknown;
   txn: string;

@@ -17,7 +17,7 @@
  * completing worker both update the queue row, so its counter is exact.
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { NewEvent } from '../events/types.js';
+import type { EventResourceType, NewEvent } from '../events/types.js';
 import { num } from './outbox-rows.js';
 import { prepared } from './prepared.js';
 import type { Database } from './types.js';
@@ -43,7 +43,7 @@ export const NOTIFY_CHANNEL = 'roster_webhooks';
  */
 export async function insertEvents(
   trx: Executor,
-  scope: { tenantId: string; resourceType: 'User' | 'Group'; resourceId: string; txn: string },
+  scope: { tenantId: string; resourceType: EventResourceType; resourceId: string; txn: string },
   events: NewEvent[],
   write?: ResourceWrite,
 ): Promise<number> {
@@ -67,8 +67,8 @@ export async function insertEvents(
       select r.uid, r.type, r.ord, r.data, r.resource, (select last_seq from s) - ${n} + r.ord as seq
       from json_to_recordset(${JSON.stringify(rows)}::json) as r(uid text, type text, ord int, data jsonb, resource json)
     ), ev as (
-      insert into events (uid, tenant_id, type, resource_type, resource_id, seq, txn, data, resource)
-      select x.uid, ${tenantId}, x.type, ${resourceType}, ${resourceId}, x.seq, ${txn}, x.data || jsonb_build_object('sequence', x.seq), x.resource
+      insert into events (uid, tenant_id, type, resource_type, resource_id, seq, txn, data, resource, actor)
+      select x.uid, ${tenantId}, x.type, ${resourceType}, ${resourceId}, x.seq, ${txn}, x.data || jsonb_build_object('sequence', x.seq), x.resource, x.data -> 'actor'
       from x order by x.ord
       returning id, type
     ), dl as (

@@ -1,7 +1,7 @@
 /** Tenants and their SCIM bearer tokens (stored as SHA-256 hashes only). */
 import type { Db } from './index.js';
-import type { TenantsTable, TokensTable } from './types.js';
-import type { Selectable } from 'kysely';
+import type { Database, TenantsTable, TokensTable } from './types.js';
+import type { Selectable, Transaction } from 'kysely';
 import type { TenantMode } from '../policy/settings.js';
 
 export interface TenantRecord {
@@ -11,6 +11,8 @@ export interface TenantRecord {
   mode: TenantMode;
   createdAt: Date;
   updatedAt: Date;
+  /** When the first successful SCIM request arrived (tenant.connected); null before. */
+  connectedAt: Date | null;
 }
 
 export interface TokenRecord {
@@ -31,6 +33,7 @@ const toTenant = (r: Selectable<TenantsTable>): TenantRecord => ({
   mode: r.mode,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
+  connectedAt: r.connected_at ?? null,
 });
 
 const toToken = (r: Selectable<TokensTable>): TokenRecord => ({
@@ -124,4 +127,14 @@ export async function findActiveTokenByHash(db: Db, hash: string): Promise<Token
 
 export async function touchToken(db: Db, tokenId: string, at: Date): Promise<void> {
   await db.updateTable('tokens').set({ last_used_at: at }).where('id', '=', tokenId).execute();
+}
+
+/**
+ * Mark the tenant connected unless it already is: the conditional UPDATE
+ * succeeds for exactly one caller, whatever the number of replicas racing.
+ * Returns the time set, or undefined when it was set before (or the tenant is gone).
+ */
+export async function markConnected(db: Db | Transaction<Database>, id: string): Promise<Date | undefined> {
+  const row = await db.updateTable('tenants').set({ connected_at: new Date() }).where('id', '=', id).where('connected_at', 'is', null).returning('connected_at').executeTakeFirst();
+  return row?.connected_at ?? undefined;
 }

@@ -4,6 +4,7 @@
  */
 import type { ColumnType, Generated } from 'kysely';
 import type { EventsDatabase } from './events-types.js';
+import type { VisibilityDatabase } from './visibility-types.js';
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type Json = ColumnType<Record<string, unknown>, string, string>;
@@ -15,6 +16,7 @@ export interface TenantsTable {
   mode: ColumnType<'live' | 'dryRun', 'live' | 'dryRun' | undefined, 'live' | 'dryRun'>;
   created_at: ColumnType<Date, Date | string | undefined, never>;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  connected_at: ColumnType<Date | null, never, Date | string>;
 }
 
 export interface TokensTable {
@@ -70,7 +72,7 @@ export interface GroupMembersTable {
   added_at: ColumnType<Date, Date | string | undefined, never>;
 }
 
-export interface Database extends EventsDatabase {
+export interface Database extends EventsDatabase, VisibilityDatabase {
   tenants: TenantsTable;
   tokens: TokensTable;
   users: UsersTable;

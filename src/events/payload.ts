@@ -26,26 +26,28 @@ export interface WebhookEnvelope {
 }
 
 export function webhookEnvelope(event: StoredEvent, endpoint: Pick<Endpoint, 'attributes'> | null): WebhookEnvelope {
+  const envelope = (data: Record<string, unknown>) => ({ type: event.type, timestamp: event.occurredAt.toISOString(), data });
+  // Fields in a fixed, readable order (the database keeps them in jsonb's own order); `actor` after what happened.
+  if (event.data.resourceType === 'Tenant') {
+    const { tenant, resourceType, id, sequence, actor, ...detail } = event.data;
+    return envelope({ tenant, resourceType, id, sequence, ...detail, ...(actor ? { actor } : {}) });
+  }
   const resource = endpoint ? resourceFor(event, endpoint) : (event.resource ?? undefined);
-  const { tenant, resourceType, id, externalId, userName, displayName, sequence, version, etag, changed, members, ...rest } = event.data;
-  return {
-    type: event.type,
-    timestamp: event.occurredAt.toISOString(),
-    // Fields in a fixed, readable order (the database keeps them in jsonb's own order).
-    data: {
-      tenant,
-      resourceType,
-      id,
-      externalId,
-      ...(userName !== undefined ? { userName } : {}),
-      ...(displayName !== undefined ? { displayName } : {}),
-      sequence,
-      version,
-      etag,
-      changed,
-      ...(members !== undefined ? { members } : {}),
-      ...rest,
-      ...(resource ? { resource } : {}),
-    },
-  };
+  const { tenant, resourceType, id, externalId, userName, displayName, sequence, version, etag, changed, members, actor, ...rest } = event.data;
+  return envelope({
+    tenant,
+    resourceType,
+    id,
+    externalId,
+    ...(userName !== undefined ? { userName } : {}),
+    ...(displayName !== undefined ? { displayName } : {}),
+    sequence,
+    version,
+    etag,
+    changed,
+    ...(members !== undefined ? { members } : {}),
+    ...(actor ? { actor } : {}),
+    ...rest,
+    ...(resource ? { resource } : {}),
+  });
 }

@@ -11,8 +11,9 @@ import type { Kysely, Transaction } from 'kysely';
 import { insertEvents } from '../db/outbox.js';
 import type { ResourceWrite } from '../db/resources.js';
 import type { Database } from '../db/types.js';
+import type { Actor } from '../services/actor.js';
 import { wakeDeliveryWorkers } from './notify.js';
-import type { EventData, EventType, NewEvent } from './types.js';
+import type { EventType, NewEvent, ResourceEventData, TenantEventType } from './types.js';
 
 export interface ResourceChange {
   tenantId: string;
@@ -49,6 +50,8 @@ export interface ResourceChange {
   reason?: string;
   /** The host's fields (policy.mapping) and the mapped fields that yielded nothing. */
   profile?: { profile: Record<string, unknown>; missing: string[] };
+  /** Who made the change: copied to every event it produces (`data.actor`, events.actor). */
+  actor: Actor;
 }
 
 /** Member ids per group.members.added / group.members.removed event. */
@@ -78,7 +81,7 @@ export function eventsForChange(change: ResourceChange): NewEvent[] {
   if (change.silent) return [];
   const isUser = change.resourceType === 'User';
   const prefix = isUser ? 'user' : 'group';
-  const base: Omit<EventData, 'sequence' | 'changed'> = {
+  const base: Omit<ResourceEventData, 'sequence' | 'changed'> = {
     tenant: change.tenantId,
     resourceType: change.resourceType,
     id: change.id,
@@ -86,6 +89,7 @@ export function eventsForChange(change: ResourceChange): NewEvent[] {
     ...(isUser ? { userName: change.name } : { displayName: change.name }),
     version: change.version,
     etag: change.etag,
+    actor: change.actor,
   };
   let resource: Record<string, unknown> | null = null;
   if (change.resource) {
@@ -94,12 +98,12 @@ export function eventsForChange(change: ResourceChange): NewEvent[] {
   }
   const out: NewEvent[] = [];
   const linked = isUser && change.link ? { link: change.link } : {};
-  const push = (type: EventType, changed: string[], extra: Partial<EventData> = {}, withResource = true) =>
+  const push = (type: EventType, changed: string[], extra: Partial<ResourceEventData> = {}, withResource = true) =>
     out.push({ uid: newEventId(), type, data: { ...base, changed, ...extra, ...linked }, resource: withResource ? resource : null });
 
   if (isUser && change.userEvent !== undefined) {
     if (change.userEvent === null) return out;
-    const extra: Partial<EventData> = {};
+    const extra: Partial<ResourceEventData> = {};
     if (change.reason) extra.reason = change.reason;
     if (change.profile && change.userEvent !== 'user.deleted') {
       extra.profile = change.profile.profile;
@@ -155,5 +159,25 @@ export async function recordChange(db: Kysely<Database>, change: ResourceChange,
   const events = eventsForChange(change);
   if (events.length === 0 && !write) return;
   const queued = await insertEvents(db, { tenantId: change.tenantId, resourceType: change.resourceType, resourceId: change.id, txn: randomUUID() }, events, write);
+  if (queued > 0) wakeDeliveryWorkers();
+}
+
+/**
+ * Record an event about the tenant itself (README "Tenant events"), in the
+ * caller's transaction when `db` is one. It goes through the same outbox as
+ * resource events: the tenant is its resource (resource id = tenant id), so
+ * tenant events are numbered (`data.sequence`) and delivered in order per
+ * tenant, to every enabled endpoint subscribed to `type`, and appear in the
+ * poll feed. `data` holds what the event says (plain JSON, no personal data).
+ */
+export async function recordTenantEvent(
+  db: Kysely<Database> | Transaction<Database>,
+  tenantId: string,
+  type: TenantEventType,
+  data: Record<string, unknown>,
+  actor: Actor,
+): Promise<void> {
+  const event: NewEvent = { uid: newEventId(), type, data: { tenant: tenantId, resourceType: 'Tenant', id: tenantId, actor, ...data }, resource: null };
+  const queued = await insertEvents(db, { tenantId, resourceType: 'Tenant', resourceId: tenantId, txn: randomUUID() }, [event]);
   if (queued > 0) wakeDeliveryWorkers();
 }

@@ -14,7 +14,7 @@ import { SET_CONTENT_TYPE, setClaims, setIssuer, signSet } from './set.js';
 import { signatureHeader } from './signing.js';
 import type { Endpoint, StoredEvent } from './types.js';
 
-const USER_AGENT = 'Roster-Webhooks/1';
+export const USER_AGENT = 'Roster-Webhooks/1';
 /** How much of a response body is kept for the attempt log (an admin reads it in the endpoint's health). */
 export const RESPONSE_SNIPPET = 500;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 3_000;
@@ -40,6 +40,8 @@ export interface Attempt {
 
 export interface Sender {
   send(event: StoredEvent, endpoint: Endpoint, signal: AbortSignal): Promise<Attempt>;
+  /** One POST through the checked client (destinations, timeouts): what the test ping sends with. */
+  post(url: string, body: string, headers: Record<string, string>, signal?: AbortSignal): Promise<Attempt>;
   close(): Promise<void>;
 }
 
@@ -96,17 +98,21 @@ export function createSender(db: Db, config: SenderConfig, agentOptions: Pick<De
       headers['webhook-timestamp'] = String(ts);
       headers['webhook-signature'] = signatureHeader(endpoint, event.uid, ts, body);
     }
+    return post(endpoint.url, body, headers, signal);
+  }
+
+  async function post(url: string, body: string, headers: Record<string, string>, signal?: AbortSignal): Promise<Attempt> {
     const timeout = AbortSignal.timeout(config.webhookTimeoutMs);
     try {
-      const res = await fetch(endpoint.url, { method: 'POST', body, headers, redirect: 'manual', signal: AbortSignal.any([signal, timeout]), dispatcher: agent });
+      const res = await fetch(url, { method: 'POST', body, headers, redirect: 'manual', signal: signal ? AbortSignal.any([signal, timeout]) : timeout, dispatcher: agent });
       const text = await readStart(res, RESPONSE_SNIPPET);
       return { statusCode: res.status, error: null, retryAfterMs: parseRetryAfter(res.headers.get('retry-after')), body: text, timedOut: false };
     } catch (err) {
-      if (signal.aborted) throw err;
+      if (signal?.aborted) throw err;
       if (timeout.aborted) return { statusCode: null, error: `timeout: no response within ${config.webhookTimeoutMs} ms`, timedOut: true };
       return noAnswer(err, connectTimeoutMs);
     }
   }
 
-  return { send, close: () => agent.close() };
+  return { send, post, close: () => agent.close() };
 }

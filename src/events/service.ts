@@ -67,7 +67,7 @@ function checkEvents(events: string[] | null | undefined): EventType[] | null {
   if (events === undefined || events === null) return null;
   if (events.length === 0) throw badRequest('invalidValue', 'events must list at least one event type, or be omitted for all');
   const bad = events.filter((e) => !(EVENT_TYPES as readonly string[]).includes(e));
-  if (bad.length) throw badRequest('invalidValue', `Unknown event type(s): ${bad.join(', ')}. Known: ${EVENT_TYPES.join(', ')}`);
+  if (bad.length) throw badRequest('invalidValue', `Unknown event type(s): ${bad.map((b) => JSON.stringify(b)).join(', ')}. The event types are: ${EVENT_TYPES.join(', ')}`);
   return [...new Set(events)] as EventType[];
 }
 

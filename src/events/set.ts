@@ -53,10 +53,24 @@ export function setIssuer(publicUrl: string, tenantId: string): string {
   return `${publicUrl.replace(/\/+$/, '')}/scim/v2/${tenantId}`;
 }
 
+/**
+ * Event URI of a tenant event (README "Tenant events"): RFC 9967 defines no
+ * event about a SCIM service provider's tenant, so these carry Roster's own
+ * URI, e.g. `urn:roster:event:tenant.connected`, with the event's data; the
+ * subject is the tenant as an opaque id (RFC 9493 §3.2.6).
+ */
+export const TENANT_SET_EVENT_PREFIX = 'urn:roster:event:';
+
 /** Claims of the SET for one event and endpoint (everything but iat, which signSet sets). */
 export function setClaims(event: StoredEvent, endpoint: Pick<Endpoint, 'url' | 'attributes'>, issuer: string): JWTPayload {
+  const common = { iss: issuer, aud: endpoint.url, jti: event.uid, txn: event.txn, toe: Math.floor(event.occurredAt.getTime() / 1000) };
+  if (event.data.resourceType === 'Tenant') {
+    const { tenant: _tenant, resourceType: _type, id, ...detail } = event.data;
+    return { ...common, sub_id: { format: 'opaque', id }, events: { [`${TENANT_SET_EVENT_PREFIX}${event.type}`]: detail } };
+  }
+  const eventData = event.data;
   const path = event.resourceType === 'User' ? 'Users' : 'Groups';
-  const version = event.data.etag;
+  const version = eventData.etag;
   const data = resourceFor(event, endpoint);
   let events: Record<string, Record<string, unknown>>;
   switch (event.type) {
@@ -82,7 +96,7 @@ export function setClaims(event: StoredEvent, endpoint: Pick<Endpoint, 'url' | '
       events = {
         [SET_EVENT_URIS.patch]: {
           version,
-          data: { schemas: [PATCH_OP_SCHEMA], Operations: [{ op: 'add', path: 'members', value: (event.data.members ?? []).map((value) => ({ value })) }] },
+          data: { schemas: [PATCH_OP_SCHEMA], Operations: [{ op: 'add', path: 'members', value: (eventData.members ?? []).map((value) => ({ value })) }] },
         },
       };
       break;
@@ -90,20 +104,29 @@ export function setClaims(event: StoredEvent, endpoint: Pick<Endpoint, 'url' | '
       events = {
         [SET_EVENT_URIS.patch]: {
           version,
-          data: { schemas: [PATCH_OP_SCHEMA], Operations: (event.data.members ?? []).map((id) => ({ op: 'remove', path: `members[value eq "${id}"]` })) },
+          data: { schemas: [PATCH_OP_SCHEMA], Operations: (eventData.members ?? []).map((id) => ({ op: 'remove', path: `members[value eq "${id}"]` })) },
         },
       };
       break;
+    default:
+      throw new Error(`${event.type} is not a User or Group event`);
   }
   return {
-    iss: issuer,
-    aud: endpoint.url,
-    jti: event.uid,
-    txn: event.txn,
-    toe: Math.floor(event.occurredAt.getTime() / 1000),
-    sub_id: { format: 'scim', uri: `/${path}/${event.resourceId}`, ...(event.data.externalId ? { externalId: event.data.externalId } : {}) },
+    ...common,
+    sub_id: { format: 'scim', uri: `/${path}/${event.resourceId}`, ...(eventData.externalId ? { externalId: eventData.externalId } : {}) },
     events,
   };
+}
+
+/**
+ * The OpenID Shared Signals Framework's verification event (SSF 1.0 §8.1.4.1):
+ * what a `webhook.test` is for an endpoint that receives SETs.
+ */
+export const SET_VERIFICATION_EVENT = 'https://schemas.openid.net/secevent/ssf/event-type/verification';
+
+/** Claims of the verification SET sent by POST …/webhooks/{id}/test; `state` is the test's event id. */
+export function setTestClaims(endpoint: Pick<Endpoint, 'id' | 'url'>, issuer: string, state: string): JWTPayload {
+  return { iss: issuer, aud: endpoint.url, jti: state, sub_id: { format: 'opaque', id: endpoint.id }, events: { [SET_VERIFICATION_EVENT]: { state } } };
 }
 
 interface KeyMaterial {

@@ -3,9 +3,10 @@
  * outbox repositories (src/db/outbox*.ts, src/db/webhooks.ts) and the delivery
  * code. No Kysely row type leaves src/db; these are what it returns.
  */
+import type { Actor } from '../services/actor.js';
 
-/** The event catalogue (README.md, "Provisioning events for the host platform"). */
-export const EVENT_TYPES = [
+/** Events about a User or Group (README.md, "Event catalogue"). */
+export const RESOURCE_EVENT_TYPES = [
   'user.created',
   'user.updated',
   'user.deactivated',
@@ -17,7 +18,17 @@ export const EVENT_TYPES = [
   'group.members.added',
   'group.members.removed',
 ] as const;
+
+/** Events about the tenant itself (README.md, "Tenant events"), recorded with recordTenantEvent. */
+export const TENANT_EVENT_TYPES = ['tenant.connected'] as const;
+export type TenantEventType = (typeof TENANT_EVENT_TYPES)[number];
+
+/** The event catalogue: every type an endpoint may subscribe to and the feed may carry. */
+export const EVENT_TYPES = [...RESOURCE_EVENT_TYPES, ...TENANT_EVENT_TYPES] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
+
+/** What an event is about: a user, a group, or the tenant (resource id = the tenant id). */
+export type EventResourceType = 'User' | 'Group' | 'Tenant';
 
 export const ENDPOINT_FORMATS = ['standard-webhooks', 'set'] as const;
 export type EndpointFormat = (typeof ENDPOINT_FORMATS)[number];
@@ -26,7 +37,9 @@ export type EndpointFormat = (typeof ENDPOINT_FORMATS)[number];
  * `data` of the Standard Webhooks envelope as stored (the per-endpoint
  * projection of `resource` is added when sending).
  */
-export interface EventData {
+export type EventData = ResourceEventData | TenantEventData;
+
+export interface ResourceEventData {
   tenant: string;
   resourceType: 'User' | 'Group';
   id: string;
@@ -52,13 +65,27 @@ export interface EventData {
   profileMissing?: string[];
   /** The host's own user this one was linked to at go-live, and how (README "Going live safely"). */
   link?: { hostUserId: string; matchedBy: 'externalId' | 'email' };
+  /** Who caused the change (absent on events recorded before actors were). */
+  actor?: Actor;
+}
+
+export interface TenantEventData {
+  tenant: string;
+  resourceType: 'Tenant';
+  /** The tenant id. */
+  id: string;
+  /** Per-tenant counter of tenant events: 1, 2, 3… */
+  sequence: number;
+  actor?: Actor;
+  /** What the event says, by type (tenant.connected: `client`). */
+  [detail: string]: unknown;
 }
 
 /** An event about to be written (sequence and ids are assigned by the outbox). */
 export interface NewEvent {
   uid: string;
   type: EventType;
-  data: Omit<EventData, 'sequence'>;
+  data: Omit<ResourceEventData, 'sequence'> | Omit<TenantEventData, 'sequence'>;
   resource: Record<string, unknown> | null;
 }
 
@@ -71,7 +98,7 @@ export interface StoredEvent {
   /** Poll-feed position, null until the feed sequencer has seen the event. */
   position: string | null;
   type: EventType;
-  resourceType: 'User' | 'Group';
+  resourceType: EventResourceType;
   resourceId: string;
   sequence: number;
   /** Id of the change (database transaction) the event came from: the SET `txn`. */

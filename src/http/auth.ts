@@ -7,6 +7,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { ScimError } from '../scim/errors.js';
 import { sha256, type AdminKeys } from '../services/admin-keys.js';
+import { ADMIN_TOKEN_ACTOR, type Actor } from '../services/actor.js';
 import type { Credential, TenantService } from '../services/tenants.js';
 import type { AuthFailures } from './rate-limit.js';
 
@@ -52,15 +53,16 @@ export function authenticateTenant(req: FastifyRequest, tenants: TenantService, 
  * accepted key's, each compared in constant time and all of them compared
  * (no early exit), so timing reveals neither the key nor which one matched.
  * Failures count against the client address (src/http/rate-limit.ts); the
- * right key is never refused for someone else's guessing.
+ * right key is never refused for someone else's guessing. Returns who the
+ * request comes from (its audit actor), or throws the 401.
  */
-export function authenticateAdmin(req: FastifyRequest, keys: AdminKeys, failures?: AuthFailures): void {
+export function authenticateAdmin(req: FastifyRequest, keys: AdminKeys, failures?: AuthFailures): Actor {
   const token = bearerToken(req);
   if (token && keys.digests.length > 0) {
     const presented = sha256(token);
     let ok = false;
     for (const d of keys.digests) ok = timingSafeEqual(presented, d) || ok;
-    if (ok) return;
+    if (ok) return ADMIN_TOKEN_ACTOR;
   }
   const limited = failures?.check(req.ip);
   if (limited) throw limited;

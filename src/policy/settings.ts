@@ -22,6 +22,15 @@ export const TenantSettingsSchema = Type.Object(
       default: 'auto',
       description: 'A successful PATCH answers 200 with the resource (resource), 204 No Content (noContent), or by resource type: Users 200, Groups 204 (auto, the default)',
     }),
+    requestLog: Type.Object(
+      {
+        bodies: Type.Boolean({
+          default: false,
+          description: 'Keep the request and response bodies of SCIM requests in the provisioning log, with passwords and secrets removed (README "Provisioning log"); off by default',
+        }),
+      },
+      { additionalProperties: false, default: { bodies: false }, description: 'The provisioning log of this tenant' },
+    ),
   },
   { additionalProperties: false, description: 'Per-tenant behaviour; keys left out keep their defaults' },
 );

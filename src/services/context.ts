@@ -1,11 +1,7 @@
+import type { Actor } from './actor.js';
 import type { TenantRecord, TenantSettings, TokenRecord } from './tenants.js';
 
-/** Who made a request or caused a change: the credential, by id and name (never its secret). */
-export interface Actor {
-  type: 'scimToken';
-  id: string;
-  name: string;
-}
+export type { Actor } from './actor.js';
 
 /** Who is calling and where: built once per SCIM request by the auth hook. */
 export interface ScimContext {
@@ -15,24 +11,28 @@ export interface ScimContext {
   lenient: boolean;
   /** The tenant's SCIM base URL, e.g. https://roster.example.com/scim/v2/acme */
   baseUrl: string;
+  /** Who causes the changes: the request's SCIM token, or a policy or job acting on its own. */
   actor: Actor;
   /**
    * What lenient handling skipped or corrected in this request (e.g. group
-   * members that do not exist), in words an administrator can read; logged
-   * with the request so that a partial apply is never silent.
+   * members that do not exist), in words an administrator can read; kept in
+   * the request log (and logged) so that a partial apply is never silent.
    */
   notes: string[];
+  /** Ids of the resources this request changed (changeOf adds them), for the request log. */
+  touched: Set<string>;
 }
 
 export function scimContext(tenant: TenantRecord, token: TokenRecord, settings: TenantSettings, baseUrl: string): ScimContext {
-  return {
-    tenant,
-    settings,
-    lenient: settings.compatibility === 'lenient',
-    baseUrl,
-    actor: { type: 'scimToken', id: token.id, name: token.name },
-    notes: [],
-  };
+  return actingContext(tenant, settings, baseUrl, { type: 'scimToken', id: token.id, name: token.name });
+}
+
+/**
+ * A context for work that no SCIM request carries (a provisioning policy, a
+ * scheduled job): the services record `actor` on every event they write.
+ */
+export function actingContext(tenant: TenantRecord, settings: TenantSettings, baseUrl: string, actor: Actor): ScimContext {
+  return { tenant, settings, lenient: settings.compatibility === 'lenient', baseUrl, actor, notes: [], touched: new Set() };
 }
 
 /** Record what lenient handling skipped or corrected (once per distinct text: a retried transaction notes again). */

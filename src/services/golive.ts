@@ -21,6 +21,7 @@ import { recordChange, MEMBER_CHUNK } from '../events/record.js';
 import { etagOf, toScim } from '../scim/representation.js';
 import { groupResourceType } from '../scim/schema.js';
 import { decideHost, type HostDecision } from './host.js';
+import { internalActor } from './actor.js';
 import type { PolicyService } from './policies.js';
 import type { TenantService } from './tenants.js';
 
@@ -48,6 +49,9 @@ export type ReportRow = Record<string, string | number | boolean | null>;
 
 export const BASE_COLUMNS = ['id', 'userName', 'externalId', 'active', 'reason', 'hostUserId', 'matchedBy'] as const;
 export const HOST_ONLY_COLUMNS = ['hostUserId', 'email', 'externalId', 'emailShared'] as const;
+
+/** Who the events of a go-live are from (data.actor). */
+export const GO_LIVE_ACTOR = internalActor('system', 'go-live');
 
 /** Most host users one upload may carry (README "Going live safely"). */
 export const MAX_HOST_USERS = 5_000_000;
@@ -215,6 +219,7 @@ export class GoLiveService {
             version: g.version,
             etag: etagOf(g.version),
             membersRemoved: [],
+            actor: GO_LIVE_ACTOR,
           };
           await recordChange(trx, { ...change, action: 'created', changed: [], resource: toScim(groupResourceType, g, `${base}/Groups/${g.id}`), membersAdded: [] });
           for (let after: string | null = null; ; ) {

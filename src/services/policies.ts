@@ -21,6 +21,7 @@ import { DEFAULT_POLICY, parsePolicy, type Policy } from '../policy/policy.js';
 import { badRequest, notFound, preconditionFailed, ScimError } from '../scim/errors.js';
 import { etagOf, parseETagList, toScim, type StoredResource } from '../scim/representation.js';
 import { userResourceType } from '../scim/schema.js';
+import type { Actor } from './actor.js';
 import { decideHost, type HostDecision } from './host.js';
 
 export const POLICY_CACHE_MS = 5_000;
@@ -147,10 +148,10 @@ export class PolicyService {
    * Returns whether anything was recorded. Used by scheduled work and
    * re-evaluations, never by SCIM writes (those decide in the user service).
    */
-  async reevaluate(trx: Transaction<Database>, tenantId: string, userId: string, now: Date): Promise<boolean> {
+  async reevaluate(trx: Transaction<Database>, tenantId: string, userId: string, now: Date, actor: Actor): Promise<boolean> {
     const policy = await this.compiled(tenantId, trx);
     const found = await findUserWithGroups(trx, tenantId, userId, { lock: 'update' });
-    if (!found) return this.#reevaluateTombstone(trx, tenantId, userId, policy, now);
+    if (!found) return this.#reevaluateTombstone(trx, tenantId, userId, policy, now, actor);
     let d = decideHost(policy, found.stored, found.host, { changed: false, now });
     try {
       await this.account(trx, tenantId, policy, d);
@@ -178,12 +179,13 @@ export class PolicyService {
       userEvent: d.event,
       reason: d.reason,
       link: found.link,
+      actor,
       ...(d.profile ? { profile: d.profile } : {}),
     });
     return true;
   }
 
-  async #reevaluateTombstone(trx: Transaction<Database>, tenantId: string, userId: string, policy: CompiledPolicy, now: Date): Promise<boolean> {
+  async #reevaluateTombstone(trx: Transaction<Database>, tenantId: string, userId: string, policy: CompiledPolicy, now: Date, actor: Actor): Promise<boolean> {
     const t = await repo.lockTombstone(trx, tenantId, userId);
     if (!t) return false;
     const stored: Pick<StoredResource, 'id' | 'resource' | 'created' | 'lastModified'> = { id: userId, resource: t.resource ?? {}, created: t.deletedAt, lastModified: t.deletedAt };
@@ -205,6 +207,7 @@ export class PolicyService {
       resource: d.to === 'absent' ? null : t.resource,
       userEvent: d.event,
       reason: d.reason,
+      actor,
     });
     return true;
   }

@@ -17,7 +17,8 @@
 import type { Logger } from 'pino';
 import type { Db } from '../db/index.js';
 import * as repo from '../db/policies.js';
-import type { GoLiveService } from './golive.js';
+import { internalActor } from './actor.js';
+import { GO_LIVE_ACTOR, type GoLiveService } from './golive.js';
 import type { PolicyService } from './policies.js';
 import { TOKEN_CACHE_MS } from './tenants.js';
 
@@ -46,6 +47,9 @@ export interface PolicyWorker {
 }
 
 const JOB_LEASE_MS = 60_000;
+
+/** Who the events of this work are from (data.actor). */
+const SCHEDULE_ACTOR = internalActor('scheduler', 'policy schedule');
 
 export function startPolicyWorker(opts: PolicyWorkerOptions): PolicyWorker {
   const { db, policies, golive, logger } = opts;
@@ -92,7 +96,8 @@ export function startPolicyWorker(opts: PolicyWorkerOptions): PolicyWorker {
       const now = new Date();
       await db.transaction().execute(async (trx) => {
         let changed = 0;
-        for (const id of ids) if (await policies.reevaluate(trx, job.tenantId, id, now)) changed++;
+        const actor = job.kind === 'goLive' ? GO_LIVE_ACTOR : internalActor('policy', `policy version ${job.policyVersion}`);
+        for (const id of ids) if (await policies.reevaluate(trx, job.tenantId, id, now, actor)) changed++;
         await repo.advanceJob(trx, job.id, ids[ids.length - 1]!, job.phase === 1 ? ids.length : 0, changed);
       });
     }
@@ -114,7 +119,7 @@ export function startPolicyWorker(opts: PolicyWorkerOptions): PolicyWorker {
       const now = new Date();
       const modes = await repo.tenantModes(trx, [...new Set(due.map((d) => d.tenantId))]);
       // Dropped for a dry-run tenant: its go-live looks at every user and schedules them again.
-      for (const { tenantId, userId } of due) if (modes.get(tenantId) !== 'dryRun') await policies.reevaluate(trx, tenantId, userId, now);
+      for (const { tenantId, userId } of due) if (modes.get(tenantId) !== 'dryRun') await policies.reevaluate(trx, tenantId, userId, now, SCHEDULE_ACTOR);
       return due.length > 0;
     });
   }

@@ -67,7 +67,8 @@ export function generateToken(): string {
   return TOKEN_PREFIX + randomBytes(32).toString('base64url');
 }
 
-function displayPrefix(token: string): string {
+/** What the token list shows of a token (`rst_` and six characters), to recognise it by. */
+export function displayPrefix(token: string): string {
   return token.slice(0, TOKEN_PREFIX.length + 6);
 }
 

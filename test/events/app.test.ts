@@ -31,11 +31,15 @@ for (const backend of backends) {
     const got = await a.scim('GET', `/Users/${id}`);
     t.same(got.body.meta, patched.body.meta, "the PATCH response's version and timestamps are the stored ones");
     t.equal(got.body.meta.created, created.body.meta.created, "the POST response's created is the stored one");
-    await rx.waitFor(4);
+    // Two user events and the tenant's first connection (README "Tenant events"), to each endpoint.
+    await rx.waitFor(6);
 
     const hooks = rx.accepted.filter((r) => r.headers['content-type'] === 'application/json');
     const wh = new Webhook(hook.body.secret);
-    const payloads = hooks.map((r) => wh.verify(r.body, r.headers as Record<string, string>) as any);
+    const all = hooks.map((r) => wh.verify(r.body, r.headers as Record<string, string>) as any);
+    const connected = all.filter((p) => p.type === 'tenant.connected');
+    t.same(connected.map((p) => [p.data.resourceType, p.data.id, p.data.sequence, p.data.actor.type, p.data.client.userAgent]), [['Tenant', a.tenant, 1, 'scimToken', 'lightMyRequest']]);
+    const payloads = all.filter((p) => p.data.resourceType === 'User');
     t.same(payloads.map((p) => [p.type, p.data.id, p.data.sequence]), [
       ['user.created', id, 1],
       ['user.deactivated', id, 2],
@@ -48,17 +52,20 @@ for (const backend of backends) {
     t.equal(jwks.statusCode, 200);
     const keys = createLocalJWKSet(JSON.parse(jwks.body));
     const sets = rx.accepted.filter((r) => r.headers['content-type'] === 'application/secevent+jwt');
-    t.equal(sets.length, 2);
+    t.equal(sets.length, 3);
+    const subjects = [];
     for (const s of sets) {
       const { payload } = await jwtVerify(s.body, keys, { issuer: `https://roster.test/scim/v2/${a.tenant}`, typ: 'secevent+jwt' });
-      t.same((payload as any).sub_id.uri, `/Users/${id}`);
+      subjects.push((payload as any).sub_id.uri ?? `${(payload as any).sub_id.id} ${Object.keys((payload as any).events)}`);
     }
+    t.same(subjects.sort(), [`/Users/${id}`, `/Users/${id}`, `${a.tenant} urn:roster:event:tenant.connected`].sort(), 'a tenant event as a SET carries Roster\'s event URI');
 
     const spc = await a.scim('GET', '/ServiceProviderConfig');
     t.same(spc.body.securityEvents.asyncRequest, 'none');
     t.ok(spc.body.securityEvents.eventUris.includes('urn:ietf:params:scim:event:prov:create:full'));
 
     const feed = await a.admin('GET', `/tenants/${a.tenant}/events`);
-    t.same(feed.body.events.map((e: any) => e.type), ['user.created', 'user.deactivated']);
+    t.same(feed.body.events.map((e: any) => e.type).filter((type: string) => type !== 'tenant.connected'), ['user.created', 'user.deactivated']);
+    t.equal(feed.body.events.filter((e: any) => e.type === 'tenant.connected').length, 1, 'tenant.connected once, in the feed too');
   });
 }

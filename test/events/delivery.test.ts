@@ -4,7 +4,7 @@ import { sql } from 'kysely';
 import { Webhook } from 'standardwebhooks';
 import type { Db } from '../../src/db/index.js';
 import { backends, openTestDatabase } from '../helpers/db.js';
-import { addEndpoint, adminApp, api, churn, createTenant, record, sequencesByResource, sleep, startReceiver, until, userChange, worker, type Received } from './helpers.js';
+import { addEndpoint, adminApp, api, churn, createTenant, record, sequencesByResource, sleep, startReceiver, TEST_ACTOR, until, userChange, worker, type Received } from './helpers.js';
 
 /**
  * Verify a `v1a` (ed25519) Standard Webhooks signature from the spec alone:
@@ -57,6 +57,7 @@ for (const backend of backends) {
       version: 2,
       etag: 'W/"2"',
       changed: ['active'],
+      actor: TEST_ACTOR,
       sequence: 2,
       resource: payloads[1].data.resource,
     });

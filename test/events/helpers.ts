@@ -12,6 +12,7 @@ import type { Db } from '../../src/db/index.js';
 import { insertTenant } from '../../src/db/tenants.js';
 import type { DestinationRules } from '../../src/events/destinations.js';
 import { recordChange, type ResourceChange } from '../../src/events/record.js';
+import type { Actor } from '../../src/services/actor.js';
 import { startDeliveryWorker, type DeliveryConfig, type DeliveryWorker, type DeliveryWorkerOptions } from '../../src/events/worker.js';
 import { installErrorHandling } from '../../src/http/errors.js';
 import { eventRoutes } from '../../src/http/admin/events.js';
@@ -132,6 +133,9 @@ export async function createTenant(db: Db, id = 'acme'): Promise<string> {
   return id;
 }
 
+/** The actor of the changes these helpers record (a SCIM token, as the services pass it). */
+export const TEST_ACTOR: Actor = { type: 'scimToken', id: '00000000-0000-4000-8000-000000000001', name: 'test' };
+
 /** A user change as the Users service would describe it. */
 export function userChange(tenantId: string, id: string, over: Partial<ResourceChange> = {}): ResourceChange {
   const version = over.version ?? 1;
@@ -156,6 +160,7 @@ export function userChange(tenantId: string, id: string, over: Partial<ResourceC
       active: true,
       meta: { resourceType: 'User', version: `W/"${version}"` },
     },
+    actor: TEST_ACTOR,
     ...over,
   };
 }

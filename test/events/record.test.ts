@@ -2,8 +2,9 @@ import t from 'tap';
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { eventsForChange, MEMBER_CHUNK, recordChange, type ResourceChange } from '../../src/events/record.js';
+import type { ResourceEventData } from '../../src/events/types.js';
 import { backends, openTestDatabase } from '../helpers/db.js';
-import { addEndpoint, adminApp, createTenant, record, userChange } from './helpers.js';
+import { addEndpoint, adminApp, createTenant, record, TEST_ACTOR, userChange } from './helpers.js';
 
 const groupChange = (tenantId: string, id: string, over: Partial<ResourceChange> = {}): ResourceChange => ({
   tenantId,
@@ -16,6 +17,7 @@ const groupChange = (tenantId: string, id: string, over: Partial<ResourceChange>
   etag: 'W/"1"',
   changed: [],
   resource: { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], id, displayName: 'Engineering', members: [{ value: 'x' }] },
+  actor: TEST_ACTOR,
   ...over,
 });
 
@@ -23,7 +25,7 @@ t.test('eventsForChange: the catalogue', async (t) => {
   const id = randomUUID();
   const created = eventsForChange(userChange('acme', id));
   t.same(created.map((e) => e.type), ['user.created']);
-  t.same(created[0]!.data, { tenant: 'acme', resourceType: 'User', id, externalId: `ext-${id.slice(0, 8)}`, userName: `user-${id.slice(0, 8)}`, version: 1, etag: 'W/"1"', changed: [] });
+  t.same(created[0]!.data, { tenant: 'acme', resourceType: 'User', id, externalId: `ext-${id.slice(0, 8)}`, userName: `user-${id.slice(0, 8)}`, version: 1, etag: 'W/"1"', changed: [], actor: TEST_ACTOR });
   t.equal(created[0]!.resource!.userName, `user-${id.slice(0, 8)}`);
   t.match(created[0]!.uid, /^evt_[0-9a-f]{32}$/);
 
@@ -45,7 +47,7 @@ t.test('eventsForChange: the catalogue', async (t) => {
   t.same(g.map((e) => e.type), ['group.created', 'group.members.added', 'group.members.added', 'group.members.added']);
   t.equal(g[0]!.data.displayName, 'Engineering');
   t.notOk('members' in g[0]!.resource!, 'group resources never carry members');
-  t.same(g.slice(1).map((e) => e.data.members!.length), [MEMBER_CHUNK, MEMBER_CHUNK, 5]);
+  t.same(g.slice(1).map((e) => (e.data as ResourceEventData).members!.length), [MEMBER_CHUNK, MEMBER_CHUNK, 5]);
   t.same(g.slice(1).flatMap((e) => e.data.members), members, 'chunks keep every id, in order');
 
   const gu = eventsForChange(groupChange('acme', gid, { action: 'updated', version: 2, changed: ['displayName', 'members'], membersAdded: ['a'], membersRemoved: ['b', 'c'] }));

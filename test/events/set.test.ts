@@ -4,7 +4,7 @@ import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { sql } from 'kysely';
 import { securityEventsConfig } from '../../src/events/set.js';
 import { backends, openTestDatabase } from '../helpers/db.js';
-import { addEndpoint, adminApp, api, createTenant, record, startReceiver, until, userChange, worker } from './helpers.js';
+import { addEndpoint, adminApp, api, createTenant, record, startReceiver, TEST_ACTOR, until, userChange, worker } from './helpers.js';
 
 const E = 'urn:ietf:params:scim:event';
 
@@ -43,8 +43,9 @@ for (const backend of backends) {
       changed: [],
       resource: { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], id: gid, displayName: 'Engineering', members: [{ value: m1 }, { value: m2 }] },
       membersAdded: [m1, m2],
+      actor: TEST_ACTOR,
     });
-    await record(h.db, { tenantId: tenant, resourceType: 'Group', action: 'updated', id: gid, externalId: 'eng', name: 'Engineering', version: 2, etag: 'W/"2"', changed: ['members'], resource: { id: gid, displayName: 'Engineering' }, membersRemoved: [m2] });
+    await record(h.db, { tenantId: tenant, resourceType: 'Group', action: 'updated', id: gid, externalId: 'eng', name: 'Engineering', version: 2, etag: 'W/"2"', changed: ['members'], resource: { id: gid, displayName: 'Engineering' }, membersRemoved: [m2], actor: TEST_ACTOR });
     await record(h.db, userChange(tenant, uid, { action: 'deleted', version: 2, resource: null }));
     await rx.waitFor(6);
 

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { backends } from '../helpers/db.js';
 import { ERROR_SCHEMA, startApp, user } from '../helpers/app.js';
+import { defaultSettings } from '../../src/policy/settings.js';
 
 for (const backend of backends) {
   t.test(`${backend}: admin API manages tenants and tokens`, async (t) => {
@@ -11,7 +12,7 @@ for (const backend of backends) {
     t.equal(created.body.tenant.id, 'globex');
     t.equal(created.body.tenant.name, 'Globex Corp');
     t.equal(created.body.tenant.scimBaseUrl, 'https://roster.test/scim/v2/globex');
-    t.same(created.body.tenant.settings, { compatibility: 'lenient', patchResponse: 'auto' });
+    t.same(created.body.tenant.settings, defaultSettings);
     t.match(created.body.token.token, /^rst_[A-Za-z0-9_-]{43}$/);
     const firstToken = created.body.token.token as string;
 
@@ -36,7 +37,7 @@ for (const backend of backends) {
     t.same(badPatchResponse.body.schemas, [ERROR_SCHEMA]);
     const withPatchResponse = await a.admin('POST', '/tenants', { id: 'x3', settings: { patchResponse: 'resource' } });
     t.equal(withPatchResponse.status, 201);
-    t.same(withPatchResponse.body.tenant.settings, { compatibility: 'lenient', patchResponse: 'resource' });
+    t.same(withPatchResponse.body.tenant.settings, { ...defaultSettings, patchResponse: 'resource' });
     t.equal((await a.admin('DELETE', '/tenants/x3')).status, 204);
     // The service checks settings itself too (the CLI and bootstrap do not go through the HTTP schema).
     await t.rejects(a.services.tenants.create({ id: 'x4', settings: { patchResponse: 'minimal' } }), {
@@ -72,9 +73,9 @@ for (const backend of backends) {
 
     const patched = await a.admin('PATCH', '/tenants/globex', { settings: { patchResponse: 'noContent' } });
     t.equal(patched.status, 200);
-    t.same(patched.body.settings, { compatibility: 'lenient', patchResponse: 'noContent' });
+    t.same(patched.body.settings, { ...defaultSettings, patchResponse: 'noContent' });
     const backToAuto = await a.admin('PATCH', '/tenants/globex', { settings: { patchResponse: 'auto' } });
-    t.same(backToAuto.body.settings, { compatibility: 'lenient', patchResponse: 'auto' });
+    t.same(backToAuto.body.settings, defaultSettings);
     const rejected = await a.admin('PATCH', '/tenants/globex', { settings: { patchResponse: 'none' } });
     t.equal(rejected.status, 400);
     t.equal((await a.admin('GET', '/tenants/globex')).body.settings.patchResponse, 'auto', 'a rejected setting changes nothing');

@@ -117,6 +117,7 @@ export async function eventRoutes(app: FastifyInstance, opts: EventRoutesOptions
   app.post(
     '/events/:id/redeliver',
     {
+      config: { audit: 'event.redelivered' },
       schema: {
         tags,
         summary: 'Send one event again (to the given endpoints, or to every enabled endpoint subscribed to it)',

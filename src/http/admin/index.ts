@@ -8,6 +8,9 @@ import { Type } from 'typebox';
 import type { Config } from '../../config.js';
 import type { Db } from '../../db/index.js';
 import type { TenantRecord, TokenRecord } from '../../db/tenants.js';
+import type { AuditService } from '../../services/audit.js';
+import type { RequestLog } from '../../services/request-log.js';
+import type { TenantStatusService } from '../../services/status.js';
 import { badRequest } from '../../scim/errors.js';
 import { TenantModeSchema, TenantSettingsInput, TenantSettingsSchema, type TenantMode } from '../../policy/settings.js';
 import type { AdminKeys } from '../../services/admin-keys.js';
@@ -15,11 +18,14 @@ import { settingsOf, type TenantService } from '../../services/tenants.js';
 import { authenticateAdmin } from '../auth.js';
 import type { AuthFailures } from '../rate-limit.js';
 import { adminValidatorCompiler } from '../validation.js';
+import { auditRoutes, installAudit } from './audit.js';
+import { deliveryRoutes } from './deliveries.js';
 import { eventRoutes } from './events.js';
 import { policyRoutes } from './policy.js';
 import { goLiveRoutes } from './golive.js';
 import type { GoLiveService } from '../../services/golive.js';
 import type { PolicyService } from '../../services/policies.js';
+import { visibilityRoutes } from './visibility.js';
 import { webhookRoutes } from './webhooks.js';
 
 export interface AdminDeps {
@@ -35,6 +41,11 @@ export interface AdminDeps {
   golive?: GoLiveService;
   /** Failed authentication per client address (src/http/rate-limit.ts); none when the limit is off. */
   authFailures?: AuthFailures | undefined;
+  /** Records admin actions (src/http/admin/audit.ts) and serves the audit routes. */
+  audit?: AuditService;
+  /** With db: the provisioning log and status routes (requestLog undefined when it is off). */
+  status?: TenantStatusService;
+  requestLog?: RequestLog | undefined;
 }
 
 const Tenant = Type.Object({
@@ -68,8 +79,13 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
   const { config, tenants } = deps;
   const tags = ['Admin: tenants'];
 
-  app.addHook('onRequest', async (req) => authenticateAdmin(req, deps.adminKeys, deps.authFailures));
+  app.decorateRequest('adminActor', null);
+  app.addHook('onRequest', async (req) => {
+    req.adminActor = authenticateAdmin(req, deps.adminKeys, deps.authFailures);
+  });
   app.setValidatorCompiler(adminValidatorCompiler);
+  // Before any route: every mutating route must declare its audit action.
+  installAudit(app, deps.audit);
 
   const tenantOut = (t: TenantRecord) => ({
     id: t.id,
@@ -93,6 +109,7 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
   app.post(
     '/tenants',
     {
+      config: { audit: 'tenant.created' },
       schema: {
         tags,
         summary: 'Create a tenant and its first SCIM token',
@@ -135,6 +152,7 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
   app.patch(
     '/tenants/:tenant',
     {
+      config: { audit: 'tenant.updated' },
       schema: {
         tags,
         summary: 'Rename a tenant, change its settings, or its mode (dryRun; live goes live, as POST …/go-live)',
@@ -151,7 +169,7 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
     },
   );
 
-  app.delete('/tenants/:tenant', { schema: { tags, summary: 'Delete a tenant with all its users, groups and tokens', params: TenantIdParams } }, async (req: FastifyRequest<{ Params: { tenant: string } }>, reply) => {
+  app.delete('/tenants/:tenant', { config: { audit: 'tenant.deleted' }, schema: { tags, summary: 'Delete a tenant with all its users, groups and tokens', params: TenantIdParams } }, async (req: FastifyRequest<{ Params: { tenant: string } }>, reply) => {
     await tenants.delete(req.params.tenant);
     return reply.code(204).send();
   });
@@ -160,6 +178,7 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
   app.post(
     '/tenants/:tenant/tokens',
     {
+      config: { audit: 'token.issued' },
       schema: {
         tags: tokenTags,
         summary: 'Issue a SCIM bearer token',
@@ -180,7 +199,7 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
     tokens: (await tenants.listTokens(req.params.tenant)).map(tokenOut),
   }));
 
-  app.delete('/tenants/:tenant/tokens/:tokenId', { schema: { tags: tokenTags, summary: 'Revoke a token', params: TokenParams } }, async (req: FastifyRequest<{ Params: { tenant: string; tokenId: string } }>, reply) => {
+  app.delete('/tenants/:tenant/tokens/:tokenId', { config: { audit: 'token.revoked' }, schema: { tags: tokenTags, summary: 'Revoke a token', params: TokenParams } }, async (req: FastifyRequest<{ Params: { tenant: string; tokenId: string } }>, reply) => {
     await tenants.revokeToken(req.params.tenant, req.params.tokenId);
     return reply.code(204).send();
   });
@@ -193,6 +212,11 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
       destinations: { allowed: config.webhookAllowedCidrs, denied: config.webhookDeniedCidrs },
     });
     await app.register(eventRoutes, { prefix: '/tenants/:tenant', db: deps.db });
+    await app.register(deliveryRoutes, {
+      prefix: '/tenants/:tenant',
+      db: deps.db,
+      config,
+    });
   }
   if (deps.policies) {
     await app.register(policyRoutes, { prefix: '/tenants/:tenant', policies: deps.policies });
@@ -200,4 +224,6 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
   if (deps.golive) {
     await app.register(goLiveRoutes, { prefix: '/tenants/:tenant', golive: deps.golive });
   }
+  if (deps.status) await app.register(visibilityRoutes, { prefix: '/tenants/:tenant', tenants, requestLog: deps.requestLog, status: deps.status });
+  if (deps.audit) await app.register(auditRoutes, { audit: deps.audit });
 }

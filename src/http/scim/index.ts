@@ -20,6 +20,7 @@ import type { SearchService } from '../../services/search.js';
 import { bulkRoutes } from './bulk.js';
 import { groupRoutes } from './groups.js';
 import { rootSearchRoutes } from './search.js';
+import { installRequestLog, type RequestLogHooks } from './request-log.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -27,7 +28,7 @@ declare module 'fastify' {
   }
 }
 
-export interface ScimDeps {
+export interface ScimDeps extends RequestLogHooks {
   config: Config;
   tenants: TenantService;
   users: UserService;
@@ -73,6 +74,8 @@ export async function scimApi(app: FastifyInstance, deps: ScimDeps): Promise<voi
     if (ctx?.notes.length) req.log.warn({ tenant: ctx.tenant.id, token: ctx.actor.id, notes: ctx.notes }, 'lenient handling skipped or corrected part of the request');
     done();
   });
+
+  installRequestLog(app, deps);
 
   discoveryRoutes(app, { features: deps.features });
   userRoutes(app, { users: deps.users, limits: config });

@@ -1,0 +1,122 @@
+/**
+ * The audit trail (README "Audit trail"): every admin route that changes
+ * something writes an entry — the list of routes comes from the app's own
+ * route table (its OpenAPI document), so a new mutating route without a case
+ * here fails this test, and one without `config.audit` fails at start.
+ */
+import t from 'tap';
+import Fastify from 'fastify';
+import { installAudit } from '../../src/http/admin/audit.js';
+import { ADMIN_TOKEN_ACTOR } from '../../src/services/actor.js';
+import { startApp, user, type Res } from '../helpers/app.js';
+import { backends } from '../helpers/db.js';
+import { startReceiver } from '../events/helpers.js';
+
+const MUTATING = ['post', 'put', 'patch', 'delete'];
+
+t.test('a mutating admin route without an audit action is refused at start', async (t) => {
+  const app = Fastify();
+  t.teardown(() => app.close());
+  const build = async () => {
+    await app.register(async (admin) => {
+      installAudit(admin, undefined);
+      admin.get('/read', async () => 'fine');
+      admin.delete('/forgotten', async () => 'changes something');
+    });
+    await app.ready();
+  };
+  await t.rejects(build(), /Admin route DELETE \/forgotten changes something but declares no audit action/);
+  const ok = Fastify();
+  t.teardown(() => ok.close());
+  await ok.register(async (admin) => {
+    installAudit(admin, undefined);
+    admin.post('/audited', { config: { audit: 'tenant.updated' } }, async () => 'fine');
+  });
+  await t.resolves(async () => {
+    await ok.ready();
+  }, 'a route that declares its action is accepted');
+});
+
+for (const backend of backends) {
+  t.test(`${backend}: every mutating admin route records who did what`, async (t) => {
+    const a = await startApp(t, backend);
+    const rx = await startReceiver(t);
+    const latest = async () => (await a.admin('GET', '/audit?limit=1')).body.entries[0];
+    const called = new Set<string>();
+
+    /** Call a route (named as in the OpenAPI document), expect success and the audit entry it leaves. */
+    const act = async (route: string, path: string, body: unknown, action: string, target: { tenant: string | null; type: string; id?: string }): Promise<Res> => {
+      const [method, pattern] = route.split(' ') as [string, string];
+      called.add(`${method.toLowerCase()} /admin/v1${pattern}`);
+      const r = await a.admin(method as 'POST', path, body);
+      t.ok(r.status >= 200 && r.status < 300, `${route}: ${r.status} ${JSON.stringify(r.body)}`);
+      const e = await latest();
+      t.match(e, { action, tenant: target.tenant, actor: ADMIN_TOKEN_ACTOR, target: { type: target.type }, details: { status: r.status } }, route);
+      t.equal(e.target.id, target.id ?? r.body?.id ?? null, `${route}: target id`);
+      t.ok(e.requestId, `${route}: request id`);
+      return r;
+    };
+
+    const created = await act('POST /tenants', '/tenants', { id: 'globex', name: 'Globex' }, 'tenant.created', { tenant: 'globex', type: 'tenant', id: 'globex' });
+    const entry = await latest();
+    t.same(entry.details.body, { id: 'globex', name: 'Globex' }, 'what was asked');
+    t.notOk(JSON.stringify(entry).includes(created.body.token.token), 'the token issued is not in the trail');
+    await act('PATCH /tenants/{tenant}', '/tenants/globex', { settings: { patchResponse: 'resource' } }, 'tenant.updated', { tenant: 'globex', type: 'tenant', id: 'globex' });
+    t.same((await latest()).details.body, { settings: { patchResponse: 'resource' } }, 'which settings changed');
+    const token = await act('POST /tenants/{tenant}/tokens', '/tenants/globex/tokens', { name: 'okta' }, 'token.issued', { tenant: 'globex', type: 'token' });
+    await act('DELETE /tenants/{tenant}/tokens/{tokenId}', `/tenants/globex/tokens/${token.body.id}`, undefined, 'token.revoked', { tenant: 'globex', type: 'token', id: token.body.id });
+
+    const hook = await act('POST /tenants/{tenant}/webhooks', `/tenants/${a.tenant}/webhooks`, { url: rx.url }, 'webhook.created', { tenant: a.tenant, type: 'webhook' });
+    const wid = hook.body.id;
+    t.notOk(JSON.stringify(await latest()).includes(hook.body.secret), 'the webhook secret is not in the trail');
+    const w = (route: string, suffix: string, body: unknown, action: string) => act(route, `/tenants/${a.tenant}/webhooks/${wid}${suffix}`, body, action, { tenant: a.tenant, type: 'webhook', id: wid });
+    await w('PATCH /tenants/{tenant}/webhooks/{id}', '', { description: 'main' }, 'webhook.updated');
+    await w('POST /tenants/{tenant}/webhooks/{id}/rotate-secret', '/rotate-secret', { graceSeconds: 60 }, 'webhook.secret_rotated');
+    await w('POST /tenants/{tenant}/webhooks/{id}/replay', '/replay', { from: '2026-01-01T00:00:00Z' }, 'webhook.replayed');
+    await w('POST /tenants/{tenant}/webhooks/{id}/redeliver', '/redeliver', { status: 'dead' }, 'webhook.redelivered');
+    await w('POST /tenants/{tenant}/webhooks/{id}/test', '/test', undefined, 'webhook.tested');
+    await a.scim('POST', '/Users', user('ada'));
+    const feed = await a.admin('GET', `/tenants/${a.tenant}/events?types=user.created`);
+    const eid = feed.body.events[0].id;
+    await act('POST /tenants/{tenant}/events/{id}/redeliver', `/tenants/${a.tenant}/events/${eid}/redeliver`, undefined, 'event.redelivered', { tenant: a.tenant, type: 'event', id: eid });
+    await w('DELETE /tenants/{tenant}/webhooks/{id}', '', undefined, 'webhook.deleted');
+    await act('DELETE /tenants/{tenant}', '/tenants/globex', undefined, 'tenant.deleted', { tenant: 'globex', type: 'tenant', id: 'globex' });
+
+    const spec = a.app.swagger() as { paths: Record<string, Record<string, unknown>> };
+    const mutating = Object.entries(spec.paths).flatMap(([p, ops]) => (p.startsWith('/admin/') ? Object.keys(ops).filter((m) => MUTATING.includes(m)).map((m) => `${m} ${p}`) : []));
+    t.ok(mutating.length >= 13);
+    t.same([...mutating].sort(), [...called].sort(), 'every mutating admin route of the app was called above (add a case for a new one)');
+
+    // Refused actions change nothing and leave nothing.
+    const before = await latest();
+    t.equal((await a.admin('PATCH', `/tenants/${a.tenant}`, { settings: { compatibility: 'sloppy' } })).status, 400);
+    t.equal((await a.admin('DELETE', '/tenants/nope')).status, 404);
+    t.equal((await a.app.inject({ method: 'DELETE', url: `/admin/v1/tenants/${a.tenant}` })).statusCode, 401);
+    t.same(await latest(), before);
+
+    // A deleted tenant's trail stays readable; filters; paging.
+    const globex = await a.admin('GET', '/tenants/globex/audit');
+    t.same(globex.body.entries.map((e: any) => e.action), ['tenant.deleted', 'token.revoked', 'token.issued', 'tenant.updated', 'tenant.created']);
+    t.same((await a.admin('GET', '/audit?action=tenant.deleted')).body.entries.map((e: any) => e.tenant), ['globex']);
+    const all = (await a.admin('GET', '/audit?limit=1000')).body.entries;
+    t.equal(all.length, called.size);
+    const paged: string[] = [];
+    for (let cursor: string | null = null, n = 0; n === 0 || cursor; n++) {
+      const r: Res = await a.admin('GET', `/audit?limit=4${cursor ? `&cursor=${cursor}` : ''}`);
+      paged.push(...r.body.entries.map((e: any) => e.id));
+      cursor = r.body.next;
+    }
+    t.same(paged, all.map((e: any) => e.id), 'pages of 4 give every entry once, newest first');
+    t.same((await a.admin('GET', `/audit?to=${encodeURIComponent(all[all.length - 1].at)}`)).body.entries, []);
+    for (const q of ['action=tenant.exploded', 'limit=0', 'cursor=zz', 'tenant=acme']) t.equal((await a.admin('GET', `/audit?${q}`)).status, 400, q);
+  });
+
+  t.test(`${backend}: audit entries are pruned after AUDIT_RETENTION_DAYS`, async (t) => {
+    const a = await startApp(t, backend, { AUDIT_RETENTION_DAYS: '1' });
+    await a.services.audit.record({ at: new Date(Date.now() - 2 * 86_400_000), tenantId: 'acme', actor: ADMIN_TOKEN_ACTOR, action: 'tenant.updated', targetType: 'tenant', targetId: 'acme', requestId: null, details: {} });
+    await a.admin('PATCH', `/tenants/${a.tenant}`, { name: 'Acme' });
+    t.equal((await a.admin('GET', '/audit')).body.entries.length, 2);
+    t.match(await a.services.retention.runOnce(), { audit: 1 });
+    t.same((await a.admin('GET', '/audit')).body.entries.map((e: any) => e.action), ['tenant.updated']);
+  });
+}
