@@ -3,7 +3,7 @@
  * data directory. Both speak the same SQL, run the same migrations.
  */
 import { mkdirSync } from 'node:fs';
-import { Kysely, Migrator, PostgresDialect, sql, type MigrationProvider } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, sql, type MigrationProvider, type Transaction } from 'kysely';
 import pg from 'pg';
 import { migrations } from '../../migrations/index.js';
 import { lockDataDir } from './data-dir-lock.js';
@@ -12,6 +12,8 @@ import { preparingPool } from './prepared.js';
 import type { Database } from './types.js';
 
 export type Db = Kysely<Database>;
+/** A transaction on the database: what services hand to repositories to write several things at once. */
+export type Tx = Transaction<Database>;
 
 export interface DatabaseHandle {
   db: Db;

@@ -7,10 +7,9 @@
  * poll feed, however long the host platform is away.
  */
 import { randomUUID } from 'node:crypto';
-import type { Kysely, Transaction } from 'kysely';
 import { insertEvents } from '../db/outbox.js';
 import type { ResourceWrite } from '../db/resources.js';
-import type { Database } from '../db/types.js';
+import type { Db, Tx } from '../db/index.js';
 import type { Actor } from '../services/actor.js';
 import { wakeDeliveryWorkers } from './notify.js';
 import type { EventType, NewEvent, ResourceEventData, TenantEventType } from './types.js';
@@ -153,9 +152,9 @@ export function eventsForChange(change: ResourceChange): NewEvent[] {
  * which needs nothing read first, no transaction at all (one statement is
  * atomic on its own), so `db` need not be a transaction.
  */
-export async function recordChange(db: Transaction<Database>, change: ResourceChange): Promise<void>;
-export async function recordChange(db: Kysely<Database> | Transaction<Database>, change: ResourceChange, write: ResourceWrite): Promise<void>;
-export async function recordChange(db: Kysely<Database>, change: ResourceChange, write?: ResourceWrite): Promise<void> {
+export async function recordChange(db: Tx, change: ResourceChange): Promise<void>;
+export async function recordChange(db: Db | Tx, change: ResourceChange, write: ResourceWrite): Promise<void>;
+export async function recordChange(db: Db, change: ResourceChange, write?: ResourceWrite): Promise<void> {
   const events = eventsForChange(change);
   if (events.length === 0 && !write) return;
   const queued = await insertEvents(db, { tenantId: change.tenantId, resourceType: change.resourceType, resourceId: change.id, txn: randomUUID() }, events, write);
@@ -171,7 +170,7 @@ export async function recordChange(db: Kysely<Database>, change: ResourceChange,
  * poll feed. `data` holds what the event says (plain JSON, no personal data).
  */
 export async function recordTenantEvent(
-  db: Kysely<Database> | Transaction<Database>,
+  db: Db | Tx,
   tenantId: string,
   type: TenantEventType,
   data: Record<string, unknown>,

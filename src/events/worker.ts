@@ -40,7 +40,12 @@ import type { DeliveryAgentOptions } from './http-client.js';
 import { deliveryMetrics } from './metrics.js';
 import { listenForNotifications, onWake } from './notify.js';
 import { createSender, type Attempt, type SenderConfig } from './sender.js';
+import { internalActor } from '../services/actor.js';
+import { recordTenantEvent } from './record.js';
 import type { AttemptOutcome } from './types.js';
+
+/** Who the events the worker itself records are from (data.actor). */
+const WORKER_ACTOR = internalActor('system', 'webhook delivery');
 
 /** The settings the worker reads; `Config` satisfies it. */
 export interface DeliveryConfig extends SenderConfig {
@@ -279,6 +284,13 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker
         case 'disabled':
           m.endpointsDisabled++;
           logger.warn({ ...log, url: head.endpoint.url }, 'webhook endpoint answered 410 Gone and was disabled');
+          // The host's other endpoints and the poll feed learn of it (README "Tenant events").
+          {
+            const endpoint = head.endpoint;
+            await recordTenantEvent(db, endpoint.tenantId, 'tenant.webhook_disabled', { endpoint: endpoint.id, url: endpoint.url, reason: verdict.error }, WORKER_ACTOR).catch((err: unknown) =>
+              logger.error({ err, endpoint: endpoint.id }, 'could not record tenant.webhook_disabled'),
+            );
+          }
           break;
       }
       if (result.release) await releaseQueue(db, q, token);

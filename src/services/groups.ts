@@ -26,13 +26,11 @@
  *   is 400 invalidValue for strict tenants; lenient ones store the true type.
  */
 import { randomUUID } from 'node:crypto';
-import type { Transaction } from 'kysely';
 import * as groups from '../db/groups.js';
 import type { MemberRow, MemberType } from '../db/groups.js';
-import type { Db } from '../db/index.js';
+import type { Db, Tx } from '../db/index.js';
 import { isSerializationFailure } from '../db/errors.js';
 import { fetchRows, countRows } from '../db/paging.js';
-import type { Database } from '../db/types.js';
 import { recordChange } from '../events/record.js';
 import { changeOf } from './changes.js';
 import { changedPaths } from '../scim/diff.js';
@@ -154,7 +152,7 @@ export function presentGroup(ctx: ScimContext, stored: StoredResource, members?:
  * a client's mistake (ids from another system), so it is 400 everywhere.
  */
 async function resolveMembers(
-  trx: Transaction<Database>,
+  trx: Tx,
   ctx: ScimContext,
   groupId: string,
   refs: MemberRef[],
@@ -201,7 +199,7 @@ const replaces = (d: MemberDelta | undefined): boolean => d?.replaceWith !== und
  * or the current members that are not kept (absolute).
  */
 async function applyDelta(
-  trx: Transaction<Database>,
+  trx: Tx,
   tenantId: string,
   groupId: string,
   delta: MemberDelta,
@@ -223,7 +221,7 @@ async function applyDelta(
  * Runs in the caller's transaction (the deletion's), after the caller has
  * locked the member's row. The one place membership cleanup happens.
  */
-export async function removeMemberships(trx: Transaction<Database>, ctx: ScimContext, policy: CompiledPolicy, memberId: string): Promise<void> {
+export async function removeMemberships(trx: Tx, ctx: ScimContext, policy: CompiledPolicy, memberId: string): Promise<void> {
   const affected = await groups.removeMemberEverywhere(trx, ctx.tenant.id, memberId, new Date());
   if (affected.length === 0) return;
   const host = await forHost(trx, ctx, policy, [], [memberId.toLowerCase()]);
@@ -244,7 +242,7 @@ export async function removeMemberships(trx: Transaction<Database>, ctx: ScimCon
  * by the policy) and groups it syncs. Everyone, without a query, under a
  * policy that keeps nobody from the host.
  */
-async function forHost(trx: Transaction<Database>, ctx: ScimContext, policy: CompiledPolicy, added: string[], removed: string[]): Promise<{ added: string[]; removed: string[] }> {
+async function forHost(trx: Tx, ctx: ScimContext, policy: CompiledPolicy, added: string[], removed: string[]): Promise<{ added: string[]; removed: string[] }> {
   if (!hidesMembers(policy) || (added.length === 0 && removed.length === 0)) return { added, removed };
   const visible = await groups.hostVisibleMembers(trx, ctx.tenant.id, [...added, ...removed]);
   const known = new Set([...visible.users, ...visible.groups.filter((g) => groupSynced(policy, g)).map((g) => g.id)]);

@@ -10,12 +10,10 @@
  * also looks again, after that time, at the users written while it ran, so
  * a write served by another replica with the old policy is corrected too.
  */
-import type { Kysely, Transaction } from 'kysely';
-import type { Db } from '../db/index.js';
+import type { Db, Tx } from '../db/index.js';
 import * as repo from '../db/policies.js';
 import { setHostFacts, findUserWithGroups, type HostFacts } from '../db/users.js';
-import type { Database } from '../db/types.js';
-import { recordChange } from '../events/record.js';
+import { recordChange, recordTenantEvent } from '../events/record.js';
 import { compilePolicy, policyProblems, type CompiledPolicy } from '../policy/compiled.js';
 import { DEFAULT_POLICY, parsePolicy, type Policy } from '../policy/policy.js';
 import { badRequest, notFound, preconditionFailed, ScimError } from '../scim/errors.js';
@@ -67,7 +65,7 @@ export class PolicyService {
    * header). `db`: the transaction to read it in, when called inside one (on
    * PGlite's single connection another query would wait for it forever).
    */
-  async compiled(tenantId: string, db: Kysely<Database> = this.db): Promise<CompiledPolicy> {
+  async compiled(tenantId: string, db: Db | Tx = this.db): Promise<CompiledPolicy> {
     const now = Date.now();
     const hit = this.#cache.get(tenantId);
     if (hit && hit.until > now) return hit.compiled;
@@ -118,10 +116,10 @@ export class PolicyService {
   }
 
   /** Active users in the audience against the cap. */
-  async usage(tenantId: string): Promise<{ licenseCap: number | null; activeUsers: number; capReached: boolean }> {
-    const policy = (await this.compiled(tenantId)).policy;
-    const kept = policy.licenseCap !== null ? await repo.usage(this.db, tenantId) : undefined;
-    const activeUsers = kept?.activeUsers ?? (await repo.countHostStates(this.db, tenantId)).active;
+  async usage(tenantId: string, db: Db | Tx = this.db): Promise<{ licenseCap: number | null; activeUsers: number; capReached: boolean }> {
+    const policy = (await this.compiled(tenantId, db)).policy;
+    const kept = policy.licenseCap !== null ? await repo.usage(db, tenantId) : undefined;
+    const activeUsers = kept?.activeUsers ?? (await repo.countHostStates(db, tenantId)).active;
     return { licenseCap: policy.licenseCap, activeUsers, capReached: kept?.capReached ?? false };
   }
 
@@ -130,16 +128,24 @@ export class PolicyService {
    * user becoming active takes a seat (ScimError 403 when none is left), one
    * leaving active frees it.
    */
-  async account(trx: Transaction<Database>, tenantId: string, policy: CompiledPolicy, d: HostDecision): Promise<void> {
+  async account(trx: Tx, tenantId: string, policy: CompiledPolicy, d: HostDecision): Promise<void> {
     const cap = policy.policy.licenseCap;
     if (cap === null || d.from === d.to) return;
     if (d.to === 'active' && !(await repo.takeSeat(trx, tenantId, cap))) throw licenseCapReached(cap);
     if (d.from === 'active') await repo.freeSeat(trx, tenantId, cap);
   }
 
-  /** After a refusal for the cap: true the first time since usage was below it (send tenant.license_limit_reached). */
-  capCrossed(tenantId: string): Promise<boolean> {
-    return repo.markCapReached(this.db, tenantId);
+  /**
+   * After a refusal for the cap: the first one since usage was below it tells
+   * the host once (tenant.license_limit_reached), so its admins can act.
+   */
+  async capReached(tenantId: string, actor: Actor): Promise<void> {
+    // Mark and event in one transaction: a failed insert leaves the crossing unmarked for the next refusal.
+    await this.db.transaction().execute(async (trx) => {
+      if (!(await repo.markCapReached(trx, tenantId))) return;
+      const { licenseCap, activeUsers } = await this.usage(tenantId, trx);
+      await recordTenantEvent(trx, tenantId, 'tenant.license_limit_reached', { licenseCap, activeUsers }, actor);
+    });
   }
 
   /**
@@ -148,7 +154,7 @@ export class PolicyService {
    * Returns whether anything was recorded. Used by scheduled work and
    * re-evaluations, never by SCIM writes (those decide in the user service).
    */
-  async reevaluate(trx: Transaction<Database>, tenantId: string, userId: string, now: Date, actor: Actor): Promise<boolean> {
+  async reevaluate(trx: Tx, tenantId: string, userId: string, now: Date, actor: Actor): Promise<boolean> {
     const policy = await this.compiled(tenantId, trx);
     const found = await findUserWithGroups(trx, tenantId, userId, { lock: 'update' });
     if (!found) return this.#reevaluateTombstone(trx, tenantId, userId, policy, now, actor);
@@ -185,7 +191,7 @@ export class PolicyService {
     return true;
   }
 
-  async #reevaluateTombstone(trx: Transaction<Database>, tenantId: string, userId: string, policy: CompiledPolicy, now: Date, actor: Actor): Promise<boolean> {
+  async #reevaluateTombstone(trx: Tx, tenantId: string, userId: string, policy: CompiledPolicy, now: Date, actor: Actor): Promise<boolean> {
     const t = await repo.lockTombstone(trx, tenantId, userId);
     if (!t) return false;
     const stored: Pick<StoredResource, 'id' | 'resource' | 'created' | 'lastModified'> = { id: userId, resource: t.resource ?? {}, created: t.deletedAt, lastModified: t.deletedAt };

@@ -89,7 +89,7 @@ export class UserService {
 
   /** A write refused for the license cap tells the host once per crossing; every other error as it is. */
   async #refused(ctx: ScimContext, err: unknown, userName: unknown): Promise<never> {
-    if (err instanceof ScimError && err.status === 403) await this.policies.capCrossed(ctx.tenant.id);
+    if (err instanceof ScimError && err.status === 403) await this.policies.capReached(ctx.tenant.id, ctx.actor);
     return duplicateUserName(err, userName);
   }
 

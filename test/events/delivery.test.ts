@@ -159,6 +159,10 @@ for (const backend of backends) {
     await until(async () => (await api(app, 'GET', `/admin/v1/tenants/${tenant}/webhooks/${ep.id}`)).body.enabled === false, 5000, () => 'endpoint disabled');
     const got = await api(app, 'GET', `/admin/v1/tenants/${tenant}/webhooks/${ep.id}`);
     t.match(got.body.disabledReason, /410/);
+    // The host learns of it from its other endpoints and the poll feed (README "Tenant events").
+    await until(async () => (await api(app, 'GET', `/admin/v1/tenants/${tenant}/events`)).body.events.some((e: any) => e.type === 'tenant.webhook_disabled'), 5000, () => 'tenant.webhook_disabled in the feed');
+    const disabled = (await api(app, 'GET', `/admin/v1/tenants/${tenant}/events`)).body.events.find((e: any) => e.type === 'tenant.webhook_disabled');
+    t.match(disabled.data, { resourceType: 'Tenant', id: tenant, endpoint: ep.id, url: rx.url, reason: /410/, actor: { type: 'system' } });
 
     // While disabled, new events are not queued for it; the pending one waits.
     await record(h.db, userChange(tenant, randomUUID()));

@@ -59,13 +59,13 @@ async function tenantWith(t: Test, a: TestApp, worker: PolicyWorker, id: string,
       await worker.drain();
       const page = await eventsAfter(a, id, cursor);
       cursor = page.cursor;
-      return page.events.map((e) => (e.data.reason ? [e.type, e.data.id, e.data.reason] : [e.type, e.data.id]));
+      return page.events.filter((e) => e.type !== 'tenant.connected').map((e) => (e.data.reason ? [e.type, e.data.id, e.data.reason] : [e.type, e.data.id]));
     },
     async toldFull(): Promise<Feed[]> {
       await worker.drain();
       const page = await eventsAfter(a, id, cursor);
       cursor = page.cursor;
-      return page.events;
+      return page.events.filter((e) => e.type !== 'tenant.connected');
     },
   };
 }
@@ -298,6 +298,14 @@ for (const backend of backends) {
       t.equal((await x.send('PATCH', `/Users/${one}`, patch({ op: 'replace', path: 'active', value: false }))).status, 200);
       t.equal((await x.send('PATCH', `/Users/${inactive.body.id}`, patch({ op: 'replace', path: 'active', value: true }))).status, 200, 'a seat was freed');
       t.match((await a.admin('GET', '/tenants/licensed/policy/status')).body.usage, { activeUsers: 2 });
+      const told = (await x.toldFull()).filter((e) => e.type === 'tenant.license_limit_reached');
+      t.equal(told.length, 1, 'two refusals in one crossing tell the host once');
+      t.match(told[0]!.data, { resourceType: 'Tenant', id: 'licensed', licenseCap: 2, activeUsers: 2, actor: { type: 'scimToken' } });
+
+      // A seat was freed and taken again since: the next refusal is a new crossing, the one after it is not.
+      t.equal((await x.send('POST', '/Users', { schemas: [USER_SCHEMA], userName: 'four@example.com' })).status, 403);
+      t.equal((await x.send('POST', '/Users', { schemas: [USER_SCHEMA], userName: 'four@example.com' })).status, 403);
+      t.equal((await x.toldFull()).filter((e) => e.type === 'tenant.license_limit_reached').length, 1, 'a new crossing tells the host again, once');
     });
   });
 }

@@ -63,6 +63,12 @@ for (const backend of backends) {
     t.notOk(JSON.stringify(entry).includes(created.body.token.token), 'the token issued is not in the trail');
     await act('PATCH /tenants/{tenant}', '/tenants/globex', { settings: { patchResponse: 'resource' } }, 'tenant.updated', { tenant: 'globex', type: 'tenant', id: 'globex' });
     t.same((await latest()).details.body, { settings: { patchResponse: 'resource' } }, 'which settings changed');
+    const g = { tenant: 'globex', type: 'tenant', id: 'globex' };
+    await act('PUT /tenants/{tenant}/policy', '/tenants/globex/policy', { licenseCap: 10 }, 'tenant.policy_updated', g);
+    t.same((await latest()).details.body, { licenseCap: 10 }, 'the policy as sent');
+    await act('PUT /tenants/{tenant}/host-users', '/tenants/globex/host-users', [{ hostUserId: 'h1', email: 'ada@example.com' }], 'tenant.host_users_replaced', g);
+    t.same((await latest()).details.body, { hostUsers: 1, sharedEmails: 0, linked: 0 }, 'an upload is kept as its counts, not its rows');
+    await act('POST /tenants/{tenant}/go-live', '/tenants/globex/go-live', undefined, 'tenant.went_live', g);
     const token = await act('POST /tenants/{tenant}/tokens', '/tenants/globex/tokens', { name: 'okta' }, 'token.issued', { tenant: 'globex', type: 'token' });
     await act('DELETE /tenants/{tenant}/tokens/{tokenId}', `/tenants/globex/tokens/${token.body.id}`, undefined, 'token.revoked', { tenant: 'globex', type: 'token', id: token.body.id });
 
@@ -96,7 +102,7 @@ for (const backend of backends) {
 
     // A deleted tenant's trail stays readable; filters; paging.
     const globex = await a.admin('GET', '/tenants/globex/audit');
-    t.same(globex.body.entries.map((e: any) => e.action), ['tenant.deleted', 'token.revoked', 'token.issued', 'tenant.updated', 'tenant.created']);
+    t.same(globex.body.entries.map((e: any) => e.action), ['tenant.deleted', 'token.revoked', 'token.issued', 'tenant.went_live', 'tenant.host_users_replaced', 'tenant.policy_updated', 'tenant.updated', 'tenant.created']);
     t.same((await a.admin('GET', '/audit?action=tenant.deleted')).body.entries.map((e: any) => e.tenant), ['globex']);
     const all = (await a.admin('GET', '/audit?limit=1000')).body.entries;
     t.equal(all.length, called.size);

@@ -21,6 +21,9 @@ export const AUDIT_ACTIONS = [
   'tenant.created',
   'tenant.updated',
   'tenant.deleted',
+  'tenant.policy_updated',
+  'tenant.host_users_replaced',
+  'tenant.went_live',
   'token.issued',
   'token.revoked',
   'webhook.created',
@@ -38,6 +41,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The admin action a mutating admin route performs (src/http/admin/audit.ts). */
     audit?: AuditAction;
+    /** What the entry keeps as `details.body`: the request body (default), or the response's (for uploads too large to keep). */
+    auditBody?: 'request' | 'response';
   }
   interface FastifyRequest {
     /** Who is calling the admin API (set by its authentication hook). */
@@ -69,6 +74,15 @@ function targetOf(req: FastifyRequest, action: AuditAction, payload: unknown): {
   return { tenantId, targetId };
 }
 
+function responseBody(payload: unknown): unknown {
+  if (typeof payload !== 'string') return undefined;
+  try {
+    return JSON.parse(payload) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Enforce (always) and record (with `audit`) on the admin scope; call before its routes are registered. */
 export function installAudit(app: FastifyInstance, audit: AuditService | undefined): void {
   app.addHook('onRoute', (route) => {
@@ -81,7 +95,7 @@ export function installAudit(app: FastifyInstance, audit: AuditService | undefin
     const action = req.routeOptions.config?.audit;
     if (!action || reply.statusCode < 200 || reply.statusCode >= 300 || !req.adminActor) return payload;
     const { tenantId, targetId } = targetOf(req, action, payload);
-    const body = req.body === undefined || req.body === null ? undefined : redactSecrets(req.body);
+    const body = req.routeOptions.config?.auditBody === 'response' ? responseBody(payload) : req.body === undefined || req.body === null ? undefined : redactSecrets(req.body);
     await audit.record({
       at: new Date(),
       tenantId,

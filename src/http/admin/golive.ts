@@ -124,6 +124,7 @@ export async function goLiveRoutes(app: FastifyInstance, opts: { golive: GoLiveS
   app.put(
     '/host-users',
     {
+      config: { audit: 'tenant.host_users_replaced', auditBody: 'response' },
       schema: {
         tags,
         summary: "Replace the host's existing users for this tenant (text/csv streamed, or JSON), and link IdP users to them",
@@ -188,6 +189,7 @@ export async function goLiveRoutes(app: FastifyInstance, opts: { golive: GoLiveS
   app.post(
     '/go-live',
     {
+      config: { audit: 'tenant.went_live' },
       schema: {
         tags,
         summary: 'Switch a dry-run tenant to live and tell the host the resulting state (in the background; resumable). A live tenant is left as it is.',

@@ -64,6 +64,7 @@ export async function policyRoutes(app: FastifyInstance, opts: { policies: Polic
   app.put(
     '/policy',
     {
+      config: { audit: 'tenant.policy_updated' },
       schema: {
         tags,
         summary: 'Set the provisioning policy: a new version, then every user is looked at again in the background',
