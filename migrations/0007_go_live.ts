@@ -44,7 +44,6 @@ export async function up(db: Kysely<any>): Promise<void> {
       tenant_id text not null references tenants (id) on delete cascade,
       state text not null default 'open' check (state in ('open', 'released', 'rejected')),
       reason text not null,
-      items integer not null default 0,
       created_at timestamptz not null default now(),
       decided_at timestamptz,
       decided_by jsonb
@@ -58,6 +57,7 @@ export async function up(db: Kysely<any>): Promise<void> {
       id bigserial,
       user_id uuid not null,
       user_name text not null,
+      external_id text,
       event_type text not null,
       from_state text not null,
       from_inactive_since timestamptz,
@@ -67,7 +67,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     )`.execute(db);
 
   await sql`alter table events add column held_by bigint`.execute(db);
-  await sql`create index events_held on events (held_by) where held_by is not null`.execute(db);
+  await sql`create index events_held on events (held_by, id) where held_by is not null`.execute(db);
+  // The safeguard counts a tenant's recent deactivations and deletions on every one of them.
+  await sql`create index events_deprovisions on events (tenant_id, occurred_at) where type in ('user.deactivated', 'user.deleted')`.execute(db);
   await sql`alter table users add column held_by bigint`.execute(db);
   await sql`alter table users add column hold_rejected boolean not null default false`.execute(db);
 }
@@ -75,6 +77,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 export async function down(db: Kysely<any>): Promise<void> {
   await sql`alter table users drop column if exists hold_rejected`.execute(db);
   await sql`alter table users drop column if exists held_by`.execute(db);
+  await sql`drop index if exists events_deprovisions`.execute(db);
   await sql`drop index if exists events_held`.execute(db);
   await sql`alter table events drop column if exists held_by`.execute(db);
   for (const t of ['hold_items', 'safeguard_holds', 'host_users']) await sql`drop table if exists ${sql.table(t)}`.execute(db);

@@ -18,6 +18,7 @@ import { SCIM_PREFIX, scimApi } from './http/scim/index.js';
 import type { Features } from './scim/discovery.js';
 import { configuredAdminKeys, type AdminKeys } from './services/admin-keys.js';
 import { GoLiveService } from './services/golive.js';
+import { SafeguardService } from './services/safeguard.js';
 import { PolicyService } from './services/policies.js';
 import { TenantService } from './services/tenants.js';
 import { UserService } from './services/users.js';
@@ -35,6 +36,7 @@ export interface Services {
   tenants: TenantService;
   policies: PolicyService;
   golive: GoLiveService;
+  safeguard: SafeguardService;
   users: UserService;
   groups: GroupService;
   search: SearchService;
@@ -81,8 +83,9 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
   // Before the API plugins, so their routes get the OpenAPI, metrics and rate-limit hooks.
   const ops = await installOps(app, { config, database });
 
-  const policies = new PolicyService(database.db, { publicUrl: config.publicUrl, ...(opts.policyCacheMs !== undefined ? { cacheMs: opts.policyCacheMs } : {}) });
-  const users = new UserService(database.db, policies);
+  const safeguard = new SafeguardService(database.db);
+  const policies = new PolicyService(database.db, { publicUrl: config.publicUrl, safeguard, ...(opts.policyCacheMs !== undefined ? { cacheMs: opts.policyCacheMs } : {}) });
+  const users = new UserService(database.db, policies, safeguard);
   const groups = new GroupService(database.db, policies);
   const tenants = new TenantService(database.db);
   const requestLog = config.requestLogEnabled
@@ -103,6 +106,7 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
     tenants,
     policies,
     golive: new GoLiveService(database.db, policies, tenants),
+    safeguard,
     users,
     groups,
     search: new SearchService(database.db, users, groups),
@@ -138,6 +142,7 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
     db: database.db,
     policies,
     golive: services.golive,
+    safeguard,
     authFailures: ops.rateLimits.authFailures,
     audit,
     requestLog,

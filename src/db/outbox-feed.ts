@@ -17,6 +17,7 @@ const SEQUENCER_LOCK = 0x726f7374; // 'rost'
  * an advisory lock so that only one sequencer runs at a time. Positions follow
  * the order in which events became visible, so a cursor never passes an event
  * that commits later (a plain serial id would: ids are taken before commit).
+ * A held event (src/db/holds.ts) gets its position when its hold is released.
  */
 export async function sequenceFeed(db: Db, max = 10_000): Promise<number> {
   return db.transaction().execute(async (trx) => {
@@ -24,7 +25,7 @@ export async function sequenceFeed(db: Db, max = 10_000): Promise<number> {
     const r = await sql`
       with todo as (
         select id, row_number() over (order by id) as rn
-        from events where position is null order by id limit ${max}
+        from events where position is null and held_by is null order by id limit ${max}
       ), base as (select coalesce(max(position), 0) as m from events)
       update events e set position = base.m + todo.rn from todo, base where e.id = todo.id`.execute(trx);
     return num(r.numAffectedRows ?? 0);

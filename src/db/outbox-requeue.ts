@@ -19,7 +19,7 @@ export async function enqueueRedelivery(db: Db, eventIds: string[], endpointIds:
         insert into webhook_deliveries (event_id, endpoint_id, resource_id, reason)
         select e.id, w.id, e.resource_id, 'redeliver'
         from events e join webhook_endpoints w on w.tenant_id = e.tenant_id
-        where e.id in (${sql.join(eventIds)}) and w.id in (${sql.join(endpointIds)})
+        where e.id in (${sql.join(eventIds)}) and w.id in (${sql.join(endpointIds)}) and e.held_by is null
         order by e.id, w.id
         returning endpoint_id, resource_id
       ), q as (${upsertQueues()})
@@ -42,7 +42,7 @@ export async function enqueueReplay(db: Db, endpoint: Endpoint, from: Date, to: 
         insert into webhook_deliveries (event_id, endpoint_id, resource_id, reason)
         select e.id, ${endpoint.id}::uuid, e.resource_id, 'replay'
         from events e
-        where e.tenant_id = ${endpoint.tenantId} and e.occurred_at >= ${from.toISOString()} and e.occurred_at < ${to.toISOString()} ${types}
+        where e.tenant_id = ${endpoint.tenantId} and e.occurred_at >= ${from.toISOString()} and e.occurred_at < ${to.toISOString()} and e.held_by is null ${types}
         order by e.id
         returning endpoint_id, resource_id
       ), q as (${upsertQueues()})
@@ -50,6 +50,29 @@ export async function enqueueReplay(db: Db, endpoint: Endpoint, from: Date, to: 
     await notify(trx);
     return num(r.rows[0]!.deliveries);
   });
+}
+
+/**
+ * Release a safeguard hold's events (src/db/holds.ts): they become visible
+ * (the feed sequencer numbers them) and are queued for every enabled endpoint
+ * that subscribes to them, in event order, as if written now. Inside the
+ * caller's transaction. Returns the number of deliveries queued.
+ */
+export async function enqueueReleased(trx: Transaction<Database>, tenantId: string, holdId: string): Promise<number> {
+  const r = await sql<{ deliveries: unknown }>`
+    with ev as (
+      update events set held_by = null where held_by = ${holdId} and tenant_id = ${tenantId}
+      returning id, type, resource_id
+    ), dl as (
+      insert into webhook_deliveries (event_id, endpoint_id, resource_id)
+      select ev.id, w.id, ev.resource_id
+      from ev join webhook_endpoints w on w.tenant_id = ${tenantId} and w.enabled and (w.events is null or ev.type = any (w.events))
+      order by ev.id, w.id
+      returning endpoint_id, resource_id
+    ), q as (${upsertQueues()})
+    select (select count(*) from dl) as deliveries, (select count(*) from q) as queues`.execute(trx);
+  await notify(trx);
+  return num(r.rows[0]!.deliveries);
 }
 
 const upsertQueues = () => sql`

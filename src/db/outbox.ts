@@ -43,7 +43,7 @@ export const NOTIFY_CHANNEL = 'roster_webhooks';
  */
 export async function insertEvents(
   trx: Executor,
-  scope: { tenantId: string; resourceType: EventResourceType; resourceId: string; txn: string },
+  scope: { tenantId: string; resourceType: EventResourceType; resourceId: string; txn: string; heldBy?: string | null },
   events: NewEvent[],
   write?: ResourceWrite,
 ): Promise<number> {
@@ -52,6 +52,8 @@ export async function insertEvents(
     return 0;
   }
   const { tenantId, resourceType, resourceId, txn } = scope;
+  // Held events (the mass-deprovision safeguard, src/db/holds.ts) are written without deliveries; releasing queues them.
+  const heldBy = scope.heldBy ?? null;
   const n = events.length;
   const rows = events.map((e, i) => ({ uid: e.uid, type: e.type, ord: i + 1, data: e.data, resource: e.resource }));
   // One statement, one round trip: take n sequence numbers for the resource,
@@ -67,8 +69,8 @@ export async function insertEvents(
       select r.uid, r.type, r.ord, r.data, r.resource, (select last_seq from s) - ${n} + r.ord as seq
       from json_to_recordset(${JSON.stringify(rows)}::json) as r(uid text, type text, ord int, data jsonb, resource json)
     ), ev as (
-      insert into events (uid, tenant_id, type, resource_type, resource_id, seq, txn, data, resource, actor)
-      select x.uid, ${tenantId}, x.type, ${resourceType}, ${resourceId}, x.seq, ${txn}, x.data || jsonb_build_object('sequence', x.seq), x.resource, x.data -> 'actor'
+      insert into events (uid, tenant_id, type, resource_type, resource_id, seq, txn, data, resource, actor, held_by)
+      select x.uid, ${tenantId}, x.type, ${resourceType}, ${resourceId}, x.seq, ${txn}, x.data || jsonb_build_object('sequence', x.seq), x.resource, x.data -> 'actor', ${heldBy}::bigint
       from x order by x.ord
       returning id, type
     ), dl as (
@@ -76,6 +78,7 @@ export async function insertEvents(
       select ev.id, w.id, ${resourceId}
       from ev join webhook_endpoints w
         on w.tenant_id = ${tenantId} and w.enabled and (w.events is null or ev.type = any (w.events))
+      where ${heldBy}::bigint is null
       order by ev.id, w.id
       returning endpoint_id
     ), q as (

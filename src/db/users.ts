@@ -50,8 +50,15 @@ export interface HostLink {
   matchedBy: 'externalId' | 'email';
 }
 
-type HostRow = { host_state: HostState; inactive_since: Date | null; host_user_id: string | null; matched_by: HostLink['matchedBy'] | null };
+/** Where the safeguard has the user (migrations/0007_go_live.ts): the open hold its events wait behind, a rejected hold's mark. */
+export interface HoldMark {
+  heldBy: string | null;
+  rejected: boolean;
+}
+
+type HostRow = { host_state: HostState; inactive_since: Date | null; host_user_id: string | null; matched_by: HostLink['matchedBy'] | null; held_by: unknown; hold_rejected: boolean };
 const hostOf = (row: HostRow): HostFacts => ({ state: row.host_state, inactiveSince: row.inactive_since });
+const holdOf = (row: HostRow): HoldMark => ({ heldBy: row.held_by === null ? null : String(row.held_by), rejected: row.hold_rejected });
 const linkOf = (row: HostRow): HostLink | null => (row.host_user_id && row.matched_by ? { hostUserId: row.host_user_id, matchedBy: row.matched_by } : null);
 
 const hostColumns = (h: HostFacts) => ({ host_state: h.state, inactive_since: h.inactiveSince });
@@ -95,23 +102,23 @@ export async function findUserWithGroups(
   tenantId: string,
   id: string,
   opts: { lock?: 'update' } = {},
-): Promise<{ stored: StoredResource; groups: GroupRef[] | undefined; host: HostFacts; link: HostLink | null } | undefined> {
+): Promise<{ stored: StoredResource; groups: GroupRef[] | undefined; host: HostFacts; link: HostLink | null; hold: HoldMark } | undefined> {
   if (!UUID_RE.test(id)) return undefined;
   const r = await sql<{ id: string; resource: Record<string, unknown>; version: number; created: Date; last_modified: Date; groups: unknown } & HostRow>`
-    select u.id, u.resource, u.version, u.created, u.last_modified, ${groupsOfRow} as groups, u.host_state, u.inactive_since, u.host_user_id, u.matched_by
+    select u.id, u.resource, u.version, u.created, u.last_modified, ${groupsOfRow} as groups, u.host_state, u.inactive_since, u.host_user_id, u.matched_by, u.held_by, u.hold_rejected
     from users as u where u.tenant_id = ${tenantId} and u.id = ${id}${opts.lock === 'update' ? sql` for update of u` : sql``}${prepared}`.execute(db);
   const row = r.rows[0];
-  return row && { stored: toStored(row), groups: groupsWithRow(row.groups), host: hostOf(row), link: linkOf(row) };
+  return row && { stored: toStored(row), groups: groupsWithRow(row.groups), host: hostOf(row), link: linkOf(row), hold: holdOf(row) };
 }
 
 /** A user with what the host knows of it, locked for the rest of the transaction (deletions, scheduled work). */
-export async function lockUser(db: Q, tenantId: string, id: string): Promise<{ stored: StoredResource; host: HostFacts; link: HostLink | null } | undefined> {
+export async function lockUser(db: Q, tenantId: string, id: string): Promise<{ stored: StoredResource; host: HostFacts; link: HostLink | null; hold: HoldMark } | undefined> {
   if (!UUID_RE.test(id)) return undefined;
   const r = await sql<{ id: string; resource: Record<string, unknown>; version: number; created: Date; last_modified: Date } & HostRow>`
-    select u.id, u.resource, u.version, u.created, u.last_modified, u.host_state, u.inactive_since, u.host_user_id, u.matched_by
+    select u.id, u.resource, u.version, u.created, u.last_modified, u.host_state, u.inactive_since, u.host_user_id, u.matched_by, u.held_by, u.hold_rejected
     from users as u where u.tenant_id = ${tenantId} and u.id = ${id} for update${prepared}`.execute(db);
   const row = r.rows[0];
-  return row && { stored: toStored(row), host: hostOf(row), link: linkOf(row) };
+  return row && { stored: toStored(row), host: hostOf(row), link: linkOf(row), hold: holdOf(row) };
 }
 
 /** The users a list query selects, in its order (see src/db/paging.ts). */

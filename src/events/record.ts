@@ -51,6 +51,8 @@ export interface ResourceChange {
   profile?: { profile: Record<string, unknown>; missing: string[] };
   /** Who made the change: copied to every event it produces (`data.actor`, events.actor). */
   actor: Actor;
+  /** The safeguard hold the events wait behind (src/services/safeguard.ts): written, not delivered until released. */
+  heldBy?: string | null;
 }
 
 /** Member ids per group.members.added / group.members.removed event. */
@@ -157,7 +159,7 @@ export async function recordChange(db: Db | Tx, change: ResourceChange, write: R
 export async function recordChange(db: Db, change: ResourceChange, write?: ResourceWrite): Promise<void> {
   const events = eventsForChange(change);
   if (events.length === 0 && !write) return;
-  const queued = await insertEvents(db, { tenantId: change.tenantId, resourceType: change.resourceType, resourceId: change.id, txn: randomUUID() }, events, write);
+  const queued = await insertEvents(db, { tenantId: change.tenantId, resourceType: change.resourceType, resourceId: change.id, txn: randomUUID(), heldBy: change.heldBy ?? null }, events, write);
   if (queued > 0) wakeDeliveryWorkers();
 }
 

@@ -19,6 +19,8 @@ export interface ScimContext {
    * the request log (and logged) so that a partial apply is never silent.
    */
   notes: string[];
+  /** The request's id (X-Request-Id) when a SCIM request carries the work, as the provisioning log has it. */
+  requestId?: string;
   /** Ids of the resources this request changed (changeOf adds them), for the request log. */
   touched: Set<string>;
 }

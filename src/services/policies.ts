@@ -21,6 +21,7 @@ import { etagOf, parseETagList, toScim, type StoredResource } from '../scim/repr
 import { userResourceType } from '../scim/schema.js';
 import type { Actor } from './actor.js';
 import { decideHost, type HostDecision } from './host.js';
+import type { SafeguardService } from './safeguard.js';
 
 export const POLICY_CACHE_MS = 5_000;
 
@@ -52,12 +53,15 @@ export class PolicyService {
 
   readonly publicUrl: string;
 
+  readonly #safeguard: SafeguardService;
+
   constructor(
     private readonly db: Db,
-    opts: { publicUrl: string; cacheMs?: number },
+    opts: { publicUrl: string; safeguard: SafeguardService; cacheMs?: number },
   ) {
     this.cacheMs = opts.cacheMs ?? POLICY_CACHE_MS;
     this.publicUrl = opts.publicUrl;
+    this.#safeguard = opts.safeguard;
   }
 
   /**
@@ -158,13 +162,16 @@ export class PolicyService {
     const policy = await this.compiled(tenantId, trx);
     const found = await findUserWithGroups(trx, tenantId, userId, { lock: 'update' });
     if (!found) return this.#reevaluateTombstone(trx, tenantId, userId, policy, now, actor);
-    let d = decideHost(policy, found.stored, found.host, { changed: false, now });
+    const r = found.stored.resource;
+    const guarded = { id: userId, userName: String(r.userName), externalId: typeof r.externalId === 'string' ? r.externalId : null, host: found.host, hold: found.hold, idpActive: r.active !== false };
+    let { d, heldBy } = await this.#safeguard.guard(trx, tenantId, policy, guarded, decideHost(policy, found.stored, found.host, { changed: false, now }), { actor });
     try {
       await this.account(trx, tenantId, policy, d);
     } catch (err) {
       if (!(err instanceof ScimError) || err.status !== 403) throw err;
       // No seat for a user the policy (not the IdP) brings in: it stays as the host has it; look again in an hour.
       d = { ...d, to: d.from, event: null, facts: found.host, next: new Date(now.getTime() + 3_600_000) };
+      heldBy = found.hold.heldBy;
     }
     await repo.scheduleUser(trx, tenantId, userId, d.next);
     if (!d.event && sameFacts(d.facts, found.host)) return false;
@@ -186,6 +193,7 @@ export class PolicyService {
       reason: d.reason,
       link: found.link,
       actor,
+      heldBy,
       ...(d.profile ? { profile: d.profile } : {}),
     });
     return true;

@@ -22,6 +22,7 @@ import { countRows, fetchRows } from '../db/paging.js';
 import { insertTombstone, scheduleUser } from '../db/policies.js';
 import { decideHost, frozenHost, plainUserEvent, policyOutcome, timeDriven } from './host.js';
 import type { PolicyService } from './policies.js';
+import type { GuardedUser, SafeguardService } from './safeguard.js';
 import { pageOf, queryBinding, type ListRequest, type PagedItem, type PageResult, type Segment } from './paging.js';
 
 export interface UserResult {
@@ -44,6 +45,7 @@ export class UserService {
   constructor(
     private readonly db: Db,
     private readonly policies: PolicyService,
+    private readonly safeguard: SafeguardService,
   ) {}
 
   location(ctx: ScimContext, id: string): string {
@@ -170,7 +172,8 @@ export class UserService {
         // A write that changes nothing keeps the version and emits nothing.
         if (changed.length === 0) return current;
         const now = new Date();
-        const d = ctx.tenant.mode === 'dryRun' ? frozenHost(found.host) : decideHost(policy, { id: current.id, resource, created: current.created, lastModified: now }, found.host, { changed: true, now });
+        const decided = ctx.tenant.mode === 'dryRun' ? frozenHost(found.host) : decideHost(policy, { id: current.id, resource, created: current.created, lastModified: now }, found.host, { changed: true, now });
+        const { d, heldBy } = await this.safeguard.guard(trx, ctx.tenant.id, policy, guarded(current, resource, found), decided, ctx);
         await this.policies.account(trx, ctx.tenant.id, policy, d);
         // The new version and its event in one statement (the row is locked, so the version is known).
         const write = users.updateUserStatement(trx, current, ctx.tenant.id, resource, now, d.facts);
@@ -182,7 +185,7 @@ export class UserService {
           activeBefore: typeof current.resource.active === 'boolean' ? current.resource.active : null,
           link: found.link,
         });
-        await recordChange(trx, { ...plain, ...policyOutcome(d, plainUserEvent(plain)) }, write);
+        await recordChange(trx, { ...plain, ...policyOutcome(d, plainUserEvent(plain)), heldBy }, write);
         if (timeDriven(policy)) await scheduleUser(trx, ctx.tenant.id, s.id, d.next);
         return s;
       })
@@ -203,7 +206,8 @@ export class UserService {
       const current = found.stored;
       checkIfMatch(current.version, ifMatch);
       const now = new Date();
-      const d = ctx.tenant.mode === 'dryRun' ? frozenHost(found.host) : decideHost(policy, current, found.host, { changed: false, deletedAt: now, now });
+      const decided = ctx.tenant.mode === 'dryRun' ? frozenHost(found.host) : decideHost(policy, current, found.host, { changed: false, deletedAt: now, now });
+      const { d, heldBy } = await this.safeguard.guard(trx, ctx.tenant.id, policy, guarded(current, { active: false }, found), decided, ctx);
       await this.policies.account(trx, ctx.tenant.id, policy, d);
       await removeMemberships(trx, ctx, policy, current.id);
       await users.deleteUser(trx, ctx.tenant.id, id);
@@ -220,7 +224,19 @@ export class UserService {
       }
       if (timeDriven(policy) || d.next) await scheduleUser(trx, ctx.tenant.id, current.id, d.next);
       const plain = changeOf(ctx, 'User', 'deleted', current, { changed: [], resource: d.to === 'absent' ? null : this.present(ctx, current), link: found.link });
-      await recordChange(trx, { ...plain, ...policyOutcome(d, plainUserEvent(plain)) });
+      await recordChange(trx, { ...plain, ...policyOutcome(d, plainUserEvent(plain)), heldBy });
     });
   }
+}
+
+/** The user as the safeguard sees it (src/services/safeguard.ts): its row, and whether the IdP has it active after this write. */
+function guarded(current: StoredResource, after: Record<string, unknown>, found: { host: users.HostFacts; hold: users.HoldMark }): GuardedUser {
+  return {
+    id: current.id,
+    userName: String(current.resource.userName),
+    externalId: typeof current.resource.externalId === 'string' ? current.resource.externalId : null,
+    host: found.host,
+    hold: found.hold,
+    idpActive: after.active !== false,
+  };
 }

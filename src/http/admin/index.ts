@@ -23,6 +23,8 @@ import { deliveryRoutes } from './deliveries.js';
 import { eventRoutes } from './events.js';
 import { policyRoutes } from './policy.js';
 import { goLiveRoutes } from './golive.js';
+import { holdRoutes } from './holds.js';
+import type { SafeguardService } from '../../services/safeguard.js';
 import type { GoLiveService } from '../../services/golive.js';
 import type { PolicyService } from '../../services/policies.js';
 import { visibilityRoutes } from './visibility.js';
@@ -39,6 +41,8 @@ export interface AdminDeps {
   policies?: PolicyService;
   /** Enables the dry-run, host-users and go-live routes under /tenants/:tenant. */
   golive?: GoLiveService;
+  /** Enables the safeguard's hold routes under /tenants/:tenant. */
+  safeguard?: SafeguardService;
   /** Failed authentication per client address (src/http/rate-limit.ts); none when the limit is off. */
   authFailures?: AuthFailures | undefined;
   /** Records admin actions (src/http/admin/audit.ts) and serves the audit routes. */
@@ -223,6 +227,9 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
   }
   if (deps.golive) {
     await app.register(goLiveRoutes, { prefix: '/tenants/:tenant', golive: deps.golive });
+  }
+  if (deps.safeguard) {
+    await app.register(holdRoutes, { prefix: '/tenants/:tenant', tenants, safeguard: deps.safeguard });
   }
   if (deps.status) await app.register(visibilityRoutes, { prefix: '/tenants/:tenant', tenants, requestLog: deps.requestLog, status: deps.status });
   if (deps.audit) await app.register(auditRoutes, { audit: deps.audit });

@@ -55,6 +55,7 @@ export async function scimApi(app: FastifyInstance, deps: ScimDeps): Promise<voi
     reply.type(SCIM_CONTENT_TYPE);
     const bind = ({ tenant, token }: Credential) => {
       req.scim = scimContext(tenant, token, settingsOf(tenant), `${config.publicUrl}/scim/v2/${tenant.id}`);
+      req.scim.requestId = String(req.id);
       done();
     };
     let credential: Credential | Promise<Credential>;
