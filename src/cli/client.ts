@@ -14,7 +14,7 @@ export const ADMIN_PREFIX = '/admin/v1';
 const TIMEOUT_MS = 30_000;
 
 export interface ApiRequest {
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** Below /admin/v1, e.g. `/tenants/acme`. Path segments are encoded by `path` below. */
   path: string;
   query?: Record<string, string | number | undefined>;

@@ -5,56 +5,12 @@
  * admin route is one entry here.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { path, type AdminClient, type ApiRequest } from './client.js';
-import { CliError, EXIT } from './exit-codes.js';
+import { path, type ApiRequest } from './client.js';
+import { defined, integer, list, str, type Command, type Context, type Input, type OptionSpec } from './command-kit.js';
+import { operationsCommands } from './commands-operations.js';
 import { json, record, table, type Column } from './output.js';
 
-export interface OptionSpec {
-  type: 'string' | 'boolean';
-  description: string;
-  /** Shown in help instead of the option's name, e.g. `<time>`. */
-  value?: string;
-  multiple?: boolean;
-  required?: boolean;
-}
-
-export interface Input {
-  /** Positional arguments by name. */
-  args: Record<string, string>;
-  opts: Record<string, string | boolean | string[] | undefined>;
-}
-
-export interface Context {
-  client: AdminClient;
-  json: boolean;
-  out(text: string): void;
-  /** Aborted on Ctrl-C, for commands that run until stopped. */
-  signal: AbortSignal;
-}
-
-export interface Command {
-  /** The words that name it: `tenants create`. */
-  name: string;
-  summary: string;
-  /** Positional arguments in order; a trailing `?` marks an optional one. */
-  args?: string[];
-  options?: Record<string, OptionSpec>;
-  /** The admin API request; its answer is printed with `show` (or as JSON). */
-  request?: (i: Input) => ApiRequest;
-  show?: (body: any, i: Input) => string;
-  /** Instead of request/show, for commands that are more than one request. */
-  run?: (i: Input, ctx: Context) => Promise<void>;
-}
-
-// ------------------------------------------------------------ shared shapes
-
-const str = (i: Input, name: string): string | undefined => i.opts[name] as string | undefined;
-/** A comma-separated or repeated option as a list. */
-const list = (i: Input, name: string): string[] | undefined => {
-  const v = i.opts[name] as string[] | undefined;
-  return v?.length ? v.flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean) : undefined;
-};
-const defined = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+export type { Command, Context, Input, OptionSpec } from './command-kit.js';
 
 const tenantFields: Column<any>[] = [
   ['id', (t) => t.id],
@@ -294,12 +250,9 @@ export const commands: Command[] = [
     request: (i) => ({ method: 'POST', path: path`/tenants/${i.args.tenant!}/events/${i.args.id!}/redeliver`, body: defined({ endpointIds: list(i, 'endpoint') }) }),
     show: (b) => `queued ${b.queued} deliveries${b.endpointIds.length ? ` (${b.endpointIds.join(', ')})` : ''}\n`,
   },
+  ...operationsCommands,
 ];
 
-function integer(v: string, name: string): number {
-  if (!/^\d+$/.test(v)) throw new CliError(`--${name} must be a whole number`, EXIT.usage.code);
-  return Number(v);
-}
 
 /** Pages through the feed; with --follow, waits and polls again when it reaches the end. */
 async function followEvents(i: Input, ctx: Context): Promise<void> {
