@@ -128,7 +128,7 @@ for (const backend of backends) {
     t.equal(hook.status, 201);
     const patched = await a.admin('PATCH', `/tenants/${a.tenant}/webhooks/${hook.body.id}`, { events: ['tenant.disconnected'] });
     t.equal(patched.status, 400);
-    t.match(patched.body.detail, /^Unknown event type\(s\): "tenant.disconnected"\. The event types are: user\.created, .*tenant\.connected$/);
+    t.equal(patched.body.detail, `Unknown event type(s): "tenant.disconnected". The event types are: ${EVENT_TYPES.join(', ')}`);
     t.match((await a.admin('GET', `/tenants/${a.tenant}/events?types=user.exploded`)).body.detail, /Unknown event type/);
   });
 }
