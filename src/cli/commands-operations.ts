@@ -4,8 +4,9 @@
  * webhook deliveries and the audit trail (README.md "CLI").
  */
 import { readFileSync } from 'node:fs';
-import { path } from './client.js';
-import { defined, str, type Command, type Input, type OptionSpec } from './command-kit.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { path, type ApiRequest } from './client.js';
+import { defined, integer, str, type Command, type Context, type Input, type OptionSpec } from './command-kit.js';
 import { CliError, EXIT } from './exit-codes.js';
 import { json, record, table, type Column } from './output.js';
 
@@ -32,6 +33,49 @@ function jsonFile(file: string): unknown {
     return JSON.parse(text);
   } catch (err) {
     throw new CliError(`${file} is not JSON: ${(err as Error).message}`, EXIT.usage.code);
+  }
+}
+
+const requestFilters: Record<string, OptionSpec> = {
+  errors: { type: 'boolean', description: 'only requests answered with status 400 or more' },
+  status: { type: 'string', value: '<4xx|409>', description: 'a status class or code' },
+  resource: { type: 'string', value: '<id>', description: 'only requests about this resource' },
+  token: { type: 'string', value: '<tokenId>', description: 'only requests with this token' },
+};
+const requestsQuery = (i: Input, extra: Record<string, string | undefined>): ApiRequest => ({
+  method: 'GET',
+  path: path`/tenants/${i.args.tenant!}/requests`,
+  query: defined({ errors: i.opts.errors ? 'true' : undefined, status: str(i, 'status'), resource: str(i, 'resource'), token: str(i, 'token'), ...extra }) as Record<string, string>,
+});
+const requestColumns: Column<any>[] = [
+  ['at', (r) => r.at],
+  ['method', (r) => r.method],
+  ['path', (r) => r.path],
+  ['status', (r) => r.status],
+  ['ms', (r) => r.durationMs],
+  ['client', (r) => r.client?.idp ?? r.client?.userAgent],
+  ['summary', (r) => r.summary],
+  ['detail', (r) => r.detail],
+];
+
+/** Polls the newest page and prints what it has not printed yet, oldest first (JSON: one entry per line). */
+async function tailRequests(i: Input, ctx: Context): Promise<void> {
+  const intervalMs = integer(str(i, 'interval') ?? '2', 'interval') * 1000;
+  const seen = new Set<string>();
+  let since: string | undefined;
+  let first = true;
+  while (!ctx.signal.aborted) {
+    const { body } = await ctx.client.send(requestsQuery(i, { limit: '100', from: since }));
+    const fresh = (body.requests as { id: string; at: string }[]).filter((r) => !seen.has(r.id)).reverse();
+    for (const r of fresh) seen.add(r.id);
+    if (seen.size > 10_000) for (const id of [...seen].slice(0, 5_000)) seen.delete(id);
+    if (fresh.length) {
+      if (ctx.json) for (const r of fresh) ctx.out(JSON.stringify(r) + '\n');
+      else ctx.out(table(fresh, requestColumns, { header: first }));
+      first = false;
+      since = fresh.at(-1)!.at;
+    }
+    await sleep(intervalMs, undefined, { signal: ctx.signal }).catch(() => {});
   }
 }
 
@@ -132,39 +176,16 @@ export const operationsCommands: Command[] = [
     name: 'requests list',
     summary: "The tenant's provisioning log: SCIM requests, newest first",
     args: ['tenant'],
-    options: {
-      errors: { type: 'boolean', description: 'only requests answered with status 400 or more' },
-      status: { type: 'string', value: '<4xx|409>', description: 'a status class or code' },
-      resource: { type: 'string', value: '<id>', description: 'only requests about this resource' },
-      token: { type: 'string', value: '<tokenId>', description: 'only requests with this token' },
-      ...range,
-      ...page,
-    },
-    request: (i) => ({
-      method: 'GET',
-      path: path`/tenants/${i.args.tenant!}/requests`,
-      query: defined({
-        errors: i.opts.errors ? 'true' : undefined,
-        status: str(i, 'status'),
-        resource: str(i, 'resource'),
-        token: str(i, 'token'),
-        from: str(i, 'from'),
-        to: str(i, 'to'),
-        limit: str(i, 'limit'),
-        cursor: str(i, 'cursor'),
-      }) as Record<string, string>,
-    }),
-    show: (b) =>
-      table<any>(b.requests, [
-        ['at', (r) => r.at],
-        ['method', (r) => r.method],
-        ['path', (r) => r.path],
-        ['status', (r) => r.status],
-        ['ms', (r) => r.durationMs],
-        ['client', (r) => r.client?.idp ?? r.client?.userAgent],
-        ['summary', (r) => r.summary],
-        ['detail', (r) => r.detail],
-      ]) + more(b),
+    options: { ...requestFilters, ...range, ...page },
+    request: (i) => requestsQuery(i, { from: str(i, 'from'), to: str(i, 'to'), limit: str(i, 'limit'), cursor: str(i, 'cursor') }),
+    show: (b) => table<any>(b.requests, requestColumns) + more(b),
+  },
+  {
+    name: 'requests tail',
+    summary: 'The provisioning log as it happens: the latest requests, then each new one, until interrupted',
+    args: ['tenant'],
+    options: { ...requestFilters, interval: { type: 'string', value: '<s>', description: 'seconds between polls (default 2)' } },
+    run: tailRequests,
   },
   {
     name: 'tenants status',
@@ -191,7 +212,7 @@ export const operationsCommands: Command[] = [
       ]),
   },
   {
-    name: 'deliveries list',
+    name: 'webhooks deliveries',
     summary: "A webhook endpoint's deliveries, newest first",
     args: ['tenant', 'webhookId'],
     options: { status: { type: 'string', value: 'pending|succeeded|dead', description: 'only deliveries in this state' }, ...range, ...page },
@@ -209,6 +230,13 @@ export const operationsCommands: Command[] = [
         ['last status', (d) => d.lastStatus],
         ['last error', (d) => d.lastError],
       ]) + more(b),
+  },
+  {
+    name: 'webhooks redeliver',
+    summary: "Send every dead letter of an endpoint again, in event order",
+    args: ['tenant', 'id'],
+    request: (i) => ({ method: 'POST', path: path`/tenants/${i.args.tenant!}/webhooks/${i.args.id!}/redeliver`, body: { status: 'dead' } }),
+    show: (b) => `queued ${b.queued} deliveries\n`,
   },
   {
     name: 'webhooks test',

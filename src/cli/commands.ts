@@ -225,6 +225,16 @@ export const commands: Command[] = [
     run: followEvents,
   },
   {
+    name: 'events tail',
+    summary: 'The poll feed as it happens, until interrupted (events list --follow)',
+    args: ['tenant'],
+    options: {
+      types: { type: 'string', multiple: true, value: '<type,…>', description: 'only these event types' },
+      interval: { type: 'string', value: '<s>', description: 'seconds between polls (default 2)' },
+    },
+    run: (i, ctx) => followEvents({ ...i, opts: { ...i.opts, follow: true } }, ctx),
+  },
+  {
     name: 'events get',
     summary: 'One event with its deliveries and every attempt',
     args: ['tenant', 'id'],

@@ -76,4 +76,30 @@ t.test(`${backend}: policy, holds, status, requests, audit, dry run and go-live 
   t.match(audit.stdout, new RegExp(`acme +ADMIN_TOKEN \\(admin\\) +hold\\.released +${holdId}`));
   t.match(dryRun.stdout, /^mode: +live$/m);
   t.match(goLive.stdout, /^already live$/m);
+
+  // Webhook deliveries (no worker runs here: they stay pending) and the dead letters' redelivery.
+  const hook = await s.admin('POST', '/tenants/acme/webhooks', { url: 'http://127.0.0.1:9/hook' });
+  t.equal(hook.status, 201);
+  await s.scim('POST', '/Users', user('op-4@example.com'));
+  const [deliveries, redeliver] = await Promise.all([ok(['webhooks', 'deliveries', 'acme', hook.body.id, '--status', 'pending']), ok(['webhooks', 'redeliver', 'acme', hook.body.id])]);
+  t.match(deliveries.stdout, /^\d+ +user\.created +pending +0 /m);
+  t.match(redeliver.stdout, /^queued 0 deliveries$/m, 'no dead letters yet');
+
+  // requests tail: what is there, then each new request, until Ctrl-C.
+  const tail = cli(['requests', 'tail', 'acme', '--interval', '1', '--json'], { ROSTER_URL: url, ADMIN_TOKEN });
+  let out = '';
+  tail.proc.stdout!.on('data', (c: string) => (out += c));
+  const lines = () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const until = async (pred: () => boolean) => {
+    for (let i = 0; i < 300 && !pred(); i++) await new Promise((r) => setTimeout(r, 50));
+  };
+  await until(() => lines().length > 0);
+  t.ok(lines().some((r) => r.method === 'POST' && r.path === '/Users'), 'the latest requests first');
+  t.equal((await s.scim('GET', '/Users/00000000-0000-4000-8000-000000000000')).status, 404);
+  await until(() => lines().some((r) => r.status === 404));
+  const tailed = lines();
+  t.match(tailed.at(-1), { method: 'GET', status: 404 }, 'then the new one');
+  t.equal(new Set(tailed.map((r) => r.id)).size, tailed.length, 'each once');
+  tail.proc.kill('SIGINT');
+  t.equal((await tail).code, 0, 'Ctrl-C ends it with exit 0');
 });
