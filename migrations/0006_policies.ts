@@ -22,6 +22,8 @@
  * - tenant_usage: the tenant's active users in the audience, kept while a
  *   license cap is set, and whether the cap was reached since usage was last
  *   below it (tenant.license_limit_reached is sent once per crossing).
+ * - mapping_reports: mapped fields that yielded nothing for some user since
+ *   the policy was last set (tenant.mapping_incomplete is sent once per field).
  */
 import { sql, type Kysely } from 'kysely';
 
@@ -92,10 +94,18 @@ export async function up(db: Kysely<any>): Promise<void> {
       cap_reached boolean not null default false,
       counted_at timestamptz not null default now()
     )`.execute(db);
+
+  await sql`
+    create table mapping_reports (
+      tenant_id text not null references tenants (id) on delete cascade,
+      field text not null,
+      reported_at timestamptz not null default now(),
+      primary key (tenant_id, field)
+    )`.execute(db);
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
-  for (const t of ['tenant_usage', 'policy_jobs', 'policy_schedule', 'host_tombstones', 'tenant_policies']) {
+  for (const t of ['mapping_reports', 'tenant_usage', 'policy_jobs', 'policy_schedule', 'host_tombstones', 'tenant_policies']) {
     await sql`drop table if exists ${sql.table(t)}`.execute(db);
   }
   await sql`drop index if exists users_host_state`.execute(db);

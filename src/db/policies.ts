@@ -302,3 +302,17 @@ export async function markCapReached(db: Q, tenantId: string): Promise<boolean> 
   const r = await sql`update tenant_usage set cap_reached = true where tenant_id = ${tenantId} and not cap_reached`.execute(db);
   return Number(r.numAffectedRows ?? 0) > 0;
 }
+
+/** The fields not reported yet since the policy was set, now marked reported (tenant.mapping_incomplete once per field). */
+export async function claimMappingReports(db: Q, tenantId: string, fields: string[]): Promise<string[]> {
+  const r = await sql<{ field: string }>`
+    insert into mapping_reports (tenant_id, field) select ${tenantId}, f from unnest(${fields}::text[]) as f
+    on conflict do nothing returning field`.execute(db);
+  const fresh = new Set(r.rows.map((row) => row.field));
+  return fields.filter((f) => fresh.has(f));
+}
+
+/** A new policy: its mapping's gaps are reported afresh. */
+export async function clearMappingReports(db: Q, tenantId: string): Promise<void> {
+  await sql`delete from mapping_reports where tenant_id = ${tenantId}`.execute(db);
+}

@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { insertEvents } from '../db/outbox.js';
+import { claimMappingReports } from '../db/policies.js';
 import type { ResourceWrite } from '../db/resources.js';
 import type { Db, Tx } from '../db/index.js';
 import type { Actor } from '../services/actor.js';
@@ -161,7 +162,17 @@ export async function recordChange(db: Db, change: ResourceChange, write?: Resou
   if (events.length === 0 && !write) return;
   const queued = await insertEvents(db, { tenantId: change.tenantId, resourceType: change.resourceType, resourceId: change.id, txn: randomUUID(), heldBy: change.heldBy ?? null }, events, write);
   if (queued > 0) wakeDeliveryWorkers();
+  const missing = events.length > 0 ? change.profile?.missing : undefined;
+  if (missing?.length) await reportMissingFields(db, change.tenantId, change.id, missing);
 }
+
+/** Mapped fields that yield nothing: the host hears of each once per policy version (tenant.mapping_incomplete). */
+async function reportMissingFields(db: Db, tenantId: string, userId: string, missing: string[]): Promise<void> {
+  const fresh = await claimMappingReports(db, tenantId, missing);
+  if (fresh.length) await recordTenantEvent(db, tenantId, 'tenant.mapping_incomplete', { fields: fresh, example: userId }, MAPPING_ACTOR);
+}
+
+const MAPPING_ACTOR: Actor = { type: 'system', name: 'field mapping' };
 
 /**
  * Record an event about the tenant itself (README "Tenant events"), in the

@@ -20,7 +20,7 @@ export const RESOURCE_EVENT_TYPES = [
 ] as const;
 
 /** Events about the tenant itself (README.md, "Tenant events"), recorded with recordTenantEvent. */
-export const TENANT_EVENT_TYPES = ['tenant.connected', 'tenant.license_limit_reached', 'tenant.safeguard_triggered', 'tenant.webhook_disabled'] as const;
+export const TENANT_EVENT_TYPES = ['tenant.connected', 'tenant.license_limit_reached', 'tenant.mapping_incomplete', 'tenant.safeguard_triggered', 'tenant.webhook_disabled'] as const;
 export type TenantEventType = (typeof TENANT_EVENT_TYPES)[number];
 
 /** The event catalogue: every type an endpoint may subscribe to and the feed may carry. */

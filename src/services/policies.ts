@@ -106,6 +106,7 @@ export class PolicyService {
       if (!v) throw preconditionFailed(`If-Match ${opts.ifMatch} does not match the current version of the policy`);
       await repo.startJob(trx, tenantId, v.version, await repo.countUsers(trx, tenantId));
       if (policy.licenseCap !== null) await repo.resetUsage(trx, tenantId);
+      await repo.clearMappingReports(trx, tenantId);
       return v;
     });
     this.#cache.delete(tenantId);

@@ -277,10 +277,19 @@ for (const backend of backends) {
       t.same(created!.data.profile, { email: 'work@example.com', workEmail: 'work@example.com', department: 'SALES', city: 'Utrecht', manager: 'boss-id', hired: '2024-03-01', badge: null });
       t.notOk(created!.data.profileMissing, 'nothing required is missing');
       await x.send('PATCH', `/Users/${id}`, patch({ op: 'remove', path: 'emails[type eq "work"]' }, { op: 'remove', path: 'addresses' }));
-      const [updated] = await x.toldFull();
+      const [updated, incomplete, ...rest] = await x.toldFull();
       t.equal(updated!.type, 'user.updated');
       t.equal(updated!.data.profile.email, 'other@example.com', 'primary > work > other; personal addresses never (personalEmails false)');
       t.same(updated!.data.profileMissing, ['workEmail', 'city'], 'what the mapping could not find is reported, in the mapping\'s order');
+      t.equal(incomplete!.type, 'tenant.mapping_incomplete', 'and the host hears of the gap as a tenant event');
+      t.match(incomplete!.data, { fields: ['workEmail', 'city'], example: id, actor: { type: 'system', name: 'field mapping' } });
+      t.same(rest, []);
+      await x.send('PATCH', `/Users/${id}`, patch({ op: 'replace', path: 'title', value: 'Boss' }));
+      t.same((await x.toldFull()).map((e) => e.type), ['user.updated'], 'once per field until the policy changes');
+      t.equal((await a.admin('PUT', '/tenants/mapping/policy', { mapping: { fields: { workEmail: 'emails[type eq "work"].value' } } })).status, 200);
+      await x.send('PATCH', `/Users/${id}`, patch({ op: 'replace', path: 'title', value: 'Chief' }));
+      const after = (await x.toldFull()).filter((e) => e.type === 'tenant.mapping_incomplete');
+      t.same(after.map((e) => e.data.fields), [['workEmail']], 'a new policy reports afresh');
     });
 
     await t.test('license cap: creations and reactivations beyond it get 403; usage in status', async (t) => {
