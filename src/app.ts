@@ -19,6 +19,8 @@ import type { Features } from './scim/discovery.js';
 import { configuredAdminKeys, type AdminKeys } from './services/admin-keys.js';
 import { GoLiveService } from './services/golive.js';
 import { SafeguardService } from './services/safeguard.js';
+import { SetupLinkService } from './services/setup-links.js';
+import { consoleApi } from './http/console/index.js';
 import { PolicyService } from './services/policies.js';
 import { TenantService } from './services/tenants.js';
 import { UserService } from './services/users.js';
@@ -37,6 +39,7 @@ export interface Services {
   policies: PolicyService;
   golive: GoLiveService;
   safeguard: SafeguardService;
+  setupLinks: SetupLinkService;
   users: UserService;
   groups: GroupService;
   search: SearchService;
@@ -107,6 +110,7 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
     policies,
     golive: new GoLiveService(database.db, policies, tenants),
     safeguard,
+    setupLinks: new SetupLinkService(database.db, tenants, config.publicUrl),
     users,
     groups,
     search: new SearchService(database.db, users, groups),
@@ -134,19 +138,36 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
   });
 
   await app.register(scimApi, { prefix: SCIM_PREFIX, config, tenants: services.tenants, users: services.users, groups: services.groups, search: services.search, bulk: services.bulk, features, authFailures: ops.rateLimits.authFailures, requestLog, status: services.status });
+  const adminKeys = opts.adminKeys ?? configuredAdminKeys(config);
   await app.register(adminApi, {
     prefix: '/admin/v1',
     config,
     tenants: services.tenants,
-    adminKeys: opts.adminKeys ?? configuredAdminKeys(config),
+    adminKeys,
     db: database.db,
     policies,
     golive: services.golive,
     safeguard,
+    setupLinks: services.setupLinks,
     authFailures: ops.rateLimits.authFailures,
     audit,
     requestLog,
     status: services.status,
+  });
+  await app.register(consoleApi, {
+    db: database.db,
+    publicUrl: config.publicUrl,
+    adminKeys,
+    authFailures: ops.rateLimits.authFailures,
+    tenants: services.tenants,
+    status: services.status,
+    requestLog,
+    policies,
+    golive: services.golive,
+    safeguard,
+    setupLinks: services.setupLinks,
+    users: services.users,
+    audit,
   });
   await app.register(jwksRoutes, { db: database.db });
   await app.register(homeRoutes, { publicUrl: config.publicUrl });

@@ -49,6 +49,19 @@ export function authenticateTenant(req: FastifyRequest, tenants: TenantService, 
 }
 
 /**
+ * Who an admin credential is (its audit actor), or undefined: its digest
+ * against every accepted key's, each compared in constant time and all of
+ * them compared (no early exit). The console's sign-in uses it too.
+ */
+export function adminActorFor(token: string, keys: AdminKeys): Actor | undefined {
+  if (keys.digests.length === 0) return undefined;
+  const presented = sha256(token);
+  let ok = false;
+  for (const d of keys.digests) ok = timingSafeEqual(presented, d) || ok;
+  return ok ? ADMIN_TOKEN_ACTOR : undefined;
+}
+
+/**
  * The one check for admin requests: the bearer token's digest against every
  * accepted key's, each compared in constant time and all of them compared
  * (no early exit), so timing reveals neither the key nor which one matched.
@@ -58,12 +71,8 @@ export function authenticateTenant(req: FastifyRequest, tenants: TenantService, 
  */
 export function authenticateAdmin(req: FastifyRequest, keys: AdminKeys, failures?: AuthFailures): Actor {
   const token = bearerToken(req);
-  if (token && keys.digests.length > 0) {
-    const presented = sha256(token);
-    let ok = false;
-    for (const d of keys.digests) ok = timingSafeEqual(presented, d) || ok;
-    if (ok) return ADMIN_TOKEN_ACTOR;
-  }
+  const actor = token ? adminActorFor(token, keys) : undefined;
+  if (actor) return actor;
   const limited = failures?.check(req.ip);
   if (limited) throw limited;
   failures?.record(req.ip);

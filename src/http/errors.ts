@@ -40,21 +40,24 @@ export function sendError(reply: FastifyReply, err: ScimError): FastifyReply {
   return reply.code(err.status).type(SCIM_CONTENT_TYPE).send(errorBody(err.status, err.message, err.scimType));
 }
 
+/** What any error becomes: a ScimError with the status and detail to answer (logged when it is Roster's fault). */
+export function scimErrorOf(err: FastifyError, req: FastifyRequest): ScimError {
+  const scim = fromFastifyError(err);
+  if (scim) {
+    if (scim.status >= 500) req.log.error({ err }, 'request failed');
+    return scim;
+  }
+  if (isDatabaseUnavailable(err)) {
+    // Expected while Postgres restarts or fails over: one line per request, no stack.
+    req.log.warn({ err: err.message, code: err.code }, 'database unavailable; answered 503');
+    return databaseUnavailable();
+  }
+  req.log.error({ err }, 'unexpected error');
+  return new ScimError(500, `Internal server error (request id ${req.id})`);
+}
+
 export function installErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
-    const scim = fromFastifyError(err);
-    if (scim) {
-      if (scim.status >= 500) req.log.error({ err }, 'request failed');
-      return sendError(reply, scim);
-    }
-    if (isDatabaseUnavailable(err)) {
-      // Expected while Postgres restarts or fails over: one line per request, no stack.
-      req.log.warn({ err: err.message, code: err.code }, 'database unavailable; answered 503');
-      return sendError(reply, databaseUnavailable());
-    }
-    req.log.error({ err }, 'unexpected error');
-    return sendError(reply, new ScimError(500, `Internal server error (request id ${req.id})`));
-  });
+  app.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => sendError(reply, scimErrorOf(err, req)));
 
   app.setNotFoundHandler((req, reply) => sendError(reply, new ScimError(404, `No endpoint ${req.method} ${req.url.split('?')[0]}`)));
 }

@@ -28,6 +28,7 @@ export async function homeRoutes(app: FastifyInstance, opts: { publicUrl: string
   const links: HomeLink[] = [
     { rel: 'docs', href: `${base}/docs`, title: 'API documentation (OpenAPI, browsable)' },
     { rel: 'openapi', href: `${base}/openapi.json`, title: 'OpenAPI 3.1 document' },
+    { rel: 'console', href: `${base}/console`, title: 'Console: tenants, tokens, setup links, logs, policies (sign in with the admin token)' },
     { rel: 'admin', href: `${base}/admin/v1`, title: 'Admin API (bearer ADMIN_TOKEN): tenants, tokens, webhooks, events' },
     { rel: 'jwks', href: `${base}/.well-known/jwks.json`, title: 'Keys that verify the Security Event Tokens Roster signs' },
   ];

@@ -45,7 +45,7 @@ t.test('embedded database: the first start prints both tokens once, the CLI work
   t.equal(home.status, 200, '/ answers');
   const links = JSON.parse(home.body);
   t.match(links.scimBaseUrl, /\/scim\/v2\/\{tenant\}$/);
-  t.same(links.links.map((l: { rel: string }) => l.rel), ['docs', 'openapi', 'admin', 'jwks']);
+  t.same(links.links.map((l: { rel: string }) => l.rel), ['docs', 'openapi', 'console', 'admin', 'jwks']);
   const page = await get(first.port, '/', { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' });
   t.match(page.headers['content-type'], /^text\/html/);
   t.match(page.body, /<a href="[^"]*\/docs">/, 'a browser gets a page linking the docs');

@@ -36,6 +36,8 @@ export const AUDIT_ACTIONS = [
   'event.redelivered',
   'hold.released',
   'hold.rejected',
+  'setup_link.created',
+  'setup_link.revoked',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -118,7 +120,7 @@ const AuditEntrySchema = Type.Object({
   tenant: Nullable(Type.String()),
   actor: ActorSchema,
   action: Type.Union(AUDIT_ACTIONS.map((a) => Type.Literal(a))),
-  target: Type.Object({ type: Type.String({ description: 'tenant, token, webhook, event or hold' }), id: Nullable(Type.String()) }),
+  target: Type.Object({ type: Type.String({ description: 'tenant, token, webhook, event, hold or setup_link' }), id: Nullable(Type.String()) }),
   requestId: Nullable(Type.String({ description: 'The request id (X-Request-Id), as in the server log' })),
   details: Type.Object({}, { additionalProperties: true, description: '`status` of the response; `body`: the request body with secrets removed' }),
 });

@@ -24,6 +24,8 @@ import { eventRoutes } from './events.js';
 import { policyRoutes } from './policy.js';
 import { goLiveRoutes } from './golive.js';
 import { holdRoutes } from './holds.js';
+import { setupLinkRoutes } from './setup-links.js';
+import type { SetupLinkService } from '../../services/setup-links.js';
 import type { SafeguardService } from '../../services/safeguard.js';
 import type { GoLiveService } from '../../services/golive.js';
 import type { PolicyService } from '../../services/policies.js';
@@ -43,6 +45,8 @@ export interface AdminDeps {
   golive?: GoLiveService;
   /** Enables the safeguard's hold routes under /tenants/:tenant. */
   safeguard?: SafeguardService;
+  /** Enables the setup-link routes under /tenants/:tenant. */
+  setupLinks?: SetupLinkService;
   /** Failed authentication per client address (src/http/rate-limit.ts); none when the limit is off. */
   authFailures?: AuthFailures | undefined;
   /** Records admin actions (src/http/admin/audit.ts) and serves the audit routes. */
@@ -231,6 +235,7 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
   if (deps.safeguard) {
     await app.register(holdRoutes, { prefix: '/tenants/:tenant', tenants, safeguard: deps.safeguard });
   }
+  if (deps.setupLinks) await app.register(setupLinkRoutes, { prefix: '/tenants/:tenant', setupLinks: deps.setupLinks });
   if (deps.status) await app.register(visibilityRoutes, { prefix: '/tenants/:tenant', tenants, requestLog: deps.requestLog, status: deps.status });
   if (deps.audit) await app.register(auditRoutes, { audit: deps.audit });
 }
