@@ -85,6 +85,21 @@ for (const backend of backends) {
     const feed = await a.admin('GET', `/tenants/${a.tenant}/events?types=user.created`);
     const eid = feed.body.events[0].id;
     await act('POST /tenants/{tenant}/events/{id}/redeliver', `/tenants/${a.tenant}/events/${eid}/redeliver`, undefined, 'event.redelivered', { tenant: a.tenant, type: 'event', id: eid });
+    // The deletion safeguard's holds: two deactivations beyond a threshold of one, each opening a hold.
+    await a.services.policies.put(a.tenant, { safeguard: { maxCount: 1, maxPercent: null } });
+    const holdOf = async () => {
+      const id = (await a.scim('POST', '/Users', user(`held-${Math.random()}`))).body.id;
+      await a.scim('PATCH', `/Users/${id}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'active', value: false }] });
+      return (await a.admin('GET', `/tenants/${a.tenant}/holds?state=open`)).body.holds[0].id as string;
+    };
+    await a.scim('PATCH', `/Users/${feed.body.events[0].data.id}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'active', value: false }] });
+    const h1 = await holdOf();
+    await act('POST /tenants/{tenant}/holds/{id}/release', `/tenants/${a.tenant}/holds/${h1}/release`, undefined, 'hold.released', { tenant: a.tenant, type: 'hold', id: h1 });
+    const h2 = await holdOf();
+    await act('POST /tenants/{tenant}/holds/{id}/reject', `/tenants/${a.tenant}/holds/${h2}/reject`, undefined, 'hold.rejected', { tenant: a.tenant, type: 'hold', id: h2 });
+    const link = await act('POST /tenants/{tenant}/setup-links', `/tenants/${a.tenant}/setup-links`, { expiresInDays: 2 }, 'setup_link.created', { tenant: a.tenant, type: 'setup_link' });
+    t.notOk(JSON.stringify(await latest()).includes(link.body.url), 'the setup link is not in the trail');
+    await act('DELETE /tenants/{tenant}/setup-links/{id}', `/tenants/${a.tenant}/setup-links/${link.body.id}`, undefined, 'setup_link.revoked', { tenant: a.tenant, type: 'setup_link', id: link.body.id });
     await w('DELETE /tenants/{tenant}/webhooks/{id}', '', undefined, 'webhook.deleted');
     await act('DELETE /tenants/{tenant}', '/tenants/globex', undefined, 'tenant.deleted', { tenant: 'globex', type: 'tenant', id: 'globex' });
 

@@ -6,7 +6,8 @@
  * (@fastify/csrf-protection); the Content-Security-Policy allows nothing
  * inline and nothing from another origin, so it works without internet.
  */
-import cookie from '@fastify/cookie';
+import { randomBytes } from 'node:crypto';
+import cookie, { Signer } from '@fastify/cookie';
 import csrf from '@fastify/csrf-protection';
 import formbody from '@fastify/formbody';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -66,13 +67,22 @@ export interface ConsoleContext extends ConsoleDeps {
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 export async function consoleApi(app: FastifyInstance, deps: ConsoleDeps): Promise<void> {
-  const secret = await ensureSecret(deps.db, 'console_cookie_secret', () => (globalThis.crypto.randomUUID() + globalThis.crypto.randomUUID()).replaceAll('-', ''));
+  // The cookie secret is shared by every replica (server_secrets), read at the first console request: building
+  // the app touches no database (scripts/openapi.ts builds it without one).
+  let signer: Signer | undefined;
+  let secret = '';
+  const lazy = { sign: (v: string) => signer!.sign(v), unsign: (v: string) => signer!.unsign(v) };
+  app.addHook('onRequest', async () => {
+    if (signer) return;
+    secret = await ensureSecret(deps.db, 'console_cookie_secret', () => randomBytes(32).toString('base64url'));
+    signer = new Signer(secret);
+  });
   // The SCIM body parsers (src/http/input.ts) read JSON only; pages post forms.
   app.removeAllContentTypeParsers();
   await app.register(formbody, { bodyLimit: 1024 * 1024 });
-  await app.register(cookie, { secret });
+  await app.register(cookie, { secret: lazy });
   await app.register(csrf, { cookieOpts: { path: '/', httpOnly: true, sameSite: 'strict', signed: true }, getToken: (req) => (req.body as Record<string, string> | undefined)?._csrf });
-  const sessions = new Sessions(secret, () => deps.adminKeys);
+  const sessions = new Sessions(() => secret, () => deps.adminKeys);
 
   app.addHook('onSend', async (_req, reply, payload) => {
     reply.header('content-security-policy', CSP);

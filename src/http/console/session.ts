@@ -23,12 +23,12 @@ export interface ConsoleSession {
 
 export class Sessions {
   constructor(
-    private readonly secret: string,
+    private readonly secret: () => string,
     private readonly keys: () => AdminKeys,
   ) {}
 
   #fingerprint(digest: Buffer): string {
-    return createHmac('sha256', this.secret).update(digest).digest('base64url');
+    return createHmac('sha256', this.secret()).update(digest).digest('base64url');
   }
 
   start(reply: FastifyReply, req: FastifyRequest, token: string, actor: Actor): void {
