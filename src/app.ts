@@ -21,6 +21,7 @@ import { GoLiveService } from './services/golive.js';
 import { SafeguardService } from './services/safeguard.js';
 import { SetupLinkService } from './services/setup-links.js';
 import { consoleApi } from './http/console/index.js';
+import { deliveryService } from './http/admin/deliveries.js';
 import { PolicyService } from './services/policies.js';
 import { TenantService } from './services/tenants.js';
 import { UserService } from './services/users.js';
@@ -139,6 +140,8 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
 
   await app.register(scimApi, { prefix: SCIM_PREFIX, config, tenants: services.tenants, users: services.users, groups: services.groups, search: services.search, bulk: services.bulk, features, authFailures: ops.rateLimits.authFailures, requestLog, status: services.status });
   const adminKeys = opts.adminKeys ?? configuredAdminKeys(config);
+  const deliveries = deliveryService(database.db, config);
+  app.addHook('onClose', deliveries.close);
   await app.register(adminApi, {
     prefix: '/admin/v1',
     config,
@@ -149,6 +152,7 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
     golive: services.golive,
     safeguard,
     setupLinks: services.setupLinks,
+    deliveries: deliveries.service,
     authFailures: ops.rateLimits.authFailures,
     audit,
     requestLog,
@@ -167,6 +171,7 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
     safeguard,
     setupLinks: services.setupLinks,
     users: services.users,
+    deliveries: deliveries.service,
     audit,
   });
   await app.register(jwksRoutes, { db: database.db });

@@ -91,3 +91,12 @@ export async function eventDeliveries(db: Db, eventId: string): Promise<Delivery
     attemptLog: byDelivery.get(str(d.id)) ?? [],
   }));
 }
+
+/** One resource's events, newest first (its history, as the console shows it); held events too. */
+export async function resourceEvents(db: Db, tenantId: string, resourceId: string, limit: number): Promise<(StoredEvent & { held: boolean })[]> {
+  const r = await sql<EventRow & { held_by: unknown }>`
+    select ${EVENT_COLUMNS}, e.held_by from events e
+    where e.tenant_id = ${tenantId} and e.resource_id = ${resourceId}
+    order by e.seq desc limit ${limit}`.execute(db);
+  return r.rows.map((row) => ({ ...eventFromRow(row), held: row.held_by !== null }));
+}

@@ -19,6 +19,7 @@ import type { ScimContext } from './context.js';
 import { checkIfMatch } from './preconditions.js';
 import { removeMemberships } from './groups.js';
 import { countRows, fetchRows } from '../db/paging.js';
+import { resourceEvents } from '../db/outbox-feed.js';
 import { insertTombstone, scheduleUser } from '../db/policies.js';
 import { decideHost, frozenHost, plainUserEvent, policyOutcome, timeDriven } from './host.js';
 import type { PolicyService } from './policies.js';
@@ -104,6 +105,11 @@ export class UserService {
     const found = await users.findUserWithGroups(this.db, ctx.tenant.id, id);
     if (!found) throw missing(id);
     return { stored: found.stored, scim: this.present(ctx, found.stored, found.groups) };
+  }
+
+  /** The user's events, newest first: what the host was told (or is held), for the console. */
+  history(ctx: ScimContext, id: string, limit: number): ReturnType<typeof resourceEvents> {
+    return resourceEvents(this.db, ctx.tenant.id, id, limit);
   }
 
   /** The query's users as a paging segment (also used by the root search). */

@@ -16,6 +16,7 @@ import t from 'tap';
 import { ADMIN_TOKEN, startApp, user } from '../helpers/app.js';
 import { backends } from '../helpers/db.js';
 import { ROOT } from '../helpers/server.js';
+import { startReceiver } from '../events/helpers.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const backend = backends[0]!;
@@ -132,7 +133,19 @@ t.test(`${backend}: console and setup link in a real browser`, { skip: existsSyn
     await op.getByRole('heading', { name: heading }).first().waitFor();
   }
   await op.goto('/console/tenants/initech/users?filter=userName%20sw%20%22first%22');
-  await op.getByRole('link', { name: 'first@initech.example' }).waitFor();
+  await op.getByRole('link', { name: 'first@initech.example' }).click();
+  await op.getByRole('heading', { name: 'What the host was told' }).waitFor();
+  await op.getByRole('cell', { name: 'user.created' }).waitFor();
+
+  // A webhook endpoint: its deliveries and the test ping, answered by a real receiver on loopback.
+  const rx = await startReceiver(t);
+  t.equal((await a.admin('POST', '/tenants/initech/webhooks', { url: rx.url })).status, 201);
+  await op.goto('/console/tenants/initech');
+  await op.getByRole('link', { name: rx.url }).click();
+  await op.getByRole('heading', { name: 'Webhook deliveries' }).waitFor();
+  await op.getByRole('button', { name: 'Send a test ping' }).click();
+  await op.getByText(/Test ping delivered: 204/).waitFor();
+  t.equal(rx.all.at(-1)!.json.type, 'webhook.test', 'the receiver got the ping');
   await op.goto('/console/tenants/initech/policy');
   await op.getByLabel(/^Lifecycle, audience/).fill('{"licenseCap": -1}');
   await op.getByRole('button', { name: 'Save policy' }).click();
@@ -144,7 +157,7 @@ t.test(`${backend}: console and setup link in a real browser`, { skip: existsSyn
   const audit = await a.admin('GET', '/tenants/initech/audit');
   t.same(
     audit.body.entries.map((e: any) => e.action).reverse(),
-    ['tenant.created', 'token.issued', 'token.issued', 'token.revoked', 'setup_link.created', 'token.issued', 'setup_link.created', 'setup_link.created', 'setup_link.revoked', 'tenant.policy_updated'],
+    ['tenant.created', 'token.issued', 'token.issued', 'token.revoked', 'setup_link.created', 'token.issued', 'setup_link.created', 'setup_link.created', 'setup_link.revoked', 'webhook.created', 'webhook.tested', 'tenant.policy_updated'],
     'every change is audited, console and setup page included',
   );
 

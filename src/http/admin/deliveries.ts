@@ -17,6 +17,17 @@ import { DateTime, iso, Next, Nullable, PageQueryProps } from './common.js';
 export interface DeliveryRoutesOptions {
   db: Db;
   config: Pick<Config, 'publicUrl' | 'webhookTimeoutMs' | 'webhookConnectTimeoutMs' | 'webhookAllowedCidrs' | 'webhookDeniedCidrs' | 'webhookSecretGraceSeconds'>;
+  /** The app's delivery service (src/app.ts); one of its own, closed with the routes, when not given. */
+  deliveries?: DeliveryService;
+}
+
+/** The delivery browser's service over `db`, and how to close its sender. */
+export function deliveryService(db: Db, config: DeliveryRoutesOptions['config']): { service: DeliveryService; close: () => Promise<void> } {
+  const destinations = { allowed: config.webhookAllowedCidrs, denied: config.webhookDeniedCidrs };
+  const webhooks = new WebhookService(db, { secretGraceSeconds: config.webhookSecretGraceSeconds, destinations });
+  // The test ping is sent as deliveries are: only where they may go, with their timeouts.
+  const sender = createSender(db, config);
+  return { service: new DeliveryService(db, webhooks, sender, { publicUrl: config.publicUrl }), close: async () => sender.close() };
 }
 
 const IdParams = Type.Object({ tenant: Type.String(), id: Type.String() });
@@ -59,13 +70,12 @@ const deliveryOut = (d: DeliveryView) => ({
 type IP = { tenant: string; id: string };
 
 export async function deliveryRoutes(app: FastifyInstance, opts: DeliveryRoutesOptions): Promise<void> {
-  const { config } = opts;
-  const destinations = { allowed: config.webhookAllowedCidrs, denied: config.webhookDeniedCidrs };
-  const webhooks = new WebhookService(opts.db, { secretGraceSeconds: config.webhookSecretGraceSeconds, destinations });
-  // The test ping is sent as deliveries are: only where they may go, with their timeouts.
-  const sender = createSender(opts.db, config);
-  app.addHook('onClose', () => sender.close());
-  const svc = new DeliveryService(opts.db, webhooks, sender, { publicUrl: config.publicUrl });
+  let svc = opts.deliveries;
+  if (!svc) {
+    const own = deliveryService(opts.db, opts.config);
+    app.addHook('onClose', own.close);
+    svc = own.service;
+  }
   const tags = ['Admin: webhooks'];
 
   app.get(

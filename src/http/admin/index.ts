@@ -20,6 +20,7 @@ import type { AuthFailures } from '../rate-limit.js';
 import { adminValidatorCompiler } from '../validation.js';
 import { auditRoutes, installAudit } from './audit.js';
 import { deliveryRoutes } from './deliveries.js';
+import type { DeliveryService } from '../../events/deliveries.js';
 import { eventRoutes } from './events.js';
 import { policyRoutes } from './policy.js';
 import { goLiveRoutes } from './golive.js';
@@ -47,6 +48,8 @@ export interface AdminDeps {
   safeguard?: SafeguardService;
   /** Enables the setup-link routes under /tenants/:tenant. */
   setupLinks?: SetupLinkService;
+  /** The delivery browser's service (else the delivery routes make their own). */
+  deliveries?: DeliveryService;
   /** Failed authentication per client address (src/http/rate-limit.ts); none when the limit is off. */
   authFailures?: AuthFailures | undefined;
   /** Records admin actions (src/http/admin/audit.ts) and serves the audit routes. */
@@ -224,6 +227,7 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
       prefix: '/tenants/:tenant',
       db: deps.db,
       config,
+      ...(deps.deliveries ? { deliveries: deps.deliveries } : {}),
     });
   }
   if (deps.policies) {

@@ -16,6 +16,7 @@ import { ensureSecret } from '../../db/secrets.js';
 import type { Actor } from '../../services/actor.js';
 import type { AdminKeys } from '../../services/admin-keys.js';
 import type { AuditService } from '../../services/audit.js';
+import type { DeliveryService } from '../../events/deliveries.js';
 import type { GoLiveService } from '../../services/golive.js';
 import type { PolicyService } from '../../services/policies.js';
 import type { RequestLog } from '../../services/request-log.js';
@@ -33,6 +34,7 @@ import { operationPages } from './operations.js';
 import { Sessions, type ConsoleSession } from './session.js';
 import { setupPages } from './setup.js';
 import { tenantPages } from './tenants.js';
+import { webhookPages } from './webhooks.js';
 
 export interface ConsoleDeps {
   db: Db;
@@ -47,6 +49,7 @@ export interface ConsoleDeps {
   safeguard: SafeguardService;
   setupLinks: SetupLinkService;
   users: UserService;
+  deliveries: DeliveryService;
   audit: AuditService;
 }
 
@@ -145,6 +148,7 @@ export async function consoleApi(app: FastifyInstance, deps: ConsoleDeps): Promi
     });
     await tenantPages(signedIn, ctx);
     await operationPages(signedIn, ctx);
+    await webhookPages(signedIn, ctx);
   });
 
   await setupPages(app, ctx);

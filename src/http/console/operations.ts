@@ -87,11 +87,20 @@ ${start + 50 <= result.total ? html`<p><a href="?filter=${encodeURIComponent(fil
     const t = await ctx.tenants.get(req.params.tenant);
     const scim = actingContext(t, settingsOf(t), `${ctx.publicUrl}/scim/v2/${t.id}`, ctx.actorOf(req));
     const u = await ctx.users.get(scim, req.params.id);
+    const history = await ctx.users.history(scim, u.stored.id, 100);
     return send(
       reply,
       t.id,
       String(u.scim.userName),
-      html`<h1>${String(u.scim.userName)}</h1><p><a href="/console/tenants/${t.id}/requests?resource=${u.stored.id}">Requests about this user</a></p><pre>${JSON.stringify(u.scim, null, 2)}</pre>`,
+      html`<h1>${String(u.scim.userName)}</h1><p><a href="/console/tenants/${t.id}/requests?resource=${u.stored.id}">Requests about this user</a></p><pre>${JSON.stringify(u.scim, null, 2)}</pre>
+<h2>What the host was told</h2>
+${table(history, [
+  ['#', (e) => e.sequence],
+  ['Event', (e) => (e.held ? html`${e.type} <span class="pill bad">held</span>` : e.type)],
+  ['When', (e) => when(e.occurredAt)],
+  ['Why', (e) => String((e.data as { reason?: unknown }).reason ?? '—')],
+  ['By', (e) => String((e.data as { actor?: { name?: unknown } }).actor?.name ?? '—')],
+], 'No events: the host was told nothing about this user (outside the audience, or a dry run).')}`,
     );
   });
 

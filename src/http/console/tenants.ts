@@ -102,7 +102,7 @@ ${table(links, [
 <form method="post" action="${base}/setup-links"><input type="hidden" name="_csrf" value="${csrf}"><label for="days">Valid for (days)</label><input id="days" name="expiresInDays" type="number" min="1" max="90" value="7"> <button type="submit">Create setup link</button></form>
 <h2>Webhook endpoints</h2>
 ${table(status.webhooks, [
-  ['URL', (w) => w.endpoint.url],
+  ['URL', (w) => html`<a href="${base}/webhooks/${w.endpoint.id}">${w.endpoint.url}</a>`],
   ['Enabled', (w) => (w.endpoint.enabled ? 'yes' : html`<span class="pill bad">no${w.endpoint.disabledReason ? ` (${w.endpoint.disabledReason})` : ''}</span>`)],
   ['Backlog', (w) => w.health.backlog],
   ['Dead letters', (w) => w.health.deadLettered],
