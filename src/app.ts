@@ -171,6 +171,7 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
     safeguard,
     setupLinks: services.setupLinks,
     users: services.users,
+    groups: services.groups,
     deliveries: deliveries.service,
     audit,
   });

@@ -125,6 +125,7 @@ t.test(`${backend}: console and setup link in a real browser`, { skip: existsSyn
   for (const [path, heading] of [
     ['/console/tenants/initech/requests', 'Provisioning log'],
     ['/console/tenants/initech/users', 'Users'],
+    ['/console/tenants/initech/groups', 'Groups'],
     ['/console/tenants/initech/holds', 'Held changes'],
     ['/console/tenants/initech/policy', /Provisioning policy/],
     ['/console/tenants/initech/dry-run', /Dry run and go-live/],

@@ -25,6 +25,7 @@ import type { SetupLinkService } from '../../services/setup-links.js';
 import type { TenantStatusService } from '../../services/status.js';
 import type { TenantService } from '../../services/tenants.js';
 import type { UserService } from '../../services/users.js';
+import type { GroupService } from '../../services/groups.js';
 import { adminActorFor } from '../auth.js';
 import { scimErrorOf } from '../errors.js';
 import type { AuthFailures } from '../rate-limit.js';
@@ -49,6 +50,7 @@ export interface ConsoleDeps {
   safeguard: SafeguardService;
   setupLinks: SetupLinkService;
   users: UserService;
+  groups: GroupService;
   deliveries: DeliveryService;
   audit: AuditService;
 }

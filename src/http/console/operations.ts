@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { userResourceType } from '../../scim/schema.js';
+import { groupResourceType, userResourceType } from '../../scim/schema.js';
 import { ScimError } from '../../scim/errors.js';
 import { actingContext } from '../../services/context.js';
 import { HOST_ONLY_COLUMNS, OUTCOMES, type Outcome } from '../../services/golive.js';
@@ -78,6 +78,37 @@ ${table(result.rows, [
   ['userName', (u) => html`<a href="/console/tenants/${t.id}/users/${u.id}">${u.userName}</a>`],
   ['externalId', (u) => u.externalId ?? '—'],
   ['Active', (u) => (u.active ? 'yes' : 'no')],
+])}
+${start + 50 <= result.total ? html`<p><a href="?filter=${encodeURIComponent(filter)}&startIndex=${start + 50}">Next 50</a></p>` : ''}`,
+    );
+  });
+
+  app.get('/console/tenants/:tenant/groups', hide, async (req: FastifyRequest<TP & { Querystring: Record<string, string> }>, reply) => {
+    const t = await ctx.tenants.get(req.params.tenant);
+    const filter = (req.query.filter ?? '').trim();
+    const scim = actingContext(t, settingsOf(t), `${ctx.publicUrl}/scim/v2/${t.id}`, ctx.actorOf(req));
+    let result: { total: number; rows: { id: string; displayName: string; externalId?: string }[] } = { total: 0, rows: [] };
+    let problem: string | undefined;
+    try {
+      const params = parseListParams(groupResourceType, { ...(filter ? { filter } : {}), count: '50', startIndex: req.query.startIndex ?? '1', sortBy: 'displayName' }, { defaultPageSize: 50, maxPageSize: 50 });
+      const page = await ctx.groups.list(scim, params, { withMembers: false });
+      result = { total: page.totalResults, rows: page.items.map((g) => ({ id: g.stored.id, displayName: String(g.scim.displayName), externalId: g.scim.externalId as string | undefined })) };
+    } catch (err) {
+      if (!(err instanceof ScimError) || err.status >= 500) throw err;
+      problem = err.message;
+    }
+    const start = Number(req.query.startIndex ?? '1') || 1;
+    return send(
+      reply,
+      t.id,
+      'Groups',
+      html`<h1>Groups</h1>
+<form method="get"><label for="filter">SCIM filter</label><input id="filter" name="filter" value="${filter}" placeholder='displayName sw "Eng"'> <button type="submit">Search</button></form>
+${problem ? html`<p class="error" role="alert">${problem}</p>` : html`<p class="muted">${result.total} groups${filter ? ' match' : ''}.</p>`}
+${table(result.rows, [
+  ['displayName', (g) => g.displayName],
+  ['externalId', (g) => g.externalId ?? '—'],
+  ['Requests', (g) => html`<a href="/console/tenants/${t.id}/requests?resource=${g.id}">log</a>`],
 ])}
 ${start + 50 <= result.total ? html`<p><a href="?filter=${encodeURIComponent(filter)}&startIndex=${start + 50}">Next 50</a></p>` : ''}`,
     );

@@ -79,7 +79,7 @@ ${baseUrlBox(ctx.publicUrl, tenant)}
 <div class="card">Groups<b>${status.groups.total}</b></div>
 <div class="card">Last 24 h<b>${status.last24h.errors} errors</b>of ${status.last24h.requests} requests</div>
 </div>
-<p><a href="${base}/requests">Provisioning log</a> · <a href="${base}/users">Users</a> · <a href="${base}/holds">Held changes</a> · <a href="${base}/policy">Policy</a> · <a href="${base}/dry-run">Dry run and go-live</a></p>
+<p><a href="${base}/requests">Provisioning log</a> · <a href="${base}/users">Users</a> · <a href="${base}/groups">Groups</a> · <a href="${base}/holds">Held changes</a> · <a href="${base}/policy">Policy</a> · <a href="${base}/dry-run">Dry run and go-live</a></p>
 <h2>SCIM tokens</h2>
 ${table(tokens, [
   ['Name', (t) => t.name],
