@@ -40,6 +40,15 @@ export interface HoldItem {
 
 export type NewHoldItem = Omit<HoldItem, 'id' | 'at'> & { fromInactiveSince: Date | null };
 
+/**
+ * Take the tenant's safeguard lock for the rest of the transaction: deciding
+ * whether a deprovisioning is beyond the threshold counts the committed ones,
+ * so concurrent deciders take turns (else eight at once could all count three).
+ */
+export async function serializeDeprovisions(trx: Tx, tenantId: string): Promise<void> {
+  await sql`select pg_advisory_xact_lock(hashtextextended(${`safeguard:${tenantId}`}, 0))`.execute(trx);
+}
+
 /** The tenant's open hold, read FOR SHARE (see the header); undefined when there is none. */
 export async function openHold(trx: Tx, tenantId: string): Promise<string | undefined> {
   const r = await sql<{ id: unknown }>`select id from safeguard_holds where tenant_id = ${tenantId} and state = 'open' for share`.execute(trx);

@@ -32,6 +32,7 @@ import type { Db, Tx } from '../db/index.js';
 import { isSerializationFailure } from '../db/errors.js';
 import { fetchRows, countRows } from '../db/paging.js';
 import { recordChange } from '../events/record.js';
+import { retrying } from './retry.js';
 import { changeOf } from './changes.js';
 import { changedPaths } from '../scim/diff.js';
 import { badRequest, notFound } from '../scim/errors.js';
@@ -104,21 +105,6 @@ export interface ReadOptions {
 
 const missing = (id: string) => notFound(`Group ${id} not found`);
 const invalidValue = (detail: string) => badRequest('invalidValue', detail);
-
-/**
- * Run a transaction again when Postgres aborts it as a deadlock victim or a
- * serialization failure (a membership add racing the deletion of the member
- * can deadlock; the retry then sees the deletion and answers 400).
- */
-async function retrying<T>(fn: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (attempt >= 3 || !isSerializationFailure(err)) throw err;
-    }
-  }
-}
 
 /** Build a location for a resource of either type. */
 const locationOf = (ctx: ScimContext, type: MemberType, id: string) => `${ctx.baseUrl}/${type === 'User' ? 'Users' : 'Groups'}/${id}`;

@@ -53,6 +53,7 @@ export class SafeguardService {
     // Rejected once: not deprovisioned again until the IdP reactivates the user (the admin fixes the assignment).
     if (user.hold.rejected) return { d: { ...d, to: user.host.state, event: null, facts: user.host }, heldBy: null };
     const s = policy.policy.safeguard;
+    if (!user.hold.heldBy && safeguardOn(s)) await holds.serializeDeprovisions(trx, tenantId);
     let holdId = user.hold.heldBy ?? (safeguardOn(s) ? await holds.openHold(trx, tenantId) : undefined);
     if (!holdId) {
       if (!safeguardOn(s)) return { d, heldBy: null };

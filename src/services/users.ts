@@ -17,6 +17,7 @@ import { normalizeResource } from '../scim/resource.js';
 import { userResourceType as RT } from '../scim/schema.js';
 import type { ScimContext } from './context.js';
 import { checkIfMatch } from './preconditions.js';
+import { retrying } from './retry.js';
 import { removeMemberships } from './groups.js';
 import { countRows, fetchRows } from '../db/paging.js';
 import { resourceEvents } from '../db/outbox-feed.js';
@@ -164,7 +165,7 @@ export class UserService {
     let next: Record<string, unknown> | undefined;
     let groups: users.GroupRef[] | undefined;
     const policy = await this.policies.compiled(ctx.tenant.id);
-    const stored = await this.db
+    const stored = await retrying(() => this.db
       .transaction()
       .execute(async (trx) => {
         // The user's groups (readOnly, not changed by this write) come with the locked row.
@@ -194,7 +195,7 @@ export class UserService {
         await recordChange(trx, { ...plain, ...policyOutcome(d, plainUserEvent(plain)), heldBy }, write);
         if (timeDriven(policy)) await scheduleUser(trx, ctx.tenant.id, s.id, d.next);
         return s;
-      })
+      }))
       .catch((err) => this.#refused(ctx, err, next?.userName));
     return { stored, scim: this.present(ctx, stored, groups) };
   }
@@ -206,7 +207,7 @@ export class UserService {
    */
   async delete(ctx: ScimContext, id: string, ifMatch?: string): Promise<void> {
     const policy = await this.policies.compiled(ctx.tenant.id);
-    await this.db.transaction().execute(async (trx) => {
+    await retrying(() => this.db.transaction().execute(async (trx) => {
       const found = await users.lockUser(trx, ctx.tenant.id, id);
       if (!found) throw missing(id);
       const current = found.stored;
@@ -231,7 +232,7 @@ export class UserService {
       if (timeDriven(policy) || d.next) await scheduleUser(trx, ctx.tenant.id, current.id, d.next);
       const plain = changeOf(ctx, 'User', 'deleted', current, { changed: [], resource: d.to === 'absent' ? null : this.present(ctx, current), link: found.link });
       await recordChange(trx, { ...plain, ...policyOutcome(d, plainUserEvent(plain)), heldBy });
-    });
+    }));
   }
 }
 

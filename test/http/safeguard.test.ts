@@ -172,6 +172,17 @@ for (const backend of backends) {
       t.match(hold, { items: 3, reason: /10 deactivations and deletions within 1h, more than 20% of 40 active users/ });
     });
 
+    await t.test('concurrent deactivations take turns: exactly the threshold is told', async (t) => {
+      const token = await tenantWith(a, rx, 'umbrella', { safeguard: { maxCount: 3, maxPercent: null } });
+      const ids = await people(a, 'umbrella', token, 8);
+      const answers = await Promise.all(ids.map((id) => scim(a, 'umbrella', token, 'PATCH', `/Users/${id}`, entraDeactivate)));
+      t.same(answers.map((r) => r.status), ids.map(() => 200));
+      await until(() => told(rx, 'umbrella').some((e) => e.type === 'tenant.safeguard_triggered'), 10_000, () => 'triggered');
+      await sleep(300);
+      t.equal(told(rx, 'umbrella').filter((e) => e.type === 'user.deactivated').length, 3, 'three told');
+      t.match((await a.admin('GET', '/tenants/umbrella/holds')).body.holds, [{ items: 5 }], 'five held');
+    });
+
     await t.test('an audience edit that removes many users is held like a SCIM request', async (t) => {
       const token = await tenantWith(a, rx, 'hooli', { safeguard: { maxCount: 2, maxPercent: null } });
       await people(a, 'hooli', token, 5, { [ENT]: { department: 'Sales' } });
