@@ -11,7 +11,9 @@
  * Reports per scenario: the requests' own latency, /livez p50/p99/max while
  * they ran, and the server's event-loop blocking (perf_hooks
  * monitorEventLoopDelay: the longest and p99 delay of the loop; a request
- * that computes for 80 ms shows as ~80 ms). Writes bench/results/<time>-hostile.json.
+ * that computes for 80 ms shows as ~80 ms, and more when the machine is
+ * busy and the process waits for a core) and this process's CPU time per
+ * request (the work a request causes, whatever the load). Writes bench/results/<time>-hostile.json.
  * Uses a throw-away database on BENCH_ADMIN_URL / TEST_DATABASE_URL
  * (default postgres://postgres@127.0.0.1:5432/test), or PGlite in memory.
  */
@@ -182,21 +184,30 @@ interface Row {
   livezSamples: number;
   loopMax: number;
   loopP99: number;
+  /** This process's CPU time per request, less what the prober costs when idle: the work a request causes, which the machine's load does not inflate. */
+  cpuMsPerRequest: number;
 }
 
 const rows: Row[] = [];
+let idleCpuPerMs = 0;
 const loop = monitorEventLoopDelay({ resolution: 5 });
 loop.enable();
 const load0 = os.loadavg()[0]!;
 for (const s of scenarios.filter((x) => !ONLY.length || ONLY.includes(x.name))) {
   await new Promise((r) => setTimeout(r, 300));
   loop.reset();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
   prober.postMessage('start');
   let latencies: number[] = [];
   let statuses: Record<string, number> = {};
   if (s.name === 'idle') await new Promise((r) => setTimeout(r, 2000));
   else ({ latencies, statuses } = await request<{ latencies: number[]; statuses: Record<string, number> }>(loader, { method: s.method, path: s.path, body: s.body, headers: s.headers, repeat: REPEAT }));
   const livez = (await request<number[]>(prober, 'stop')).filter((x) => x >= 0);
+  const cpu = process.cpuUsage(cpu0);
+  const cpuMs = (cpu.user + cpu.system) / 1000;
+  const wallMs = performance.now() - t0;
+  if (s.name === 'idle') idleCpuPerMs = cpuMs / wallMs;
   rows.push({
     name: s.name,
     what: s.what,
@@ -210,16 +221,17 @@ for (const s of scenarios.filter((x) => !ONLY.length || ONLY.includes(x.name))) 
     livezSamples: livez.length,
     loopMax: r1(loop.max / 1e6),
     loopP99: r1(loop.percentile(99) / 1e6),
+    cpuMsPerRequest: latencies.length ? r1(Math.max(0, cpuMs - idleCpuPerMs * wallMs) / latencies.length) : 0,
   });
   console.log(JSON.stringify(rows.at(-1)));
 }
 const load1 = os.loadavg()[0]!;
 
 console.log(`\nBackend ${BACKEND}, ${REPEAT} requests per scenario, one at a time; ${os.cpus().length} CPUs (${os.cpus()[0]?.model}); load average ${load0.toFixed(2)} before, ${load1.toFixed(2)} after.\n`);
-console.log('| Scenario | body KB | answers | request p50 / max ms | /livez p50 / p99 / max ms | event loop: longest block / p99 ms |');
-console.log('| --- | ---: | --- | ---: | ---: | ---: |');
+console.log('| Scenario | body KB | answers | request p50 / max ms | /livez p50 / p99 / max ms | event loop: longest block / p99 ms | CPU ms per request |');
+console.log('| --- | ---: | --- | ---: | ---: | ---: | ---: |');
 for (const r of rows) {
-  console.log(`| \`${r.name}\` — ${r.what} | ${r.bodyKB} | ${Object.entries(r.statuses).map(([k, v]) => `${v}× ${k}`).join(', ') || '—'} | ${r.requestP50} / ${r.requestMax} | ${r.livezP50} / ${r.livezP99} / ${r.livezMax} | ${r.loopMax} / ${r.loopP99} |`);
+  console.log(`| \`${r.name}\` — ${r.what} | ${r.bodyKB} | ${Object.entries(r.statuses).map(([k, v]) => `${v}× ${k}`).join(', ') || '—'} | ${r.requestP50} / ${r.requestMax} | ${r.livezP50} / ${r.livezP99} / ${r.livezMax} | ${r.loopMax} / ${r.loopP99} | ${r.cpuMsPerRequest} |`);
 }
 
 mkdirSync('bench/results', { recursive: true });
