@@ -8,7 +8,7 @@ import type { Config } from './config.js';
 import type { DatabaseHandle } from './db/index.js';
 import { securityEventsConfig } from './events/index.js';
 import { adminApi } from './http/admin/index.js';
-import { frameworkErrors, installErrorHandling } from './http/errors.js';
+import { clientErrorHandler, frameworkErrors, installErrorHandling } from './http/errors.js';
 import { homeRoutes } from './http/home.js';
 import { installInputChecks } from './http/input.js';
 import { jwksRoutes } from './http/jwks.js';
@@ -80,6 +80,8 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
     // Microsoft's SCIM validator uses /users and /groups; resource paths are case-insensitive here.
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true },
     frameworkErrors,
+    // Requests the HTTP parser refuses get a SCIM error too (src/http/errors.ts).
+    clientErrorHandler,
   });
 
   installInputChecks(app);

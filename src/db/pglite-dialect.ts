@@ -32,6 +32,10 @@ class PGliteConnection implements DatabaseConnection {
   constructor(private readonly pg: PGlite) {}
 
   async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
+    // PGlite runs each query synchronously on this thread and settles its promise at once, so a chain of
+    // queries (a 1,000-operation /Bulk: 5 s) would never let the event loop serve anything else, /livez
+    // included. One macrotask turn per query bounds a block by one query (bench/hostile.ts).
+    await new Promise<void>((resolve) => setImmediate(resolve));
     const result = await this.pg.query<R>(compiled.sql, compiled.parameters as unknown[]);
     const out: { rows: R[]; numAffectedRows?: bigint } = { rows: result.rows };
     if (result.affectedRows !== undefined) out.numAffectedRows = BigInt(result.affectedRows);

@@ -5,6 +5,8 @@
  * failover, statement or pool timeout) to 503 with Retry-After, anything
  * unexpected to a logged 500 that reveals nothing.
  */
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { databaseUnavailable, isDatabaseUnavailable } from '../db/errors.js';
 import { errorBody, ScimError } from '../scim/errors.js';
@@ -68,4 +70,25 @@ export function installErrorHandling(app: FastifyInstance): void {
  */
 export function frameworkErrors(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
   void sendError(reply, new ScimError(400, err.code === 'FST_ERR_BAD_URL' ? 'The URL is not valid percent-encoded UTF-8' : err.message, 'invalidSyntax'));
+}
+
+/**
+ * Requests Node's HTTP parser refuses before Fastify sees them (a malformed
+ * request line or header, conflicting Content-Length, headers over the size
+ * limit): answered on the socket with the same SCIM error shape, then the
+ * connection is closed, as Fastify's default handler does.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, detail] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'The request headers are larger than the server accepts']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'The request was not received in time']
+        : [400, `The request is not valid HTTP/1.1${err.code ? ` (${err.code})` : ''}`];
+  const body = JSON.stringify(errorBody(status, detail, status === 400 ? 'invalidSyntax' : undefined));
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: ${SCIM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  }
+  socket.destroy();
 }

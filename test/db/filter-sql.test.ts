@@ -198,6 +198,10 @@ const userCases: [string, string[]][] = [
   ['title pr or userType eq "Intern"', [U1, U2, U5]],
   ['userName eq "bjensen" or userName eq "jsmith" and active eq true', [U1]],
   ['(userName eq "bjensen" or userName eq "jsmith") and active eq false', [U2]],
+  // equalities on one column merged into = any(…) (src/db/filter-sql.ts anyOf)
+  ['userName eq "BJENSEN" or title pr or userName eq "omalley" or externalId eq "EXT-2" or externalId eq "ext-1"', [U1, U2, U3, U5]],
+  ['not (displayName eq "Babs Jensen" or displayName eq "percent_man" or displayName eq "Percent_Man")', [U2, U3, U5, U6]],
+  ['userName eq "nobody" or userName eq "nobody2"', []],
   // RFC 7644 §3.4.2.2 examples
   ['userType eq "Employee" and (emails co "example.com" or emails.value co "example.org")', [U1, U5]],
   ['userType ne "Employee" and not (emails co "example.com" or emails.value co "example.org")', [U4, U6]],
