@@ -19,6 +19,8 @@ import type { Features } from './scim/discovery.js';
 import { configuredAdminKeys, type AdminKeys } from './services/admin-keys.js';
 import { GoLiveService } from './services/golive.js';
 import { SafeguardService } from './services/safeguard.js';
+import { ImportApplier } from './services/import-apply.js';
+import { ImportService } from './services/imports.js';
 import { PolicyService } from './services/policies.js';
 import { TenantService } from './services/tenants.js';
 import { UserService } from './services/users.js';
@@ -38,6 +40,9 @@ export interface Services {
   golive: GoLiveService;
   safeguard: SafeguardService;
   users: UserService;
+  /** File imports (README "Importing files"): upload and review, and the apply through `users`. */
+  imports: ImportService;
+  importApplier: ImportApplier;
   groups: GroupService;
   search: SearchService;
   bulk: BulkService;
@@ -108,6 +113,8 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
     golive: new GoLiveService(database.db, policies, tenants),
     safeguard,
     users,
+    imports: new ImportService(database.db, tenants),
+    importApplier: new ImportApplier(database.db, tenants, users, (tenant) => `${config.publicUrl}/scim/v2/${tenant}`),
     groups,
     search: new SearchService(database.db, users, groups),
     bulk: new BulkService(users, groups, { maxOperations: config.bulkMaxOperations, maxPayloadSize: config.maxBodyBytes }),
@@ -143,6 +150,7 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
     policies,
     golive: services.golive,
     safeguard,
+    imports: { imports: services.imports, applier: services.importApplier },
     authFailures: ops.rateLimits.authFailures,
     audit,
     requestLog,

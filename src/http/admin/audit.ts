@@ -36,6 +36,9 @@ export const AUDIT_ACTIONS = [
   'event.redelivered',
   'hold.released',
   'hold.rejected',
+  'import_mapping.updated',
+  'import.created',
+  'import.applied',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -118,7 +121,7 @@ const AuditEntrySchema = Type.Object({
   tenant: Nullable(Type.String()),
   actor: ActorSchema,
   action: Type.Union(AUDIT_ACTIONS.map((a) => Type.Literal(a))),
-  target: Type.Object({ type: Type.String({ description: 'tenant, token, webhook, event or hold' }), id: Nullable(Type.String()) }),
+  target: Type.Object({ type: Type.String({ description: 'tenant, token, webhook, event, hold, import or import_mapping' }), id: Nullable(Type.String()) }),
   requestId: Nullable(Type.String({ description: 'The request id (X-Request-Id), as in the server log' })),
   details: Type.Object({}, { additionalProperties: true, description: '`status` of the response; `body`: the request body with secrets removed' }),
 });

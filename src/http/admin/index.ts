@@ -24,6 +24,9 @@ import { eventRoutes } from './events.js';
 import { policyRoutes } from './policy.js';
 import { goLiveRoutes } from './golive.js';
 import { holdRoutes } from './holds.js';
+import { importRoutes } from './imports.js';
+import type { ImportApplier } from '../../services/import-apply.js';
+import type { ImportService } from '../../services/imports.js';
 import type { SafeguardService } from '../../services/safeguard.js';
 import type { GoLiveService } from '../../services/golive.js';
 import type { PolicyService } from '../../services/policies.js';
@@ -43,6 +46,8 @@ export interface AdminDeps {
   golive?: GoLiveService;
   /** Enables the safeguard's hold routes under /tenants/:tenant. */
   safeguard?: SafeguardService;
+  /** Enables the file import routes under /tenants/:tenant. */
+  imports?: { imports: ImportService; applier: ImportApplier };
   /** Failed authentication per client address (src/http/rate-limit.ts); none when the limit is off. */
   authFailures?: AuthFailures | undefined;
   /** Records admin actions (src/http/admin/audit.ts) and serves the audit routes. */
@@ -230,6 +235,9 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
   }
   if (deps.safeguard) {
     await app.register(holdRoutes, { prefix: '/tenants/:tenant', tenants, safeguard: deps.safeguard });
+  }
+  if (deps.imports) {
+    await app.register(importRoutes, { prefix: '/tenants/:tenant', ...deps.imports });
   }
   if (deps.status) await app.register(visibilityRoutes, { prefix: '/tenants/:tenant', tenants, requestLog: deps.requestLog, status: deps.status });
   if (deps.audit) await app.register(auditRoutes, { audit: deps.audit });
