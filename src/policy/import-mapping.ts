@@ -146,7 +146,9 @@ function badText(text: string): string | undefined {
 export function mapRow(c: CompiledMapping, header: string[], fields: string[], lenient: boolean): MappedRow {
   if (fields.length !== header.length) return { ok: false, key: null, reason: `has ${fields.length} fields, the header has ${header.length}` };
   const body: Json = { schemas: [USER_SCHEMA] };
-  let key: string | null = null;
+  // The key as written, so that a row rejected for another reason still says whose it is.
+  const keyTarget = c.targets.find((t) => (c.mapping.key === 'email' ? t.attr.attribute.name === 'emails' && (t.attr.sub?.name ?? 'value') === 'value' : t.attr.attribute.name === 'externalId'));
+  let key: string | null = (keyTarget && fields[c.index.get(keyTarget.column)!]?.trim()) || null;
   for (const { column, attr } of c.targets) {
     const text = fields[c.index.get(column)!]!.trim();
     if (text === '') continue;

@@ -155,14 +155,14 @@ for (const backend of backends) {
 
       const rejected = await download(a, 'hris', imp.id, 'rejected');
       t.same(
-        rejected.map((r) => [r.line, r.reason]),
+        rejected.map((r) => [r.line, r.key, r.reason]),
         [
-          ['5', 'column "First Name" is not valid UTF-8 (save the file as UTF-8)'],
-          ['6', 'duplicate key "E1" (first on line 2)'],
-          ['7', 'column "Work Email": "not-an-email" is not an email address'],
-          ['8', 'missing key: no externalId'],
-          ['9', 'column "Status": "Retired" is neither active (Active, On Leave) nor inactive (Terminated)'],
-          ['11', 'has 3 fields, the header has 9'],
+          ['5', 'E3', 'column "First Name" is not valid UTF-8 (save the file as UTF-8)'],
+          ['6', 'E1', 'duplicate key "E1" (first on line 2)'],
+          ['7', 'E5', 'column "Work Email": "not-an-email" is not an email address'],
+          ['8', '', 'missing key: no externalId'],
+          ['9', 'E7', 'column "Status": "Retired" is neither active (Active, On Leave) nor inactive (Terminated)'],
+          ['11', '', 'has 3 fields, the header has 9'],
         ],
         'line numbers count the header and the empty line',
       );
@@ -254,6 +254,32 @@ for (const backend of backends) {
       t.equal(byType(rx, 'crash', 'user.created').length, 3, 'no creation doubled');
       const created = await download(a, 'crash', up.body.id, 'created');
       t.equal(new Set(created.map((r) => r.userId)).size, 3, 'every row knows its user');
+    });
+
+    await t.test('two sources: the file writes only what it owns; ownsMissing and missing "delete" take every user', async (t) => {
+      const token = await tenantWith('owners');
+      const idp = await a.app.inject({
+        method: 'POST',
+        url: '/scim/v2/owners/Users',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' },
+        payload: JSON.stringify({ schemas: [USER_SCHEMA], userName: 'i1@x.example', externalId: 'I1', title: 'IdP title', [ENT]: { department: 'IdP Dept' } }),
+      });
+      const idpId = idp.json().id as string;
+      const mapping = { key: 'externalId', columns: { ID: 'externalId', Email: 'emails', Dept: `${ENT}:department`, Title: 'title' }, owns: [`${ENT}:department`], missing: 'delete', ownsMissing: true };
+      t.equal((await a.admin('PUT', '/tenants/owners/import-mapping', mapping)).status, 200);
+      const first = await upload(a, 'owners', Buffer.from('ID,Email,Dept,Title\nI1,i1@x.example,HR Dept,File title\nF1,f1@x.example,Ops,Eng\n'));
+      t.match(first.body.counts, { created: 1, updated: 1, deleted: 0 });
+      t.same((await download(a, 'owners', first.body.id, 'updated')).map((r) => [r.key, r.changed]), [['I1', `${ENT}:department`]], 'only the owned attribute');
+      t.equal((await a.admin('POST', `/tenants/owners/imports/${first.body.id}/apply`)).body.state, 'applied');
+      const got = await a.app.inject({ method: 'GET', url: `/scim/v2/owners/Users/${idpId}`, headers: { authorization: `Bearer ${token}` } });
+      t.match(got.json(), { title: 'IdP title', [ENT]: { department: 'HR Dept' } }, "the IdP's title stays");
+
+      const second = await upload(a, 'owners', Buffer.from('ID,Email,Dept,Title\nF1,f1@x.example,Ops,Eng\n'));
+      t.match(second.body.counts, { deleted: 1, unchanged: 1 });
+      t.same((await download(a, 'owners', second.body.id, 'deleted')).map((r) => [r.key, r.userId]), [['I1', idpId]]);
+      t.equal((await a.admin('POST', `/tenants/owners/imports/${second.body.id}/apply`)).body.counts.applied, 1);
+      await until(() => byType(rx, 'owners', 'user.deleted').length === 1, 15_000, () => 'deletion delivered');
+      t.equal((await a.app.inject({ method: 'GET', url: `/scim/v2/owners/Users/${idpId}`, headers: { authorization: `Bearer ${token}` } })).statusCode, 404);
     });
 
     await t.test('the safeguard holds a file that deactivates too many', async (t) => {
