@@ -49,6 +49,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     )`.execute(db);
   await sql`create index import_rows_key on import_rows (import_id, key)`.execute(db);
   await sql`create index import_rows_outcome on import_rows (import_id, outcome, seq)`.execute(db);
+  // The users a file names (users missing from it are those without a row).
+  await sql`create index import_rows_user on import_rows (import_id, user_id)`.execute(db);
   // Users a file created: only these may a later file deactivate or delete for missing, unless the mapping owns every user.
   await sql`
     create table import_owned_users (

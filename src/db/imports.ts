@@ -142,6 +142,15 @@ export async function insertRows(db: Db, importId: string, rows: StagedRow[]): P
     from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(seq integer, line integer, key text, fields jsonb, resource jsonb, outcome text, reason text)`.execute(db);
 }
 
+/**
+ * Fresh statistics after staging: the table was empty when the planner last
+ * looked, and a plan made for an empty table (nested loops over sequential
+ * scans) is quadratic over a file of 100,000 rows.
+ */
+export async function analyzeRows(db: Db): Promise<void> {
+  await sql`analyze import_rows`.execute(db);
+}
+
 /** A key given on several lines: every line after the first is rejected, naming the first. */
 export async function rejectDuplicateKeys(db: Db, importId: string): Promise<void> {
   await sql`update import_rows as r set outcome = 'rejected', resource = null, reason = 'duplicate key "' || r.key || '" (first on line ' || f.line || ')'
@@ -228,9 +237,13 @@ export async function rowsToApply(db: Db, importId: string, limit: number): Prom
   return r.rows.map(rowOf);
 }
 
-export async function markApplied(db: Db, importId: string, seq: number, done: { userId?: string | undefined; error?: string | undefined }): Promise<void> {
-  await sql`update import_rows set applied = true, user_id = coalesce(${done.userId ?? null}::uuid, user_id), error = ${done.error ?? null}
-    where import_id = ${importId} and seq = ${seq}`.execute(db);
+/** Rows written, with the user each created or the error that refused it. */
+export async function markApplied(db: Db, importId: string, done: { seq: number; userId?: string | undefined; error?: string | undefined }[]): Promise<void> {
+  if (done.length === 0) return;
+  const list = done.map((d) => ({ seq: d.seq, user_id: d.userId ?? null, error: d.error ?? null }));
+  await sql`update import_rows as r set applied = true, user_id = coalesce(x.user_id, r.user_id), error = x.error
+    from jsonb_to_recordset(${JSON.stringify(list)}::jsonb) as x(seq integer, user_id uuid, error text)
+    where r.import_id = ${importId} and r.seq = x.seq`.execute(db);
 }
 
 /** A user a file created: later files may deactivate or delete it when it is missing (see addMissing). */

@@ -3,7 +3,7 @@
  * UserService as SCIM requests, so policies, the deletion safeguard and
  * events behave exactly as for an IdP's writes.
  *
- * Resumable: each row is marked applied after its write, in file order; an
+ * Resumable: each row is marked applied after its write (a few at a time), in file order; an
  * apply after a crash (or after `maxRows`) continues with the first row not
  * marked. A row whose write went through but whose mark did not is written
  * again harmlessly: a PATCH to the same values changes nothing and emits
@@ -23,7 +23,36 @@ import { IMPORT_BATCH } from './imports.js';
 import { settingsOf, type TenantService } from './tenants.js';
 import type { UserService } from './users.js';
 
+/** Rows written at once: each is its own transaction in UserService, as concurrent SCIM requests are. */
+export const APPLY_CONCURRENCY = 8;
+
 const deactivate = { schemas: [PATCH_OP_SCHEMA], Operations: [{ op: 'replace', path: 'active', value: false }] };
+
+const deprovisions = (r: ImportRow) => r.outcome === 'deactivated' || r.outcome === 'deleted';
+
+/**
+ * Rows of a batch name different users: written APPLY_CONCURRENCY at a time,
+ * each group marked in one statement. Deactivations and deletions go one by
+ * one: the safeguard counts those committed before, so concurrent ones could
+ * pass its threshold together.
+ */
+function* groups(batch: ImportRow[]): Generator<ImportRow[]> {
+  let group: ImportRow[] = [];
+  for (const row of batch) {
+    if (deprovisions(row)) {
+      if (group.length) yield group;
+      group = [];
+      yield [row];
+      continue;
+    }
+    group.push(row);
+    if (group.length === APPLY_CONCURRENCY) {
+      yield group;
+      group = [];
+    }
+  }
+  if (group.length) yield group;
+}
 
 export class ImportApplier {
   /** Imports being applied by this process: a second apply at the same time is refused rather than run twice. */
@@ -58,9 +87,10 @@ export class ImportApplier {
           finished = true;
           break;
         }
-        for (const row of batch) {
-          await rows.markApplied(this.db, id, row.seq, await this.#write(ctx, mapping, row));
-          budget--;
+        for (const group of groups(batch)) {
+          const done = await Promise.all(group.map(async (row) => ({ seq: row.seq, ...(await this.#write(ctx, mapping, row)) })));
+          await rows.markApplied(this.db, id, done);
+          budget -= group.length;
         }
       }
       const counts = await rows.countOutcomes(this.db, id);

@@ -153,6 +153,7 @@ export class ImportService {
   /** Duplicates, matching, the diff of each matched row in batches, then the users missing from the file. */
   async #review(tenantId: string, id: string, c: CompiledMapping, lenient: boolean, count: number, lastLine: number): Promise<void> {
     const { mapping, owned } = c;
+    await rows.analyzeRows(this.db);
     await rows.rejectDuplicateKeys(this.db, id);
     await rows.matchUsers(this.db, tenantId, id, mapping.key);
     for (;;) {
