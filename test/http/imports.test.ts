@@ -54,11 +54,11 @@ function hris(rows: Cell[][], opts: { sep?: ',' | ';'; bom?: boolean; crlf?: boo
 
 const person = (id: string, first: string, dept = 'Engineering', status = 'Active'): Cell[] => [id, first, 'Doe', `${first.toLowerCase()}@hris.example`, dept, 'CC-1', status, 'blue', 'green'];
 
-async function upload(a: TestApp, tenant: string, file: Buffer, query = '') {
+async function upload(a: TestApp, tenant: string, file: Buffer, query = '', type = 'text/csv') {
   const r = await a.app.inject({
     method: 'POST',
     url: `/admin/v1/tenants/${tenant}/imports${query}`,
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'text/csv' },
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': type },
     payload: file,
   });
   return { status: r.statusCode, body: r.json() };
@@ -244,7 +244,7 @@ for (const backend of backends) {
     await t.test('a crash after a write but before its mark: resumed, nothing lost or doubled', async (t) => {
       await tenantWith('crash');
       const mapping = encodeURIComponent(JSON.stringify({ ...MAPPING, key: 'email' }));
-      const up = await upload(a, 'crash', hris([person('C1', 'Ann'), person('C2', 'Bob'), person('C3', 'Cy')]), `?mapping=${mapping}`);
+      const up = await upload(a, 'crash', hris([person('C1', 'Ann'), person('C2', 'Bob'), person('C3', 'Cy')]), `?mapping=${mapping}`, 'text/csv; charset=utf-8');
       t.equal(up.status, 201, JSON.stringify(up.body));
       t.match(up.body.counts, { created: 3 });
       t.equal((await a.admin('POST', `/tenants/crash/imports/${up.body.id}/apply?maxRows=2`)).body.state, 'applying');
