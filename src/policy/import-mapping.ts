@@ -45,6 +45,9 @@ export const ImportMappingSchema = Type.Object(
     ownsMissing: Type.Optional(
       Type.Boolean({ description: 'Users missing from the file are deactivated (or deleted) even if an IdP created them over SCIM; default false: only users a file created' }),
     ),
+    autoApply: Type.Optional(
+      Type.Boolean({ description: 'Files from the watched directory (IMPORT_WATCH_DIR) are applied at once; default false: they wait for review' }),
+    ),
     owns: Type.Optional(
       Type.Array(Type.String({ minLength: 1 }), {
         description: 'The attributes the file owns: only these are written when a user is updated (default: every mapped attribute, and active)',
