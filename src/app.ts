@@ -22,6 +22,9 @@ import { SafeguardService } from './services/safeguard.js';
 import { SetupLinkService } from './services/setup-links.js';
 import { consoleApi } from './http/console/index.js';
 import { deliveryService } from './http/admin/deliveries.js';
+import { ImportApplier } from './services/import-apply.js';
+import { ImportService } from './services/imports.js';
+import { startImportWatch, type ImportWatch } from './services/import-watch.js';
 import { PolicyService } from './services/policies.js';
 import { TenantService } from './services/tenants.js';
 import { UserService } from './services/users.js';
@@ -42,6 +45,11 @@ export interface Services {
   safeguard: SafeguardService;
   setupLinks: SetupLinkService;
   users: UserService;
+  /** File imports (README "Importing files"): upload and review, and the apply through `users`. */
+  imports: ImportService;
+  importApplier: ImportApplier;
+  /** Polls IMPORT_WATCH_DIR when set; stopped with the app. */
+  importWatch: ImportWatch | undefined;
   groups: GroupService;
   search: SearchService;
   bulk: BulkService;
@@ -104,6 +112,7 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
   );
   // After the HTTP drain (app.close waits for in-flight requests), so the last requests are written too.
   app.addHook('onClose', async () => {
+    await services.importWatch?.stop();
     await retention.stop();
     await requestLog?.close();
   });
@@ -115,6 +124,9 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
     safeguard,
     setupLinks: new SetupLinkService(database.db, tenants, config.publicUrl),
     users,
+    imports: new ImportService(database.db, tenants),
+    importApplier: new ImportApplier(database.db, tenants, users, (tenant) => `${config.publicUrl}/scim/v2/${tenant}`),
+    importWatch: undefined,
     groups,
     search: new SearchService(database.db, users, groups),
     bulk: new BulkService(users, groups, { maxOperations: config.bulkMaxOperations, maxPayloadSize: config.maxBodyBytes }),
@@ -123,6 +135,10 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
     status: new TenantStatusService(database.db, requestLog, app.log),
     retention,
   };
+
+  if (config.importWatchDir) {
+    services.importWatch = startImportWatch({ dir: config.importWatchDir, intervalMs: config.importWatchIntervalMs, imports: services.imports, applier: services.importApplier, logger: app.log });
+  }
 
   const features = (): Features => ({
     maxResults: config.maxPageSize,
@@ -155,6 +171,7 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
     safeguard,
     setupLinks: services.setupLinks,
     deliveries: deliveries.service,
+    imports: { imports: services.imports, applier: services.importApplier },
     authFailures: ops.rateLimits.authFailures,
     audit,
     requestLog,

@@ -62,6 +62,8 @@ export const configSpec = [
   { env: 'RATE_LIMIT_AUTH_FAILURES_PER_MINUTE', kind: 'int', default: '30', min: 0, description: 'Failed authentications (SCIM and admin API: a missing, wrong, revoked or expired credential) per minute per client address. Beyond it the address gets 429 with `Retry-After` without its credential being looked up, except a credential known good to this process. Set `TRUST_PROXY` behind a load balancer, or every client shares the balancer\'s address. `0` disables the limit.' },
   { env: 'RATE_LIMIT_AUTH_FAILURES_BURST', kind: 'int', default: '20', min: 1, description: 'Failed authentications a client address may have at once above the steady rate.' },
   { env: 'TRUST_PROXY', kind: 'string', description: 'Behind a load balancer or ingress: `true` (trust X-Forwarded-For from any hop), a hop count, or comma-separated addresses/CIDRs of trusted proxies. Used for client addresses in logs and the admin rate limit.' },
+  { env: 'IMPORT_WATCH_DIR', kind: 'string', description: 'A directory polled for CSV files (what an SFTP server writes to): `<dir>/<tenant>/*.csv` each become an import of that tenant, applied at once when its mapping says `autoApply`, else left for review; then moved to `imported/` or `failed/` beside them (README "Importing files").' },
+  { env: 'IMPORT_WATCH_INTERVAL_MS', kind: 'int', default: '10000', min: 100, description: 'How often `IMPORT_WATCH_DIR` is polled; a file is taken once it has not changed for this long (an upload in progress is left alone).' },
   { env: 'SHUTDOWN_TIMEOUT_MS', kind: 'int', default: '10000', min: 100, description: 'On SIGTERM/SIGINT: how long in-flight requests and background work may take to finish before connections are cut. Keep it below the pod\'s `terminationGracePeriodSeconds`.' },
 ] as const satisfies readonly Spec[];
 
@@ -73,6 +75,8 @@ export interface Config {
   publicUrl: string;
   databaseUrl: string | undefined;
   dataDir: string;
+  importWatchDir: string | undefined;
+  importWatchIntervalMs: number;
   databasePoolMax: number;
   databasePreparedStatements: boolean;
   databaseStatementTimeoutMs: number;
@@ -187,6 +191,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     publicUrl,
     databaseUrl: value('DATABASE_URL') as string | undefined,
     dataDir: value('DATA_DIR') as string,
+    importWatchDir: value('IMPORT_WATCH_DIR') as string | undefined,
+    importWatchIntervalMs: value('IMPORT_WATCH_INTERVAL_MS') as number,
     databasePoolMax: value('DATABASE_POOL_MAX') as number,
     databasePreparedStatements: value('DATABASE_PREPARED_STATEMENTS') as boolean,
     databaseStatementTimeoutMs: value('DATABASE_STATEMENT_TIMEOUT_MS') as number,

@@ -8,7 +8,7 @@ import t from 'tap';
 import Fastify from 'fastify';
 import { installAudit } from '../../src/http/admin/audit.js';
 import { ADMIN_TOKEN_ACTOR } from '../../src/services/actor.js';
-import { startApp, user, type Res } from '../helpers/app.js';
+import { ADMIN_TOKEN, startApp, user, type Res } from '../helpers/app.js';
 import { backends } from '../helpers/db.js';
 import { startReceiver } from '../events/helpers.js';
 
@@ -68,6 +68,15 @@ for (const backend of backends) {
     t.same((await latest()).details.body, { licenseCap: 10 }, 'the policy as sent');
     await act('PUT /tenants/{tenant}/host-users', '/tenants/globex/host-users', [{ hostUserId: 'h1', email: 'ada@example.com' }], 'tenant.host_users_replaced', g);
     t.same((await latest()).details.body, { hostUsers: 1, sharedEmails: 0, linked: 0 }, 'an upload is kept as its counts, not its rows');
+    await act('PUT /tenants/{tenant}/import-mapping', '/tenants/globex/import-mapping', { key: 'email', columns: { Email: 'emails' } }, 'import_mapping.updated', { tenant: 'globex', type: 'import_mapping' });
+    called.add('post /admin/v1/tenants/{tenant}/imports');
+    const upload = await a.app.inject({ method: 'POST', url: '/admin/v1/tenants/globex/imports', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'text/csv' }, payload: 'Email\nada@globex.example\n' });
+    t.equal(upload.statusCode, 201, upload.body);
+    const imp = upload.json();
+    const uploaded = await latest();
+    t.match(uploaded, { action: 'import.created', tenant: 'globex', actor: ADMIN_TOKEN_ACTOR, target: { type: 'import', id: imp.id }, details: { status: 201, body: { id: imp.id, counts: { created: 1 } } } });
+    t.notOk(JSON.stringify(uploaded).includes('ada@globex'), 'an upload is kept as its summary, not its rows');
+    await act('POST /tenants/{tenant}/imports/{id}/apply', `/tenants/globex/imports/${imp.id}/apply`, undefined, 'import.applied', { tenant: 'globex', type: 'import', id: imp.id });
     await act('POST /tenants/{tenant}/go-live', '/tenants/globex/go-live', undefined, 'tenant.went_live', g);
     const token = await act('POST /tenants/{tenant}/tokens', '/tenants/globex/tokens', { name: 'okta' }, 'token.issued', { tenant: 'globex', type: 'token' });
     await act('DELETE /tenants/{tenant}/tokens/{tokenId}', `/tenants/globex/tokens/${token.body.id}`, undefined, 'token.revoked', { tenant: 'globex', type: 'token', id: token.body.id });
@@ -117,7 +126,7 @@ for (const backend of backends) {
 
     // A deleted tenant's trail stays readable; filters; paging.
     const globex = await a.admin('GET', '/tenants/globex/audit');
-    t.same(globex.body.entries.map((e: any) => e.action), ['tenant.deleted', 'token.revoked', 'token.issued', 'tenant.went_live', 'tenant.host_users_replaced', 'tenant.policy_updated', 'tenant.updated', 'tenant.created']);
+    t.same(globex.body.entries.map((e: any) => e.action), ['tenant.deleted', 'token.revoked', 'token.issued', 'tenant.went_live', 'import.applied', 'import.created', 'import_mapping.updated', 'tenant.host_users_replaced', 'tenant.policy_updated', 'tenant.updated', 'tenant.created']);
     t.same((await a.admin('GET', '/audit?action=tenant.deleted')).body.entries.map((e: any) => e.tenant), ['globex']);
     const all = (await a.admin('GET', '/audit?limit=1000')).body.entries;
     t.equal(all.length, called.size);

@@ -38,6 +38,9 @@ export const AUDIT_ACTIONS = [
   'hold.rejected',
   'setup_link.created',
   'setup_link.revoked',
+  'import_mapping.updated',
+  'import.created',
+  'import.applied',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -120,7 +123,7 @@ const AuditEntrySchema = Type.Object({
   tenant: Nullable(Type.String()),
   actor: ActorSchema,
   action: Type.Union(AUDIT_ACTIONS.map((a) => Type.Literal(a))),
-  target: Type.Object({ type: Type.String({ description: 'tenant, token, webhook, event, hold or setup_link' }), id: Nullable(Type.String()) }),
+  target: Type.Object({ type: Type.String({ description: 'tenant, token, webhook, event, hold, setup_link, import or import_mapping' }), id: Nullable(Type.String()) }),
   requestId: Nullable(Type.String({ description: 'The request id (X-Request-Id), as in the server log' })),
   details: Type.Object({}, { additionalProperties: true, description: '`status` of the response; `body`: the request body with secrets removed' }),
 });

@@ -27,6 +27,9 @@ import { goLiveRoutes } from './golive.js';
 import { holdRoutes } from './holds.js';
 import { setupLinkRoutes } from './setup-links.js';
 import type { SetupLinkService } from '../../services/setup-links.js';
+import { importRoutes } from './imports.js';
+import type { ImportApplier } from '../../services/import-apply.js';
+import type { ImportService } from '../../services/imports.js';
 import type { SafeguardService } from '../../services/safeguard.js';
 import type { GoLiveService } from '../../services/golive.js';
 import type { PolicyService } from '../../services/policies.js';
@@ -50,6 +53,8 @@ export interface AdminDeps {
   setupLinks?: SetupLinkService;
   /** The delivery browser's service (else the delivery routes make their own). */
   deliveries?: DeliveryService;
+  /** Enables the file import routes under /tenants/:tenant. */
+  imports?: { imports: ImportService; applier: ImportApplier };
   /** Failed authentication per client address (src/http/rate-limit.ts); none when the limit is off. */
   authFailures?: AuthFailures | undefined;
   /** Records admin actions (src/http/admin/audit.ts) and serves the audit routes. */
@@ -240,6 +245,9 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
     await app.register(holdRoutes, { prefix: '/tenants/:tenant', tenants, safeguard: deps.safeguard });
   }
   if (deps.setupLinks) await app.register(setupLinkRoutes, { prefix: '/tenants/:tenant', setupLinks: deps.setupLinks });
+  if (deps.imports) {
+    await app.register(importRoutes, { prefix: '/tenants/:tenant', ...deps.imports });
+  }
   if (deps.status) await app.register(visibilityRoutes, { prefix: '/tenants/:tenant', tenants, requestLog: deps.requestLog, status: deps.status });
   if (deps.audit) await app.register(auditRoutes, { audit: deps.audit });
 }
