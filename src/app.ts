@@ -16,7 +16,7 @@ import { loggerOptions } from './http/log.js';
 import { installOps, type Ops } from './http/ops/index.js';
 import { SCIM_PREFIX, scimApi } from './http/scim/index.js';
 import type { Features } from './scim/discovery.js';
-import { configuredAdminKeys, type AdminKeys } from './services/admin-keys.js';
+import { AdminKeyService, configuredAdminKeys, type AdminKeys } from './services/admin-keys.js';
 import { GoLiveService } from './services/golive.js';
 import { PolicyService } from './services/policies.js';
 import { TenantService } from './services/tenants.js';
@@ -45,6 +45,8 @@ export interface Services {
   status: TenantStatusService;
   /** Retention of the request log and the audit trail, every 10 minutes; stopped with the app. */
   retention: Retention;
+  /** Named admin keys (README "Authentication"). */
+  adminKeys: AdminKeyService;
 }
 
 export interface BuildOptions {
@@ -111,6 +113,7 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
     audit,
     status: new TenantStatusService(database.db, requestLog, app.log),
     retention,
+    adminKeys: new AdminKeyService(database.db),
   };
 
   const features = (): Features => ({
@@ -135,6 +138,7 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
     config,
     tenants: services.tenants,
     adminKeys: opts.adminKeys ?? configuredAdminKeys(config),
+    namedKeys: services.adminKeys,
     db: database.db,
     policies,
     golive: services.golive,
