@@ -12,6 +12,10 @@ import { frameworkErrors, installErrorHandling } from './http/errors.js';
 import { homeRoutes } from './http/home.js';
 import { installInputChecks } from './http/input.js';
 import { jwksRoutes } from './http/jwks.js';
+import { oauthRoutes, TOKEN_PATH } from './http/oauth.js';
+import { JwtBearer } from './services/jwt-bearer.js';
+import { OAuthService } from './services/oauth.js';
+import { TrustedIssuerService } from './services/trusted-issuers.js';
 import { loggerOptions } from './http/log.js';
 import { installOps, type Ops } from './http/ops/index.js';
 import { SCIM_PREFIX, scimApi } from './http/scim/index.js';
@@ -45,8 +49,10 @@ export interface Services {
   status: TenantStatusService;
   /** Retention of the request log and the audit trail, every 10 minutes; stopped with the app. */
   retention: Retention;
-  /** Named admin keys (README "Authentication"). */
+  /** Named admin keys, OAuth clients and trusted issuers (README "Authentication"). */
   adminKeys: AdminKeyService;
+  oauth: OAuthService;
+  trustedIssuers: TrustedIssuerService;
 }
 
 export interface BuildOptions {
@@ -87,6 +93,7 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
   const users = new UserService(database.db, policies);
   const groups = new GroupService(database.db, policies);
   const tenants = new TenantService(database.db);
+  const oauth = new OAuthService(database.db, { publicUrl: config.publicUrl, ttlSeconds: config.oauthAccessTokenTtlSeconds, clockSkewSeconds: config.jwtClockSkewSeconds });
   const requestLog = config.requestLogEnabled
     ? new RequestLog(database.db, { retentionDays: config.requestLogRetentionDays, maxPerTenant: config.requestLogMaxPerTenant, logger: app.log })
     : undefined;
@@ -114,6 +121,8 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
     status: new TenantStatusService(database.db, requestLog, app.log),
     retention,
     adminKeys: new AdminKeyService(database.db),
+    oauth,
+    trustedIssuers: new TrustedIssuerService(database.db, { clockSkewSeconds: config.jwtClockSkewSeconds, jwksTimeoutMs: config.trustedIssuerJwksTimeoutMs }),
   };
 
   const features = (): Features => ({
@@ -122,6 +131,7 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
     // RFC 9967 §4: the SET event URIs pushed to webhook endpoints registered with format "set".
     extra: { securityEvents: securityEventsConfig() },
     // RFC 9865 §4; index paging stays the default (§2.4: existing clients expect it).
+    tokenEndpoint: `${oauth.issuer}${TOKEN_PATH}`,
     pagination: {
       cursor: true,
       index: true,
@@ -132,13 +142,28 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
     },
   });
 
-  await app.register(scimApi, { prefix: SCIM_PREFIX, config, tenants: services.tenants, users: services.users, groups: services.groups, search: services.search, bulk: services.bulk, features, authFailures: ops.rateLimits.authFailures, requestLog, status: services.status });
+  await app.register(scimApi, {
+    prefix: SCIM_PREFIX,
+    config,
+    tenants: services.tenants,
+    users: services.users,
+    groups: services.groups,
+    search: services.search,
+    bulk: services.bulk,
+    features,
+    authFailures: ops.rateLimits.authFailures,
+    requestLog,
+    status: services.status,
+    jwt: new JwtBearer(oauth, services.trustedIssuers),
+  });
   await app.register(adminApi, {
     prefix: '/admin/v1',
     config,
     tenants: services.tenants,
     adminKeys: opts.adminKeys ?? configuredAdminKeys(config),
     namedKeys: services.adminKeys,
+    oauth,
+    trustedIssuers: services.trustedIssuers,
     db: database.db,
     policies,
     golive: services.golive,
@@ -147,7 +172,8 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
     requestLog,
     status: services.status,
   });
-  await app.register(jwksRoutes, { db: database.db });
+  await app.register(jwksRoutes, { db: database.db, oauth });
+  await app.register(oauthRoutes, { oauth, authFailures: ops.rateLimits.authFailures });
   await app.register(homeRoutes, { publicUrl: config.publicUrl });
 
   return { app, services, ops };

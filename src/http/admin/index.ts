@@ -19,7 +19,11 @@ import { settingsOf, type TenantService } from '../../services/tenants.js';
 import { authenticateAdmin } from '../auth.js';
 import type { AuthFailures } from '../rate-limit.js';
 import { adminValidatorCompiler } from '../validation.js';
+import type { OAuthService } from '../../services/oauth.js';
 import { adminKeyRoutes } from './admin-keys.js';
+import { oauthClientRoutes } from './oauth-clients.js';
+import { trustedIssuerRoutes } from './trusted-issuers.js';
+import type { TrustedIssuerService } from '../../services/trusted-issuers.js';
 import { auditRoutes, installAudit } from './audit.js';
 import { checkAdminScope, installScopes } from './scopes.js';
 import { deliveryRoutes } from './deliveries.js';
@@ -46,6 +50,10 @@ export interface AdminDeps {
   authFailures?: AuthFailures | undefined;
   /** Named admin keys: accepted beside adminKeys, and managed under /admin-keys. */
   namedKeys?: AdminKeyService;
+  /** OAuth clients and the rotation of Roster's token signing keys. */
+  oauth?: OAuthService;
+  /** Trusted JWT issuers per tenant. */
+  trustedIssuers?: TrustedIssuerService;
   /** Records admin actions (src/http/admin/audit.ts) and serves the audit routes. */
   audit?: AuditService;
   /** With db: the provisioning log and status routes (requestLog undefined when it is off). */
@@ -252,4 +260,6 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
   if (deps.status) await app.register(visibilityRoutes, { prefix: '/tenants/:tenant', tenants, requestLog: deps.requestLog, status: deps.status });
   if (deps.audit) await app.register(auditRoutes, { audit: deps.audit });
   if (deps.namedKeys) await app.register(adminKeyRoutes, { keys: deps.namedKeys });
+  if (deps.oauth) await app.register(oauthClientRoutes, { oauth: deps.oauth });
+  if (deps.trustedIssuers) await app.register(trustedIssuerRoutes, { issuers: deps.trustedIssuers });
 }
