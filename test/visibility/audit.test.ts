@@ -86,6 +86,15 @@ for (const backend of backends) {
     const eid = feed.body.events[0].id;
     await act('POST /tenants/{tenant}/events/{id}/redeliver', `/tenants/${a.tenant}/events/${eid}/redeliver`, undefined, 'event.redelivered', { tenant: a.tenant, type: 'event', id: eid });
     await w('DELETE /tenants/{tenant}/webhooks/{id}', '', undefined, 'webhook.deleted');
+    const key = await act('POST /admin-keys', '/admin-keys', { name: 'ci', scopes: ['tokens'] }, 'admin_key.created', { tenant: null, type: 'admin_key' });
+    t.notOk(JSON.stringify(await latest()).includes(key.body.key), 'the admin key is not in the trail');
+    await act('DELETE /admin-keys/{id}', `/admin-keys/${key.body.id}`, undefined, 'admin_key.revoked', { tenant: null, type: 'admin_key', id: key.body.id });
+    const client = await act('POST /tenants/{tenant}/oauth-clients', `/tenants/${a.tenant}/oauth-clients`, { name: 'entra' }, 'oauth_client.created', { tenant: a.tenant, type: 'oauth_client' });
+    t.notOk(JSON.stringify(await latest()).includes(client.body.clientSecret), 'the client secret is not in the trail');
+    await act('DELETE /tenants/{tenant}/oauth-clients/{id}', `/tenants/${a.tenant}/oauth-clients/${client.body.id}`, undefined, 'oauth_client.revoked', { tenant: a.tenant, type: 'oauth_client', id: client.body.id });
+    await act('POST /oauth/signing-keys/rotate', '/oauth/signing-keys/rotate', undefined, 'oauth_signing_key.rotated', { tenant: null, type: 'oauth_signing_key' });
+    const issuer = await act('POST /tenants/{tenant}/trusted-issuers', `/tenants/${a.tenant}/trusted-issuers`, { issuer: 'https://idp.test', audience: 'roster', jwksUrl: 'https://idp.test/jwks' }, 'trusted_issuer.created', { tenant: a.tenant, type: 'trusted_issuer' });
+    await act('DELETE /tenants/{tenant}/trusted-issuers/{id}', `/tenants/${a.tenant}/trusted-issuers/${issuer.body.id}`, undefined, 'trusted_issuer.deleted', { tenant: a.tenant, type: 'trusted_issuer', id: issuer.body.id });
     await act('DELETE /tenants/{tenant}', '/tenants/globex', undefined, 'tenant.deleted', { tenant: 'globex', type: 'tenant', id: 'globex' });
 
     const spec = a.app.swagger() as { paths: Record<string, Record<string, unknown>> };
