@@ -107,6 +107,11 @@ function cliCommand(): string {
 }
 
 main().catch((err) => {
+  // A secret the configured keys cannot open: say which, without a stack.
+  if (err instanceof Error && err.name === 'KeyringError') {
+    process.stderr.write(`roster: failed to start: ${err.message}\n`);
+    process.exit(2);
+  }
   process.stderr.write(`roster: failed to start: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
   process.exit(1);
 });
