@@ -7,6 +7,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { path, type AdminClient, type ApiRequest } from './client.js';
 import { CliError, EXIT } from './exit-codes.js';
+import { credentialCommands } from './credential-commands.js';
+import { defined, list, shownOnce, str } from './input.js';
 import { json, record, table, type Column } from './output.js';
 
 export interface OptionSpec {
@@ -48,13 +50,6 @@ export interface Command {
 
 // ------------------------------------------------------------ shared shapes
 
-const str = (i: Input, name: string): string | undefined => i.opts[name] as string | undefined;
-/** A comma-separated or repeated option as a list. */
-const list = (i: Input, name: string): string[] | undefined => {
-  const v = i.opts[name] as string[] | undefined;
-  return v?.length ? v.flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean) : undefined;
-};
-const defined = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 
 const tenantFields: Column<any>[] = [
   ['id', (t) => t.id],
@@ -72,6 +67,7 @@ const tokenColumns: Column<any>[] = [
   ['expires', (t) => t.expiresAt],
   ['last used', (t) => t.lastUsedAt],
   ['revoked', (t) => t.revokedAt],
+  ['scopes', (t) => t.scopes?.join(' ')],
 ];
 const webhookFields: Column<any>[] = [
   ['id', (w) => w.id],
@@ -88,7 +84,6 @@ const eventColumns: Column<any>[] = [
   ['id', (e) => e.id],
   ['cursor', (e) => e.cursor],
 ];
-const shownOnce = (what: string, secret: string) => `\n${what}: ${secret}\n(shown once: only its hash is stored)\n`;
 
 const settingsOptions: Record<string, OptionSpec> = {
   name: { type: 'string', description: 'display name' },
@@ -150,8 +145,9 @@ export const commands: Command[] = [
     options: {
       name: { type: 'string', description: 'what it is for, e.g. the IdP connection' },
       'expires-at': { type: 'string', value: '<time>', description: 'ISO 8601 time after which it stops working' },
+      scopes: { type: 'string', multiple: true, value: '<scope,…>', description: 'scim:read and/or scim:write (default both)' },
     },
-    request: (i) => ({ method: 'POST', path: path`/tenants/${i.args.tenant!}/tokens`, body: defined({ name: str(i, 'name'), expiresAt: str(i, 'expires-at') }) }),
+    request: (i) => ({ method: 'POST', path: path`/tenants/${i.args.tenant!}/tokens`, body: defined({ name: str(i, 'name'), expiresAt: str(i, 'expires-at'), scopes: list(i, 'scopes') }) }),
     show: (b) => record(b, tokenColumns.slice(0, 5)) + shownOnce('SCIM bearer token', b.token),
   },
   {
@@ -294,6 +290,7 @@ export const commands: Command[] = [
     request: (i) => ({ method: 'POST', path: path`/tenants/${i.args.tenant!}/events/${i.args.id!}/redeliver`, body: defined({ endpointIds: list(i, 'endpoint') }) }),
     show: (b) => `queued ${b.queued} deliveries${b.endpointIds.length ? ` (${b.endpointIds.join(', ')})` : ''}\n`,
   },
+  ...credentialCommands,
 ];
 
 function integer(v: string, name: string): number {

@@ -121,12 +121,13 @@ for (const backend of backends) {
   });
 
   t.test(`${backend}: an access token stops working when it expires`, async (t) => {
-    const a = await startApp(t, backend, { OAUTH_ACCESS_TOKEN_TTL_SECONDS: '1', JWT_CLOCK_SKEW_SECONDS: '0' });
+    const a = await startApp(t, backend, { OAUTH_ACCESS_TOKEN_TTL_SECONDS: '3', JWT_CLOCK_SKEW_SECONDS: '0' });
     const c = (await a.admin('POST', `/tenants/${a.tenant}/oauth-clients`, { name: 'main' })).body;
     const issued = (await tokenRequest(a, { grant_type: 'client_credentials', client_id: c.clientId, client_secret: c.clientSecret })).body;
-    t.equal(issued.expires_in, 1);
+    t.equal(issued.expires_in, 3);
     t.equal((await scimWith(a, issued.access_token)).statusCode, 200);
-    await new Promise((r) => setTimeout(r, 2100));
+    // exp is the issuing second + 3: at most 4 s from now.
+    await new Promise((r) => setTimeout(r, 4100));
     const late = await scimWith(a, issued.access_token);
     t.equal(late.statusCode, 401, 'refused after exp');
     t.match(late.headers['www-authenticate'], /error="invalid_token"/);
