@@ -15,7 +15,6 @@ import { jwksRoutes } from './http/jwks.js';
 import { oauthRoutes, TOKEN_PATH } from './http/oauth.js';
 import { JwtBearer } from './services/jwt-bearer.js';
 import { OAuthService } from './services/oauth.js';
-import { prepareSecretsAtRest } from './services/encryption.js';
 import { TrustedIssuerService } from './services/trusted-issuers.js';
 import { loggerOptions } from './http/log.js';
 import { installOps, type Ops } from './http/ops/index.js';
@@ -69,8 +68,6 @@ export interface BuildOptions {
 
 export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstance; services: Services; ops: Ops }> {
   const { config, database } = opts;
-  // Before anything reads a secret: a key that cannot open them fails the start here.
-  const atRest = await prepareSecretsAtRest(config, database);
   const app = Fastify({
     logger: opts.logger ?? loggerOptions(config),
     bodyLimit: config.maxBodyBytes,
@@ -86,9 +83,6 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true },
     frameworkErrors,
   });
-
-  if (atRest.source === 'none') app.log.warn('secrets at rest are stored in clear: set ENCRYPTION_KEYS (README "Secrets at rest")');
-  if (atRest.resealed > 0) app.log.info({ rows: atRest.resealed, key: atRest.source }, 'secrets at rest resealed under the current encryption key');
 
   installInputChecks(app);
   installErrorHandling(app);

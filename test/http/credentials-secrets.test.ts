@@ -7,7 +7,7 @@ import { sql } from 'kysely';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { openDatabase } from '../../src/db/index.js';
-import { GENERATED_KEY_FILE } from '../../src/services/encryption.js';
+import { GENERATED_KEY_FILE, prepareSecretsAtRest } from '../../src/services/encryption.js';
 import { backends } from '../helpers/db.js';
 import { ADMIN_TOKEN, startApp, type TestApp } from '../helpers/app.js';
 import { startReceiver } from '../events/helpers.js';
@@ -21,9 +21,10 @@ async function stored(a: TestApp) {
   return [...w.rows.flatMap((r) => [r.secret, r.ed25519_secret]).filter((x) => x !== null), ...s.rows.map((r) => r.private_jwk), ...o.rows.map((r) => r.private_jwk)];
 }
 
-/** Another app on the same database, as a restart with other configuration would be. */
+/** Another start on the same database with other configuration (as src/startup.ts then src/app.ts). */
 async function restart(t: { teardown(fn: () => unknown): void }, a: TestApp, env: Record<string, string>) {
   const config = loadConfig({ LOG_LEVEL: 'silent', ADMIN_TOKEN, PUBLIC_URL: 'https://roster.test', RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '0', WEBHOOK_ALLOWED_CIDRS: '127.0.0.0/8,::1', ...env });
+  await prepareSecretsAtRest(config, a.database);
   const { app } = await buildApp({ config, database: a.database });
   t.teardown(() => app.close());
   await app.ready();
@@ -89,6 +90,7 @@ t.test('the embedded database generates its key in the data directory and keeps 
     const database = await openDatabase({ dataDir: dir });
     const { migrateToLatest } = await import('../../src/db/index.js');
     await migrateToLatest(database.db);
+    await prepareSecretsAtRest(config, database);
     const { app } = await buildApp({ config, database });
     await app.ready();
     const r = await app.inject({ method: 'GET', url: '/.well-known/jwks.json' });
