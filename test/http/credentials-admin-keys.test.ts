@@ -112,3 +112,22 @@ for (const backend of backends) {
     t.same((await as(a, key, 'GET', '/admin-keys')).body.keys.map((k: any) => k.name).sort(), ['acme automation', 'sub']);
   });
 }
+
+t.test('failed authentication is limited per address for every credential type', async (t) => {
+  const a = await startApp(t, backends[0]!, { RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '60', RATE_LIMIT_AUTH_FAILURES_BURST: '2' });
+  const jwt = `eyJhbGciOiJSUzI1NiJ9.${Buffer.from('{"iss":"https://nobody.test","sub":"x"}').toString('base64url')}.c2ln`;
+  for (const [what, send] of [
+    ['admin key', (ip: string) => a.app.inject({ method: 'GET', url: '/admin/v1/whoami', remoteAddress: ip, headers: { authorization: 'Bearer rsak_wrongwrongwrongwrongwrongwrongwrongwrong123' } })],
+    ['ADMIN_TOKEN', (ip: string) => a.app.inject({ method: 'GET', url: '/admin/v1/whoami', remoteAddress: ip, headers: { authorization: 'Bearer not-the-admin-token-0123' } })],
+    ['SCIM token', (ip: string) => a.app.inject({ method: 'GET', url: `/scim/v2/${a.tenant}/Users`, remoteAddress: ip, headers: { authorization: 'Bearer rst_wrong' } })],
+    ['JWT', (ip: string) => a.app.inject({ method: 'GET', url: `/scim/v2/${a.tenant}/Users`, remoteAddress: ip, headers: { authorization: `Bearer ${jwt}` } })],
+  ] as const) {
+    const ip = `10.0.0.${what.length}`;
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await send(ip)).statusCode);
+    t.same(statuses, [401, 401, 429, 429], what);
+  }
+  // The good credential from a throttled address still works once known (an admin key looked up before).
+  const key = (await a.admin('POST', '/admin-keys', { name: 'k', scopes: ['audit'] })).body.key as string;
+  t.equal((await a.app.inject({ method: 'GET', url: '/admin/v1/whoami', remoteAddress: '10.0.1.1', headers: { authorization: `Bearer ${key}` } })).statusCode, 200);
+});
