@@ -17,6 +17,8 @@ export { KeyringError };
 /** The generated key's file in the PGlite data directory. */
 export const GENERATED_KEY_FILE = 'roster-encryption-keys';
 
+let memoryKey: string | undefined;
+
 export type KeySource = 'ENCRYPTION_KEYS' | 'ENCRYPTION_KEYS_FILE' | 'data directory' | 'memory' | 'none';
 
 export function resolveKeyring(config: Pick<Config, 'encryptionKeys' | 'encryptionKeysFile'>, database: Pick<DatabaseHandle, 'kind' | 'dataDir'>): { ring: Keyring | undefined; source: KeySource } {
@@ -31,7 +33,8 @@ export function resolveKeyring(config: Pick<Config, 'encryptionKeys' | 'encrypti
     return { ring: parseKeyring(text.trim()), source: 'ENCRYPTION_KEYS_FILE' };
   }
   if (database.kind !== 'pglite' || !database.dataDir) return { ring: undefined, source: 'none' };
-  if (database.dataDir.includes('://')) return { ring: parseKeyring(generateKeySpec('memory')), source: 'memory' };
+  // One key per process for every in-memory database: they live no longer than the process does.
+  if (database.dataDir.includes('://')) return { ring: parseKeyring((memoryKey ??= generateKeySpec('memory'))), source: 'memory' };
   const file = join(database.dataDir, GENERATED_KEY_FILE);
   if (!existsSync(file)) writeFileSync(file, generateKeySpec('local') + '\n', { mode: 0o600, flag: 'wx' });
   return { ring: parseKeyring(readFileSync(file, 'utf8').trim()), source: 'data directory' };
