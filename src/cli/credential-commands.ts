@@ -35,7 +35,7 @@ const issuerColumns: Column<any>[] = [
 
 export const credentialCommands: Command[] = [
   {
-    name: 'whoami',
+    name: 'auth whoami',
     summary: 'Show the admin credential in use: its name, scopes and tenant',
     request: () => ({ method: 'GET', path: '/whoami' }),
     show: (b) => record(b, [['type', (x) => x.actor.type], ['name', (x) => x.actor.name], ['id', (x) => x.actor.id], ['scopes', (x) => x.scopes.join(' ')], ['tenant', (x) => x.tenant ?? 'all']]),

@@ -117,13 +117,14 @@ t.test(`${backend}: the CLI manages tenants, tokens, webhooks and events of a ru
   // Credentials: admin keys, OAuth clients, trusted issuers.
   const adminKey = JSON.parse((await ok(['admin-keys', 'create', 'ci', '--scopes', 'tokens,tenants:read', '--tenant', 'acme', '--json'])).stdout);
   t.match(adminKey.key, /^rsak_/);
-  const who = await cli(['whoami'], { ROSTER_URL: url, ADMIN_TOKEN: adminKey.key });
+  const who = await cli(['auth', 'whoami'], { ROSTER_URL: url, ADMIN_TOKEN: adminKey.key });
   t.equal(who.code, 0);
   t.match(who.stdout, /^name: +ci$/m, 'whoami names the key');
   t.match(who.stdout, /^tenant: +acme$/m);
   t.match((await ok(['admin-keys', 'list'])).stdout, /^ID +NAME +PREFIX +SCOPES +TENANT/m);
-  const ro = await ok(['tokens', 'issue', 'acme', '--name', 'audit', '--scopes', 'scim:read']);
-  t.match(ro.stdout, /^scopes: +scim:read$/m);
+  const ro = JSON.parse((await ok(['tokens', 'issue', 'acme', '--name', 'audit', '--scopes', 'scim:read', '--json'])).stdout);
+  t.same(ro.scopes, ['scim:read']);
+  t.match((await ok(['tokens', 'list', 'acme'])).stdout, /audit .* scim:read\n/);
   const oc = await ok(['oauth-clients', 'create', 'acme', '--name', 'Entra ID']);
   t.match(oc.stdout, /Client secret: rscs_\S+/);
   t.match(oc.stdout, /^token endpoint: +https:\/\/roster\.test\/oauth\/token$/m);
