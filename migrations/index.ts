@@ -11,6 +11,7 @@ import * as m0005 from './0005_visibility.js';
 import * as m0006 from './0006_policies.js';
 import * as m0007 from './0007_go_live.js';
 import * as m0009 from './0009_webhook_queues_by_endpoint.js';
+import * as m0010 from './0010_credentials.js';
 import * as m0011 from './0011_imports.js';
 import * as m0012 from './0012_setup_links.js';
 
@@ -23,6 +24,7 @@ export const migrations: Record<string, Migration> = {
   '0006_policies': m0006,
   '0007_go_live': m0007,
   '0009_webhook_queues_by_endpoint': m0009,
+  '0010_credentials': m0010,
   '0011_imports': m0011,
   '0012_setup_links': m0012,
 };

@@ -12,11 +12,15 @@ import { clientErrorHandler, frameworkErrors, installErrorHandling } from './htt
 import { homeRoutes } from './http/home.js';
 import { installInputChecks } from './http/input.js';
 import { jwksRoutes } from './http/jwks.js';
+import { oauthRoutes, TOKEN_PATH } from './http/oauth.js';
+import { JwtBearer } from './services/jwt-bearer.js';
+import { OAuthService } from './services/oauth.js';
+import { TrustedIssuerService } from './services/trusted-issuers.js';
 import { loggerOptions } from './http/log.js';
 import { installOps, type Ops } from './http/ops/index.js';
 import { SCIM_PREFIX, scimApi } from './http/scim/index.js';
 import type { Features } from './scim/discovery.js';
-import { configuredAdminKeys, type AdminKeys } from './services/admin-keys.js';
+import { AdminKeyService, configuredAdminKeys, type AdminKeys } from './services/admin-keys.js';
 import { GoLiveService } from './services/golive.js';
 import { SafeguardService } from './services/safeguard.js';
 import { SetupLinkService } from './services/setup-links.js';
@@ -59,6 +63,10 @@ export interface Services {
   status: TenantStatusService;
   /** Retention of the request log and the audit trail, every 10 minutes; stopped with the app. */
   retention: Retention;
+  /** Named admin keys, OAuth clients and trusted issuers (README "Authentication"). */
+  adminKeys: AdminKeyService;
+  oauth: OAuthService;
+  trustedIssuers: TrustedIssuerService;
 }
 
 export interface BuildOptions {
@@ -102,6 +110,7 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
   const users = new UserService(database.db, policies, safeguard);
   const groups = new GroupService(database.db, policies);
   const tenants = new TenantService(database.db);
+  const oauth = new OAuthService(database.db, { publicUrl: config.publicUrl, ttlSeconds: config.oauthAccessTokenTtlSeconds, clockSkewSeconds: config.jwtClockSkewSeconds });
   const requestLog = config.requestLogEnabled
     ? new RequestLog(database.db, { retentionDays: config.requestLogRetentionDays, maxPerTenant: config.requestLogMaxPerTenant, logger: app.log })
     : undefined;
@@ -134,6 +143,9 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
     audit,
     status: new TenantStatusService(database.db, requestLog, app.log),
     retention,
+    adminKeys: new AdminKeyService(database.db),
+    oauth,
+    trustedIssuers: new TrustedIssuerService(database.db, { clockSkewSeconds: config.jwtClockSkewSeconds, jwksTimeoutMs: config.trustedIssuerJwksTimeoutMs }),
   };
 
   if (config.importWatchDir) {
@@ -146,6 +158,7 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
     // RFC 9967 §4: the SET event URIs pushed to webhook endpoints registered with format "set".
     extra: { securityEvents: securityEventsConfig() },
     // RFC 9865 §4; index paging stays the default (§2.4: existing clients expect it).
+    tokenEndpoint: `${oauth.issuer}${TOKEN_PATH}`,
     pagination: {
       cursor: true,
       index: true,
@@ -156,7 +169,20 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
     },
   });
 
-  await app.register(scimApi, { prefix: SCIM_PREFIX, config, tenants: services.tenants, users: services.users, groups: services.groups, search: services.search, bulk: services.bulk, features, authFailures: ops.rateLimits.authFailures, requestLog, status: services.status });
+  await app.register(scimApi, {
+    prefix: SCIM_PREFIX,
+    config,
+    tenants: services.tenants,
+    users: services.users,
+    groups: services.groups,
+    search: services.search,
+    bulk: services.bulk,
+    features,
+    authFailures: ops.rateLimits.authFailures,
+    requestLog,
+    status: services.status,
+    jwt: new JwtBearer(oauth, services.trustedIssuers),
+  });
   const adminKeys = opts.adminKeys ?? configuredAdminKeys(config);
   const deliveries = deliveryService(database.db, config);
   app.addHook('onClose', deliveries.close);
@@ -165,6 +191,9 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
     config,
     tenants: services.tenants,
     adminKeys,
+    namedKeys: services.adminKeys,
+    oauth,
+    trustedIssuers: services.trustedIssuers,
     db: database.db,
     policies,
     golive: services.golive,
@@ -181,6 +210,7 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
     db: database.db,
     publicUrl: config.publicUrl,
     adminKeys,
+    namedKeys: services.adminKeys,
     authFailures: ops.rateLimits.authFailures,
     tenants: services.tenants,
     status: services.status,
@@ -194,7 +224,8 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
     deliveries: deliveries.service,
     audit,
   });
-  await app.register(jwksRoutes, { db: database.db });
+  await app.register(jwksRoutes, { db: database.db, oauth });
+  await app.register(oauthRoutes, { oauth, authFailures: ops.rateLimits.authFailures });
   await app.register(homeRoutes, { publicUrl: config.publicUrl });
 
   return { app, services, ops };

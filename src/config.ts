@@ -51,6 +51,11 @@ export const configSpec = [
   { env: 'REQUEST_LOG_ENABLED', kind: 'bool', default: 'true', description: 'Keep the provisioning log: every SCIM request of a tenant (who, what, the answer, what it touched) in Postgres, written in batches after the response (`GET /admin/v1/tenants/{tenant}/requests`).' },
   { env: 'REQUEST_LOG_RETENTION_DAYS', kind: 'int', default: '30', min: 1, description: 'Provisioning log entries older than this are deleted.' },
   { env: 'REQUEST_LOG_MAX_PER_TENANT', kind: 'int', default: '100000', min: 100, description: 'Most provisioning log entries kept per tenant; beyond it the oldest are deleted (every 10 minutes).' },
+  { env: 'OAUTH_ACCESS_TOKEN_TTL_SECONDS', kind: 'int', default: '3600', min: 1, description: 'Lifetime of the access tokens `POST /oauth/token` issues (OAuth 2.0 client credentials; README "Authentication").' },
+  { env: 'JWT_CLOCK_SKEW_SECONDS', kind: 'int', default: '60', min: 0, description: 'Clock difference tolerated when checking `exp`, `nbf` and `iat` of JWT bearer tokens (Roster\'s own and trusted issuers\').' },
+  { env: 'TRUSTED_ISSUER_JWKS_TIMEOUT_MS', kind: 'int', default: '5000', min: 100, description: 'Time a trusted issuer\'s JWKS URL has to answer; when it cannot be fetched, its tokens are refused (401) until it can.' },
+  { env: 'ENCRYPTION_KEYS', kind: 'string', secret: true, description: 'Keys that encrypt secrets at rest (webhook signing secrets, the SET and OAuth signing keys) with AES-256-GCM: comma-separated `id:base64-of-32-bytes`, the first encrypts, all decrypt (rotation: put the new key first, keep the old until every row is resealed at start). Without it (and without `ENCRYPTION_KEYS_FILE`), the embedded database keeps a generated key in `DATA_DIR`; with `DATABASE_URL` secrets are stored in clear and a warning is logged.' },
+  { env: 'ENCRYPTION_KEYS_FILE', kind: 'string', description: 'A file (e.g. a mounted Kubernetes Secret) holding `ENCRYPTION_KEYS`\' value; used when `ENCRYPTION_KEYS` is not set.' },
   { env: 'AUDIT_RETENTION_DAYS', kind: 'int', default: '365', min: 1, description: 'Audit entries (admin actions) older than this are deleted.' },
   { env: 'METRICS_ENABLED', kind: 'bool', default: 'true', description: 'Serve Prometheus metrics at `/metrics` on a separate listener (`METRICS_PORT`), kept off the public one.' },
   { env: 'METRICS_PORT', kind: 'port', default: '9464', description: 'TCP port of the metrics listener (on `HOST`). Must differ from `PORT`.' },
@@ -107,6 +112,11 @@ export interface Config {
   requestLogRetentionDays: number;
   requestLogMaxPerTenant: number;
   auditRetentionDays: number;
+  oauthAccessTokenTtlSeconds: number;
+  jwtClockSkewSeconds: number;
+  trustedIssuerJwksTimeoutMs: number;
+  encryptionKeys: string | undefined;
+  encryptionKeysFile: string | undefined;
   metricsEnabled: boolean;
   metricsPort: number;
   metricsOnMainListener: boolean;
@@ -221,6 +231,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     requestLogRetentionDays: value('REQUEST_LOG_RETENTION_DAYS') as number,
     requestLogMaxPerTenant: value('REQUEST_LOG_MAX_PER_TENANT') as number,
     auditRetentionDays: value('AUDIT_RETENTION_DAYS') as number,
+    oauthAccessTokenTtlSeconds: value('OAUTH_ACCESS_TOKEN_TTL_SECONDS') as number,
+    jwtClockSkewSeconds: value('JWT_CLOCK_SKEW_SECONDS') as number,
+    trustedIssuerJwksTimeoutMs: value('TRUSTED_ISSUER_JWKS_TIMEOUT_MS') as number,
+    encryptionKeys: value('ENCRYPTION_KEYS') as string | undefined,
+    encryptionKeysFile: value('ENCRYPTION_KEYS_FILE') as string | undefined,
     metricsEnabled: value('METRICS_ENABLED') as boolean,
     metricsPort: value('METRICS_PORT') as number,
     metricsOnMainListener: value('METRICS_ON_MAIN_LISTENER') as boolean,

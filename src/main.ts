@@ -34,6 +34,9 @@ async function main(): Promise<void> {
   const database = await openConfiguredDatabase(config);
   const boot = await bootstrap(config, database, { mayRevealSecrets: interactive || database.kind === 'pglite' });
   const { app, ops, services } = await buildApp({ config, database, adminKeys: boot.adminKeys, logger: loggerOptions(config, { pretty: interactive }) });
+  const atRest = boot.secretsAtRest;
+  if (atRest.source === 'none') app.log.warn('secrets at rest are stored in clear: set ENCRYPTION_KEYS (README "Secrets at rest")');
+  if (atRest.resealed > 0) app.log.info({ rows: atRest.resealed, key: atRest.source }, 'secrets at rest resealed under the current encryption key');
 
   // Background workers, stopped at shutdown in parallel with the HTTP drain: whatever
   // starts one here pushes { name, stop(remainingMs) }.
@@ -107,6 +110,11 @@ function cliCommand(): string {
 }
 
 main().catch((err) => {
+  // A secret the configured keys cannot open: say which, without a stack.
+  if (err instanceof Error && err.name === 'KeyringError') {
+    process.stderr.write(`roster: failed to start: ${err.message}\n`);
+    process.exit(2);
+  }
   process.stderr.write(`roster: failed to start: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
   process.exit(1);
 });

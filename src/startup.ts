@@ -1,12 +1,13 @@
 /**
  * What happens between configuration and listening, shared by main.ts and
- * the CLI: open the database, migrate, make sure the bootstrap/default
- * tenant exists.
+ * the CLI: open the database, migrate, bring secrets at rest under the
+ * encryption key, make sure the bootstrap/default tenant exists.
  */
 import type { Config } from './config.js';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from './db/index.js';
 import { listTenants } from './db/tenants.js';
 import { configuredAdminKeys, generateAdminToken, loadAdminKeys, type AdminKeys } from './services/admin-keys.js';
+import { prepareSecretsAtRest, type KeySource } from './services/encryption.js';
 import { TenantService } from './services/tenants.js';
 
 export async function openConfiguredDatabase(config: Config): Promise<DatabaseHandle> {
@@ -35,6 +36,8 @@ export interface BootstrapResult {
   adminEnabled: boolean;
   /** The bearer tokens it accepts, for buildApp. */
   adminKeys: AdminKeys;
+  /** Where the key sealing secrets at rest came from, and how many rows were resealed under it on this start. */
+  secretsAtRest: { source: KeySource; resealed: number };
 }
 
 export interface BootstrapOptions {
@@ -55,7 +58,9 @@ export interface BootstrapOptions {
  */
 export async function bootstrap(config: Config, database: DatabaseHandle, opts: BootstrapOptions): Promise<BootstrapResult> {
   const tenants = new TenantService(database.db);
-  const result: BootstrapResult = { createdDefault: false, adminEnabled: false, adminKeys: configuredAdminKeys(config) };
+  // Before anything reads a secret: a key that cannot open them fails the start here.
+  const secretsAtRest = await prepareSecretsAtRest(config, database);
+  const result: BootstrapResult = { createdDefault: false, adminEnabled: false, adminKeys: configuredAdminKeys(config), secretsAtRest };
   if (config.bootstrapTenant) {
     await tenants.ensure(config.bootstrapTenant, config.bootstrapToken);
   } else if ((await listTenants(database.db, { limit: 1 })).length === 0) {

@@ -50,6 +50,8 @@ export const list = (i: Input, name: string): string[] | undefined => {
 };
 export const defined = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 
+export const shownOnce = (what: string, secret: string) => `\n${what}: ${secret}\n(shown once: only its hash is stored)\n`;
+
 export function integer(v: string, name: string): number {
   if (!/^\d+$/.test(v)) throw new CliError(`--${name} must be a whole number`, EXIT.usage.code);
   return Number(v);

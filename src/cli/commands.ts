@@ -6,7 +6,8 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { path, type ApiRequest } from './client.js';
-import { defined, integer, list, str, type Command, type Context, type Input, type OptionSpec } from './command-kit.js';
+import { defined, integer, list, shownOnce, str, type Command, type Context, type Input, type OptionSpec } from './command-kit.js';
+import { credentialCommands } from './credential-commands.js';
 import { operationsCommands } from './commands-operations.js';
 import { json, record, table, type Column } from './output.js';
 
@@ -28,6 +29,7 @@ const tokenColumns: Column<any>[] = [
   ['expires', (t) => t.expiresAt],
   ['last used', (t) => t.lastUsedAt],
   ['revoked', (t) => t.revokedAt],
+  ['scopes', (t) => t.scopes?.join(' ')],
 ];
 const webhookFields: Column<any>[] = [
   ['id', (w) => w.id],
@@ -44,7 +46,6 @@ const eventColumns: Column<any>[] = [
   ['id', (e) => e.id],
   ['cursor', (e) => e.cursor],
 ];
-const shownOnce = (what: string, secret: string) => `\n${what}: ${secret}\n(shown once: only its hash is stored)\n`;
 
 const settingsOptions: Record<string, OptionSpec> = {
   name: { type: 'string', description: 'display name' },
@@ -106,8 +107,9 @@ export const commands: Command[] = [
     options: {
       name: { type: 'string', description: 'what it is for, e.g. the IdP connection' },
       'expires-at': { type: 'string', value: '<time>', description: 'ISO 8601 time after which it stops working' },
+      scopes: { type: 'string', multiple: true, value: '<scope,…>', description: 'scim:read and/or scim:write (default both)' },
     },
-    request: (i) => ({ method: 'POST', path: path`/tenants/${i.args.tenant!}/tokens`, body: defined({ name: str(i, 'name'), expiresAt: str(i, 'expires-at') }) }),
+    request: (i) => ({ method: 'POST', path: path`/tenants/${i.args.tenant!}/tokens`, body: defined({ name: str(i, 'name'), expiresAt: str(i, 'expires-at'), scopes: list(i, 'scopes') }) }),
     show: (b) => record(b, tokenColumns.slice(0, 5)) + shownOnce('SCIM bearer token', b.token),
   },
   {
@@ -261,6 +263,7 @@ export const commands: Command[] = [
     show: (b) => `queued ${b.queued} deliveries${b.endpointIds.length ? ` (${b.endpointIds.join(', ')})` : ''}\n`,
   },
   ...operationsCommands,
+  ...credentialCommands,
 ];
 
 

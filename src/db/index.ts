@@ -18,6 +18,8 @@ export type Tx = Transaction<Database>;
 export interface DatabaseHandle {
   db: Db;
   kind: 'postgres' | 'pglite';
+  /** PGlite: its data directory (`memory://` in memory). */
+  dataDir?: string;
   close(): Promise<void>;
   /** Connections in use / idle / waiting (pg pool); PGlite reports a single connection. */
   poolStats(): { total: number; idle: number; waiting: number };
@@ -79,6 +81,7 @@ export async function openDatabase(opts: OpenOptions): Promise<DatabaseHandle> {
     return {
       db,
       kind: 'pglite',
+      dataDir,
       close: async () => {
         await db.destroy();
         unlock();

@@ -24,6 +24,8 @@ export interface TokenRecord {
   expiresAt: Date | null;
   lastUsedAt: Date | null;
   revokedAt: Date | null;
+  /** What the token may do (src/services/scopes.ts); null: everything. */
+  scopes: string[] | null;
 }
 
 const toTenant = (r: Selectable<TenantsTable>): TenantRecord => ({
@@ -45,6 +47,7 @@ const toToken = (r: Selectable<TokensTable>): TokenRecord => ({
   expiresAt: r.expires_at,
   lastUsedAt: r.last_used_at,
   revokedAt: r.revoked_at,
+  scopes: r.scopes ?? null,
 });
 
 export async function insertTenant(db: Db, t: { id: string; name: string; settings: Record<string, unknown>; mode?: TenantMode }): Promise<TenantRecord> {
@@ -87,11 +90,11 @@ export async function deleteTenant(db: Db, id: string): Promise<boolean> {
 
 export async function insertToken(
   db: Db,
-  t: { id: string; tenantId: string; name: string; hash: string; prefix: string; expiresAt: Date | null },
+  t: { id: string; tenantId: string; name: string; hash: string; prefix: string; expiresAt: Date | null; scopes?: string[] | null },
 ): Promise<TokenRecord> {
   const row = await db
     .insertInto('tokens')
-    .values({ id: t.id, tenant_id: t.tenantId, name: t.name, token_hash: t.hash, token_prefix: t.prefix, expires_at: t.expiresAt })
+    .values({ id: t.id, tenant_id: t.tenantId, name: t.name, token_hash: t.hash, token_prefix: t.prefix, expires_at: t.expiresAt, scopes: t.scopes ?? null })
     .returningAll()
     .executeTakeFirstOrThrow();
   return toToken(row);

@@ -3,6 +3,7 @@
  * domain shapes in src/db/models.ts before returning them.
  */
 import type { ColumnType, Generated } from 'kysely';
+import type { CredentialsDatabase } from './credentials-types.js';
 import type { EventsDatabase } from './events-types.js';
 import type { VisibilityDatabase } from './visibility-types.js';
 
@@ -29,6 +30,8 @@ export interface TokensTable {
   expires_at: Timestamp | null;
   last_used_at: Timestamp | null;
   revoked_at: Timestamp | null;
+  /** null: every scope (tokens from before scopes existed). */
+  scopes: ColumnType<string[] | null, string[] | null | undefined, string[] | null>;
 }
 
 export interface UsersTable {
@@ -72,7 +75,7 @@ export interface GroupMembersTable {
   added_at: ColumnType<Date, Date | string | undefined, never>;
 }
 
-export interface Database extends EventsDatabase, VisibilityDatabase {
+export interface Database extends EventsDatabase, VisibilityDatabase, CredentialsDatabase {
   tenants: TenantsTable;
   tokens: TokensTable;
   users: UsersTable;

@@ -4,6 +4,7 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { Endpoint, EndpointFormat, EventType } from '../events/types.js';
+import { isSealed, seal, sealNullable, unseal, unsealNullable } from './sealing.js';
 import type { Database } from './types.js';
 
 type Db = Kysely<Database>;
@@ -38,10 +39,11 @@ export function endpointFromRow(r: EndpointRow): Endpoint {
     events: r.events as EventType[] | null,
     format: r.format as EndpointFormat,
     attributes: r.attributes,
-    secret: r.secret,
-    previousSecret: r.previous_secret,
-    ed25519Secret: r.ed25519_secret,
-    previousEd25519Secret: r.previous_ed25519_secret,
+    // Sealed at rest (src/db/sealing.ts); rows from before encryption read as they are.
+    secret: unseal(r.secret),
+    previousSecret: unsealNullable(r.previous_secret),
+    ed25519Secret: unsealNullable(r.ed25519_secret),
+    previousEd25519Secret: unsealNullable(r.previous_ed25519_secret),
     previousExpiresAt: r.previous_expires_at === null || r.previous_expires_at === undefined ? null : date(r.previous_expires_at),
     enabled: r.enabled,
     disabledReason: r.disabled_reason,
@@ -78,9 +80,9 @@ export async function insertEndpoint(db: Db, e: NewEndpoint): Promise<Endpoint> 
       events: e.events,
       format: e.format,
       attributes: e.attributes,
-      secret: e.secret,
+      secret: seal(e.secret),
       previous_secret: null,
-      ed25519_secret: e.ed25519Secret,
+      ed25519_secret: sealNullable(e.ed25519Secret),
       previous_ed25519_secret: null,
       previous_expires_at: null,
       disabled_reason: null,
@@ -154,8 +156,8 @@ export async function rotateEndpointSecret(
       previous_secret: eb.ref('secret'),
       previous_ed25519_secret: eb.ref('ed25519_secret'),
       previous_expires_at: next.graceUntil,
-      secret: next.secret,
-      ed25519_secret: next.ed25519Secret,
+      secret: seal(next.secret),
+      ed25519_secret: sealNullable(next.ed25519Secret),
       updated_at: sql`now()`,
     }))
     .where('tenant_id', '=', tenantId)
@@ -205,7 +207,7 @@ export async function insertSigningKeyIfNone(db: Db, key: Omit<SigningKeyRecord,
     if (existing) return;
     await trx
       .insertInto('event_signing_keys')
-      .values({ kid: key.kid, alg: key.alg, private_jwk: JSON.stringify(key.privateJwk), public_jwk: JSON.stringify(key.publicJwk), retired_at: null })
+      .values({ kid: key.kid, alg: key.alg, private_jwk: JSON.stringify(seal(JSON.stringify(key.privateJwk))), public_jwk: JSON.stringify(key.publicJwk), retired_at: null })
       .execute();
   });
 }
@@ -230,5 +232,13 @@ export async function publishedSigningKeys(db: Db): Promise<SigningKeyRecord[]> 
 
 function signingKeyFromRow(r: { kid: string; alg: string; private_jwk: unknown; public_jwk: unknown; created_at: unknown }): SigningKeyRecord {
   const j = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v) as Record<string, unknown>;
-  return { kid: r.kid, alg: r.alg, privateJwk: j(r.private_jwk), publicJwk: j(r.public_jwk), createdAt: date(r.created_at) };
+  return { kid: r.kid, alg: r.alg, privateJwk: privateJwkOf(r.private_jwk), publicJwk: j(r.public_jwk), createdAt: date(r.created_at) };
+}
+
+/** The private JWK of a row: a JSON object (stored before encryption) or a JSON string holding it sealed. */
+export function privateJwkOf(v: unknown): Record<string, unknown> {
+  let x = v;
+  if (typeof x === 'string' && !isSealed(x)) x = JSON.parse(x);
+  if (typeof x === 'string') return JSON.parse(unseal(x)) as Record<string, unknown>;
+  return x as Record<string, unknown>;
 }

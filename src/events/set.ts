@@ -2,8 +2,8 @@
  * RFC 9967 (SCIM Profile for Security Event Tokens): each event as a SET
  * (RFC 8417), signed with Roster's key (ES256, header `typ: secevent+jwt`,
  * RFC 8417 §2.3), pushed per RFC 8935. The key is generated on first use,
- * stored in the database (unencrypted: protect the database like the webhook
- * secrets it also holds) and published as a JWKS.
+ * stored in the database sealed with ENCRYPTION_KEYS (src/db/sealing.ts, like
+ * the webhook secrets) and published as a JWKS.
  *
  * Mapping of Roster events to RFC 9967 event URIs (§2.4, "full" variants,
  * since receivers get the data and need not call back):

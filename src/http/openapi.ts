@@ -87,6 +87,7 @@ function decorate(url: string, method: string | string[], schema: FastifySchema 
       response: {
         ...response,
         401: errorResponse('Missing or invalid bearer token for this tenant'),
+        403: errorResponse('The credential lacks the scope this request needs (insufficient_scope, RFC 6750 §3.1)'),
         429: errorResponse('Tenant request rate limit exceeded (RATE_LIMIT_SCIM_PER_MINUTE)', retryAfter),
         default: errorResponse('Error (RFC 7644 §3.12): 400 with scimType, 404, 409 uniqueness, 412 version mismatch, 413 body too large'),
       },
@@ -98,7 +99,8 @@ function decorate(url: string, method: string | string[], schema: FastifySchema 
       security: [{ adminToken: [] }],
       response: {
         ...response,
-        401: errorResponse('Missing or invalid ADMIN_TOKEN, or the admin API is disabled'),
+        401: errorResponse('Missing or invalid ADMIN_TOKEN or admin key, or the admin API is disabled'),
+        403: errorResponse("The admin key lacks this route's scope, or is bound to another tenant"),
         429: errorResponse('Admin API request rate limit exceeded (RATE_LIMIT_ADMIN_PER_MINUTE)', retryAfter),
         default: errorResponse('Error, in the same SCIM error shape as the SCIM API'),
       },
@@ -122,8 +124,12 @@ export async function registerOpenApi(app: FastifyInstance, config: Config): Pro
       servers: [{ url: config.publicUrl }],
       components: {
         securitySchemes: {
-          scimToken: { type: 'http', scheme: 'bearer', description: "A tenant's SCIM token (admin API: POST /admin/v1/tenants/{tenant}/tokens)" },
-          adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' },
+          scimToken: {
+            type: 'http',
+            scheme: 'bearer',
+            description: "A tenant's SCIM token (admin API: POST /admin/v1/tenants/{tenant}/tokens), an OAuth access token (POST /oauth/token), or a JWT of an issuer the tenant trusts",
+          },
+          adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN, or a named admin key (POST /admin/v1/admin-keys) within its scopes' },
         },
       },
     },

@@ -18,6 +18,8 @@ export interface Features {
   bulk?: { maxOperations: number; maxPayloadSize: number } | undefined;
   /** RFC 9865 cursor pagination block, when supported. */
   pagination?: Record<string, unknown> | undefined;
+  /** The OAuth 2.0 token endpoint (client credentials), when Roster issues access tokens. */
+  tokenEndpoint?: string | undefined;
   /** Extra members, e.g. RFC 9967 event support. */
   extra?: Record<string, unknown> | undefined;
 }
@@ -35,10 +37,16 @@ export function serviceProviderConfig(baseUrl: string, f: Features): Record<stri
     ...(f.pagination ? { pagination: f.pagination } : {}),
     authenticationSchemes: [
       {
+        // RFC 7643 §5: every credential Roster accepts is presented as an RFC 6750 bearer token.
         type: 'oauthbearertoken',
         name: 'OAuth Bearer Token',
-        description: 'Authentication with a per-tenant bearer token issued by the Roster admin API or CLI (RFC 6750).',
+        description: [
+          'A bearer token (RFC 6750): a per-tenant SCIM token issued by the Roster admin API or CLI',
+          f.tokenEndpoint ? `; an OAuth 2.0 access token from the client credentials grant (RFC 6749 §4.4) at ${f.tokenEndpoint}` : '',
+          "; or a JWT from an issuer the tenant trusts. Each may carry the scopes scim:read and scim:write.",
+        ].join(''),
         specUri: 'https://www.rfc-editor.org/info/rfc6750',
+        documentationUri: 'https://github.com/roster-scim/roster#authentication',
         primary: true,
       },
     ],

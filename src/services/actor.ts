@@ -4,12 +4,13 @@
  * entry and every audit entry (README "Visibility").
  *
  * - a credential: a tenant's SCIM token, the admin token (ADMIN_TOKEN), a
- *   named admin key or an OAuth client (the last two: their own ids);
+ *   named admin key or an OAuth client (the last two: their own ids), or the
+ *   subject of a trusted issuer's JWT (id: the issuer's id and `sub`);
  * - work Roster does itself: a provisioning policy, a scheduled job, or the
  *   system (e.g. the CLI). `name` says which; `id` when the thing has one.
  */
 export type CredentialActor = {
-  type: 'scimToken' | 'admin' | 'adminKey' | 'oauthClient';
+  type: 'scimToken' | 'admin' | 'adminKey' | 'oauthClient' | 'jwtSubject';
   id: string;
   name: string;
 };

@@ -1,5 +1,5 @@
 import type { Actor } from './actor.js';
-import type { TenantRecord, TenantSettings, TokenRecord } from './tenants.js';
+import type { TenantRecord, TenantSettings } from './tenants.js';
 
 export type { Actor } from './actor.js';
 
@@ -25,13 +25,10 @@ export interface ScimContext {
   touched: Set<string>;
 }
 
-export function scimContext(tenant: TenantRecord, token: TokenRecord, settings: TenantSettings, baseUrl: string): ScimContext {
-  return actingContext(tenant, settings, baseUrl, { type: 'scimToken', id: token.id, name: token.name });
-}
-
 /**
- * A context for work that no SCIM request carries (a provisioning policy, a
- * scheduled job): the services record `actor` on every event they write.
+ * The context of a request (actor: its credential, src/http/auth.ts) or of
+ * work that no SCIM request carries (a provisioning policy, a scheduled
+ * job): the services record `actor` on every event they write.
  */
 export function actingContext(tenant: TenantRecord, settings: TenantSettings, baseUrl: string, actor: Actor): ScimContext {
   return { tenant, settings, lenient: settings.compatibility === 'lenient', baseUrl, actor, notes: [], touched: new Set() };

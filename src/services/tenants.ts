@@ -16,6 +16,7 @@ import * as repo from '../db/tenants.js';
 import type { TenantRecord, TokenRecord } from '../db/tenants.js';
 import { effectiveSettings, parseSettings, type TenantMode, type TenantSettings } from '../policy/settings.js';
 import { ScimError, badRequest, notFound } from '../scim/errors.js';
+import { parseScopes, SCIM_SCOPES } from './scopes.js';
 
 export type { TenantRecord, TokenRecord };
 export type { TenantSettings };
@@ -137,7 +138,7 @@ export class TenantService {
     this.#cache.clear();
   }
 
-  async issueToken(tenantId: string, opts: { name?: string | undefined; expiresAt?: Date | null; secret?: string } = {}): Promise<IssuedToken> {
+  async issueToken(tenantId: string, opts: { name?: string | undefined; expiresAt?: Date | null; secret?: string; scopes?: string[] | undefined } = {}): Promise<IssuedToken> {
     await this.get(tenantId);
     const secret = opts.secret ?? generateToken();
     const token = await repo.insertToken(this.db, {
@@ -147,6 +148,7 @@ export class TenantService {
       hash: hashToken(secret),
       prefix: displayPrefix(secret),
       expiresAt: opts.expiresAt ?? null,
+      scopes: parseScopes(opts.scopes, SCIM_SCOPES, 'a SCIM token') ?? null,
     });
     return { token, secret };
   }

@@ -115,6 +115,28 @@ t.test(`${backend}: the CLI manages tenants, tokens, webhooks and events of a ru
   follow.proc.kill('SIGINT');
   t.equal((await follow).code, 0, 'Ctrl-C ends --follow with exit 0');
 
+  // Credentials: admin keys, OAuth clients, trusted issuers.
+  const adminKey = JSON.parse((await ok(['admin-keys', 'create', 'ci', '--scopes', 'tokens,tenants:read', '--tenant', 'acme', '--json'])).stdout);
+  t.match(adminKey.key, /^rsak_/);
+  const who = await cli(['auth', 'whoami'], { ROSTER_URL: url, ADMIN_TOKEN: adminKey.key });
+  t.equal(who.code, 0);
+  t.match(who.stdout, /^name: +ci$/m, 'whoami names the key');
+  t.match(who.stdout, /^tenant: +acme$/m);
+  t.match((await ok(['admin-keys', 'list'])).stdout, /^ID +NAME +PREFIX +SCOPES +TENANT/m);
+  const ro = JSON.parse((await ok(['tokens', 'issue', 'acme', '--name', 'audit', '--scopes', 'scim:read', '--json'])).stdout);
+  t.same(ro.scopes, ['scim:read']);
+  t.match((await ok(['tokens', 'list', 'acme'])).stdout, /audit .* scim:read\n/);
+  const oc = await ok(['oauth-clients', 'create', 'acme', '--name', 'Entra ID']);
+  t.match(oc.stdout, /Client secret: rscs_\S+/);
+  t.match(oc.stdout, /^token endpoint: +https:\/\/roster\.test\/oauth\/token$/m);
+  const clients = JSON.parse((await ok(['oauth-clients', 'list', 'acme', '--json'])).stdout).clients;
+  await ok(['oauth-clients', 'revoke', 'acme', clients[0].id]);
+  t.match((await ok(['oauth', 'rotate-signing-key'])).stdout, /^signing with key oauth-/);
+  const ti = JSON.parse((await ok(['trusted-issuers', 'add', 'acme', 'https://idp.example', '--audience', 'roster', '--jwks-url', 'https://idp.example/jwks', '--json'])).stdout);
+  t.match((await ok(['trusted-issuers', 'list', 'acme'])).stdout, /https:\/\/idp\.example\/jwks/);
+  await ok(['trusted-issuers', 'remove', 'acme', ti.id]);
+  await ok(['admin-keys', 'revoke', adminKey.id]);
+
   // Cleanup commands.
   await ok(['webhooks', 'delete', 'acme', hook.id]);
   await ok(['tenants', 'delete', 'globex']);

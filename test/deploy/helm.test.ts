@@ -399,6 +399,7 @@ function checkSecrets(t: Test, objs: Obj[], expect: { name: string; keys: Record
   t.same(ref('DATABASE_URL'), { name: expect.name, key: expect.keys.db }, 'DATABASE_URL from the Secret (required)');
   t.same(ref('ADMIN_TOKEN'), { name: expect.name, key: expect.keys.admin, optional: true }, 'ADMIN_TOKEN from the Secret (optional)');
   t.same(ref('BOOTSTRAP_TOKEN'), { name: expect.name, key: expect.keys.bootstrap, optional: true }, 'BOOTSTRAP_TOKEN from the Secret (optional)');
+  t.same(ref('ENCRYPTION_KEYS'), { name: expect.name, key: 'ENCRYPTION_KEYS', optional: true }, 'ENCRYPTION_KEYS from the Secret (optional)');
 }
 
 // ------------------------------------------------------------------ tests
@@ -482,7 +483,8 @@ test('everything on (ci/all-on-values.yaml)', async (t) => {
   checkCommon(t, objs, { migration: true });
   checkSecrets(t, objs, { name: FULLNAME, keys: { db: 'DATABASE_URL', admin: 'ADMIN_TOKEN', bootstrap: 'BOOTSTRAP_TOKEN' } });
   const secret = one(objs, 'Secret', FULLNAME);
-  t.same(Object.keys(secret.data).sort(), ['ADMIN_TOKEN', 'BOOTSTRAP_TOKEN', 'DATABASE_URL']);
+  t.same(Object.keys(secret.data).sort(), ['ADMIN_TOKEN', 'BOOTSTRAP_TOKEN', 'DATABASE_URL', 'ENCRYPTION_KEYS']);
+  t.equal(decode(secret.data.ENCRYPTION_KEYS), 'k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=', 'the encryption keys in the Secret');
   const job = one(objs, 'Job');
   const hookSecret = one(objs, 'Secret', envVar(container(job), 'DATABASE_URL')!.valueFrom.secretKeyRef.name);
   t.same(Object.keys(hookSecret.data), ['DATABASE_URL'], 'the Job still sees only DATABASE_URL');
@@ -670,6 +672,7 @@ test('bad values are refused before anything is applied', async (t) => {
   await refused(['--set', 'metrics.port=8080'], /metrics\.port must differ/, 'metrics on the HTTP port');
   await refused(['--set', 'shutdownTimeoutMs=50'], /shutdownTimeoutMs/, 'SHUTDOWN_TIMEOUT_MS below its minimum');
   await refused(['--set', 'secrets.adminToken=short'], /adminToken/, 'tokens shorter than 16 characters');
+  await refused(['--set', 'secrets.encryptionKeys=not-a-key'], /encryptionKeys/, 'encryption keys that are not id:base64 of 32 bytes');
   await refused(['--set', 'secrets.bootstrapToken=0123456789abcdef0'], /BOOTSTRAP_TENANT/, 'a bootstrap token needs a tenant');
   await refused(['--set', 'env.LOG_LEVEL=verbose'], /LOG_LEVEL/, 'LOG_LEVEL outside pino levels');
   await refused(['--set', 'replicaCont=3'], /replicaCont/, 'misspelt top-level value');

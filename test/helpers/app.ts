@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyServerOptions, InjectOptions, LightMyReque
 import { buildApp, type Services } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { DatabaseHandle } from '../../src/db/index.js';
+import { prepareSecretsAtRest } from '../../src/services/encryption.js';
 import { openTestDatabase, type Backend } from './db.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -66,6 +67,8 @@ export async function startApp(t: T, backend: Backend, env: Record<string, strin
     statementTimeoutMs: config.databaseStatementTimeoutMs,
     acquireTimeoutMs: config.databaseAcquireTimeoutMs,
   });
+  // As at a real start (src/startup.ts): the encryption key, and every stored secret under it.
+  await prepareSecretsAtRest(config, database);
   const { app, services } = await buildApp({ config, database, ...(opts.logger ? { logger: opts.logger } : {}), ...(opts.policyCacheMs !== undefined ? { policyCacheMs: opts.policyCacheMs } : {}) });
   t.teardown(() => app.close());
   await app.ready();

@@ -110,6 +110,15 @@ for (const backend of backends) {
     t.notOk(JSON.stringify(await latest()).includes(link.body.url), 'the setup link is not in the trail');
     await act('DELETE /tenants/{tenant}/setup-links/{id}', `/tenants/${a.tenant}/setup-links/${link.body.id}`, undefined, 'setup_link.revoked', { tenant: a.tenant, type: 'setup_link', id: link.body.id });
     await w('DELETE /tenants/{tenant}/webhooks/{id}', '', undefined, 'webhook.deleted');
+    const key = await act('POST /admin-keys', '/admin-keys', { name: 'ci', scopes: ['tokens'] }, 'admin_key.created', { tenant: null, type: 'admin_key' });
+    t.notOk(JSON.stringify(await latest()).includes(key.body.key), 'the admin key is not in the trail');
+    await act('DELETE /admin-keys/{id}', `/admin-keys/${key.body.id}`, undefined, 'admin_key.revoked', { tenant: null, type: 'admin_key', id: key.body.id });
+    const client = await act('POST /tenants/{tenant}/oauth-clients', `/tenants/${a.tenant}/oauth-clients`, { name: 'entra' }, 'oauth_client.created', { tenant: a.tenant, type: 'oauth_client' });
+    t.notOk(JSON.stringify(await latest()).includes(client.body.clientSecret), 'the client secret is not in the trail');
+    await act('DELETE /tenants/{tenant}/oauth-clients/{id}', `/tenants/${a.tenant}/oauth-clients/${client.body.id}`, undefined, 'oauth_client.revoked', { tenant: a.tenant, type: 'oauth_client', id: client.body.id });
+    await act('POST /oauth/signing-keys/rotate', '/oauth/signing-keys/rotate', undefined, 'oauth_signing_key.rotated', { tenant: null, type: 'oauth_signing_key' });
+    const issuer = await act('POST /tenants/{tenant}/trusted-issuers', `/tenants/${a.tenant}/trusted-issuers`, { issuer: 'https://idp.test', audience: 'roster', jwksUrl: 'https://idp.test/jwks' }, 'trusted_issuer.created', { tenant: a.tenant, type: 'trusted_issuer' });
+    await act('DELETE /tenants/{tenant}/trusted-issuers/{id}', `/tenants/${a.tenant}/trusted-issuers/${issuer.body.id}`, undefined, 'trusted_issuer.deleted', { tenant: a.tenant, type: 'trusted_issuer', id: issuer.body.id });
     await act('DELETE /tenants/{tenant}', '/tenants/globex', undefined, 'tenant.deleted', { tenant: 'globex', type: 'tenant', id: 'globex' });
 
     const spec = a.app.swagger() as { paths: Record<string, Record<string, unknown>> };

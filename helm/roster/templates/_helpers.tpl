@@ -54,7 +54,7 @@ app.kubernetes.io/component: server
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag | toString) }}
 {{- end }}
 
-{{/* Name of the Secret holding DATABASE_URL, ADMIN_TOKEN and BOOTSTRAP_TOKEN, as the Deployment sees it. */}}
+{{/* Name of the Secret holding DATABASE_URL, ADMIN_TOKEN, BOOTSTRAP_TOKEN and ENCRYPTION_KEYS, as the Deployment sees it. */}}
 {{- define "roster.secretName" -}}
 {{- default (include "roster.fullname" .) .Values.secrets.existingSecret }}
 {{- end }}
@@ -87,6 +87,9 @@ uses it directly.
 {{- if $s.bootstrapToken }}
 {{ $s.keys.bootstrapToken }}: {{ $s.bootstrapToken | b64enc | quote }}
 {{- end }}
+{{- if $s.encryptionKeys }}
+{{ $s.keys.encryptionKeys }}: {{ $s.encryptionKeys | b64enc | quote }}
+{{- end }}
 {{- end }}
 
 {{/*
@@ -102,9 +105,9 @@ embedded database on a PersistentVolumeClaim, one replica. Empty otherwise.
 {{- default (printf "%s-data" (include "roster.fullname" .) | trunc 63 | trimSuffix "-") .Values.persistence.existingClaim }}
 {{- end }}
 
-{{/* Whether the chart renders its own Secret: it holds DATABASE_URL, or at least one token. */}}
+{{/* Whether the chart renders its own Secret: it holds DATABASE_URL, at least one token, or the encryption keys. */}}
 {{- define "roster.ownSecret" -}}
-{{- if and (not .Values.secrets.existingSecret) (or .Values.secrets.databaseUrl .Values.secrets.adminToken .Values.secrets.bootstrapToken) }}true{{ end }}
+{{- if and (not .Values.secrets.existingSecret) (or .Values.secrets.databaseUrl .Values.secrets.adminToken .Values.secrets.bootstrapToken .Values.secrets.encryptionKeys) }}true{{ end }}
 {{- end }}
 
 {{/*

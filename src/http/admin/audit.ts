@@ -41,6 +41,13 @@ export const AUDIT_ACTIONS = [
   'import_mapping.updated',
   'import.created',
   'import.applied',
+  'admin_key.created',
+  'admin_key.revoked',
+  'oauth_client.created',
+  'oauth_client.revoked',
+  'oauth_signing_key.rotated',
+  'trusted_issuer.created',
+  'trusted_issuer.deleted',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -8,11 +8,11 @@ export const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: 
 
 export const ActorSchema = Type.Object(
   {
-    type: Type.Union(['scimToken', 'admin', 'adminKey', 'oauthClient', 'policy', 'scheduler', 'system'].map((t) => Type.Literal(t))),
+    type: Type.Union(['scimToken', 'admin', 'adminKey', 'oauthClient', 'jwtSubject', 'policy', 'scheduler', 'system'].map((t) => Type.Literal(t))),
     id: Type.Optional(Type.String()),
     name: Type.String(),
   },
-  { description: 'Who: a credential (SCIM token, admin token or key, OAuth client) by id and name, or a policy or job of Roster by name' },
+  { description: 'Who: a credential (SCIM token, admin token or key, OAuth client, the subject of a trusted issuer’s JWT) by id and name, or a policy or job of Roster by name' },
 );
 
 /** Query parameters of every newest-first listing. */

@@ -13,12 +13,19 @@ import type { RequestLog } from '../../services/request-log.js';
 import type { TenantStatusService } from '../../services/status.js';
 import { badRequest } from '../../scim/errors.js';
 import { TenantModeSchema, TenantSettingsInput, TenantSettingsSchema, type TenantMode } from '../../policy/settings.js';
-import type { AdminKeys } from '../../services/admin-keys.js';
+import type { AdminKeys, AdminKeyService } from '../../services/admin-keys.js';
+import { SCIM_SCOPES } from '../../services/scopes.js';
 import { settingsOf, type TenantService } from '../../services/tenants.js';
 import { authenticateAdmin } from '../auth.js';
 import type { AuthFailures } from '../rate-limit.js';
 import { adminValidatorCompiler } from '../validation.js';
+import type { OAuthService } from '../../services/oauth.js';
+import { adminKeyRoutes } from './admin-keys.js';
+import { oauthClientRoutes } from './oauth-clients.js';
+import { trustedIssuerRoutes } from './trusted-issuers.js';
+import type { TrustedIssuerService } from '../../services/trusted-issuers.js';
 import { auditRoutes, installAudit } from './audit.js';
+import { checkAdminScope, installScopes } from './scopes.js';
 import { deliveryRoutes } from './deliveries.js';
 import type { DeliveryService } from '../../events/deliveries.js';
 import { eventRoutes } from './events.js';
@@ -57,6 +64,12 @@ export interface AdminDeps {
   imports?: { imports: ImportService; applier: ImportApplier };
   /** Failed authentication per client address (src/http/rate-limit.ts); none when the limit is off. */
   authFailures?: AuthFailures | undefined;
+  /** Named admin keys: accepted beside adminKeys, and managed under /admin-keys. */
+  namedKeys?: AdminKeyService;
+  /** OAuth clients and the rotation of Roster's token signing keys. */
+  oauth?: OAuthService;
+  /** Trusted JWT issuers per tenant. */
+  trustedIssuers?: TrustedIssuerService;
   /** Records admin actions (src/http/admin/audit.ts) and serves the audit routes. */
   audit?: AuditService;
   /** With db: the provisioning log and status routes (requestLog undefined when it is off). */
@@ -82,6 +95,7 @@ const TokenInfo = Type.Object({
   expiresAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
   lastUsedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
   revokedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  scopes: Type.Array(Type.String(), { description: 'What the token may do (README "Authentication"); tokens issued without scopes may do everything' }),
 });
 
 const IssuedToken = Type.Intersect([TokenInfo, Type.Object({ token: Type.String({ description: 'The bearer token. Shown once; only its hash is stored.' }) })]);
@@ -96,12 +110,18 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
   const tags = ['Admin: tenants'];
 
   app.decorateRequest('adminActor', null);
+  app.decorateRequest('adminPrincipal', null);
   app.addHook('onRequest', async (req) => {
-    req.adminActor = authenticateAdmin(req, deps.adminKeys, deps.authFailures);
+    const principal = await authenticateAdmin(req, deps.adminKeys, deps.authFailures, deps.namedKeys);
+    req.adminPrincipal = principal;
+    req.adminActor = principal.actor;
+    const refused = checkAdminScope(req, principal);
+    if (refused) throw refused;
   });
   app.setValidatorCompiler(adminValidatorCompiler);
-  // Before any route: every mutating route must declare its audit action.
+  // Before any route: every mutating route must declare its audit action, every route its scope.
   installAudit(app, deps.audit);
+  installScopes(app);
 
   const tenantOut = (t: TenantRecord) => ({
     id: t.id,
@@ -120,6 +140,7 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
     expiresAt: iso(t.expiresAt),
     lastUsedAt: iso(t.lastUsedAt),
     revokedAt: iso(t.revokedAt),
+    scopes: t.scopes ?? [...SCIM_SCOPES],
   });
 
   app.post(
@@ -156,6 +177,12 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
     async (req: FastifyRequest<{ Querystring: { after?: string; limit?: string } }>) => {
       const limit = req.query.limit === undefined ? 100 : Number(req.query.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw badRequest('invalidValue', 'limit must be an integer from 1 to 1000');
+      // A key bound to a tenant lists that tenant alone.
+      const own = req.adminPrincipal?.tenant ?? null;
+      if (own !== null) {
+        const t = (req.query.after ?? '') < own ? await tenants.find(own) : undefined;
+        return { tenants: t ? [tenantOut(t)] : [], next: null };
+      }
       const list = await tenants.list({ after: req.query.after, limit });
       return { tenants: list.map(tenantOut), next: list.length === limit ? list[list.length - 1]!.id : null };
     },
@@ -199,14 +226,20 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
         tags: tokenTags,
         summary: 'Issue a SCIM bearer token',
         params: TenantIdParams,
-        body: Type.Optional(Type.Object({ name: Type.Optional(Type.String()), expiresAt: Type.Optional(Type.String({ format: 'date-time' })) })),
+        body: Type.Optional(
+          Type.Object({
+            name: Type.Optional(Type.String()),
+            expiresAt: Type.Optional(Type.String({ format: 'date-time' })),
+            scopes: Type.Optional(Type.Array(Type.Union(SCIM_SCOPES.map((s) => Type.Literal(s))), { description: 'Default: every scope' })),
+          }),
+        ),
         response: { 201: IssuedToken },
       },
     },
-    async (req: FastifyRequest<{ Params: { tenant: string }; Body: { name?: string; expiresAt?: string } | undefined }>, reply) => {
+    async (req: FastifyRequest<{ Params: { tenant: string }; Body: { name?: string; expiresAt?: string; scopes?: string[] } | undefined }>, reply) => {
       const expiresAt = req.body?.expiresAt ? new Date(req.body.expiresAt) : null;
       if (expiresAt && expiresAt.getTime() <= Date.now()) throw badRequest('invalidValue', 'expiresAt must be in the future');
-      const issued = await tenants.issueToken(req.params.tenant, { name: req.body?.name, expiresAt });
+      const issued = await tenants.issueToken(req.params.tenant, { name: req.body?.name, expiresAt, scopes: req.body?.scopes });
       return reply.code(201).send({ ...tokenOut(issued.token), token: issued.secret });
     },
   );
@@ -250,4 +283,7 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
   }
   if (deps.status) await app.register(visibilityRoutes, { prefix: '/tenants/:tenant', tenants, requestLog: deps.requestLog, status: deps.status });
   if (deps.audit) await app.register(auditRoutes, { audit: deps.audit });
+  if (deps.namedKeys) await app.register(adminKeyRoutes, { keys: deps.namedKeys });
+  if (deps.oauth) await app.register(oauthClientRoutes, { oauth: deps.oauth });
+  if (deps.trustedIssuers) await app.register(trustedIssuerRoutes, { issuers: deps.trustedIssuers });
 }

@@ -14,7 +14,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import type { Db } from '../../db/index.js';
 import { ensureSecret } from '../../db/secrets.js';
 import type { Actor } from '../../services/actor.js';
-import type { AdminKeys } from '../../services/admin-keys.js';
+import type { AdminKeyService, AdminKeys } from '../../services/admin-keys.js';
 import type { AuditService } from '../../services/audit.js';
 import type { DeliveryService } from '../../events/deliveries.js';
 import type { GoLiveService } from '../../services/golive.js';
@@ -26,7 +26,7 @@ import type { TenantStatusService } from '../../services/status.js';
 import type { TenantService } from '../../services/tenants.js';
 import type { UserService } from '../../services/users.js';
 import type { GroupService } from '../../services/groups.js';
-import { adminActorFor } from '../auth.js';
+import { adminPrincipalFor } from '../auth.js';
 import { scimErrorOf } from '../errors.js';
 import type { AuthFailures } from '../rate-limit.js';
 import { CONSOLE_CSS, CONSOLE_JS } from './assets.js';
@@ -41,6 +41,8 @@ export interface ConsoleDeps {
   db: Db;
   publicUrl: string;
   adminKeys: AdminKeys;
+  /** Named admin keys (with scope `all` and no tenant) sign in too. */
+  namedKeys?: AdminKeyService;
   authFailures?: AuthFailures | undefined;
   tenants: TenantService;
   status: TenantStatusService;
@@ -87,7 +89,7 @@ export async function consoleApi(app: FastifyInstance, deps: ConsoleDeps): Promi
   await app.register(formbody, { bodyLimit: 1024 * 1024 });
   await app.register(cookie, { secret: lazy });
   await app.register(csrf, { cookieOpts: { path: '/', httpOnly: true, sameSite: 'strict', signed: true }, getToken: (req) => (req.body as Record<string, string> | undefined)?._csrf });
-  const sessions = new Sessions(() => secret, () => deps.adminKeys);
+  const sessions = new Sessions(() => secret, () => deps.adminKeys, deps.namedKeys);
 
   app.addHook('onSend', async (_req, reply, payload) => {
     reply.header('content-security-policy', CSP);
@@ -109,19 +111,23 @@ export async function consoleApi(app: FastifyInstance, deps: ConsoleDeps): Promi
   app.get('/console/assets/console.js', hide, async (_req, reply) => reply.type('text/javascript; charset=utf-8').send(CONSOLE_JS));
 
   app.get('/console/login', hide, async (req, reply) => {
-    if (sessions.read(req)) return reply.redirect('/console');
+    if (await sessions.read(req)) return reply.redirect('/console');
     return reply.type('text/html; charset=utf-8').send(loginPage(await reply.generateCsrf()));
   });
   app.post('/console/login', { ...hide, preHandler: app.csrfProtection }, async (req: FastifyRequest<{ Body: { token?: string } }>, reply) => {
     const limited = deps.authFailures?.check(req.ip);
     if (limited) throw limited;
     const token = (req.body?.token ?? '').trim();
-    const actor = token ? adminActorFor(token, deps.adminKeys) : undefined;
-    if (!actor) {
+    const principal = token ? await adminPrincipalFor(token, deps.adminKeys, deps.namedKeys) : undefined;
+    if (!principal) {
       deps.authFailures?.record(req.ip);
       return reply.code(401).type('text/html; charset=utf-8').send(loginPage(await reply.generateCsrf(), 'That admin credential is not accepted.'));
     }
-    sessions.start(reply, req, token, actor);
+    // The console shows and changes every tenant: it takes a credential that may.
+    if (principal.tenant !== null || !principal.scopes.includes('all')) {
+      return reply.code(403).type('text/html; charset=utf-8').send(loginPage(await reply.generateCsrf(), 'That admin key is limited (a tenant or scopes other than "all"); the console needs the admin token or a key with scope "all".'));
+    }
+    sessions.start(reply, req, token, principal.actor);
     return reply.redirect('/console', 303);
   });
   app.post('/console/logout', { ...hide, preHandler: app.csrfProtection }, async (req, reply) => {
@@ -141,7 +147,7 @@ export async function consoleApi(app: FastifyInstance, deps: ConsoleDeps): Promi
   // Every other /console page needs a session; every POST a CSRF token.
   await app.register(async (signedIn) => {
     signedIn.addHook('onRequest', async (req, reply) => {
-      const session = sessions.read(req);
+      const session = await sessions.read(req);
       if (!session) return reply.redirect('/console/login', 303);
       req.consoleSession = session;
     });
@@ -166,7 +172,7 @@ ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
 <input type="hidden" name="_csrf" value="${csrfToken}">
 <label for="token">Admin credential</label>
 <input type="password" id="token" name="token" autocomplete="off" required autofocus>
-<p class="muted">The ADMIN_TOKEN, or the admin token Roster printed at its first start.</p>
+<p class="muted">The ADMIN_TOKEN, the admin token Roster printed at its first start, or an admin key with scope “all”.</p>
 <button type="submit">Sign in</button>
 </form>`,
   });

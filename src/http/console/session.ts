@@ -2,12 +2,12 @@
  * Console sessions: a signed cookie (HttpOnly, SameSite=Strict, Secure behind
  * TLS) that holds who signed in, until when, and a fingerprint of the admin
  * credential used — so that a rotated ADMIN_TOKEN ends every session made
- * with the old one. Stateless: any replica can check it.
+ * with the old one, and a revoked admin key every session made with it.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Actor } from '../../services/actor.js';
-import type { AdminKeys } from '../../services/admin-keys.js';
+import type { AdminKeyService, AdminKeys } from '../../services/admin-keys.js';
 import { sha256 } from '../../services/admin-keys.js';
 
 export const SESSION_COOKIE = 'roster_console';
@@ -25,6 +25,7 @@ export class Sessions {
   constructor(
     private readonly secret: () => string,
     private readonly keys: () => AdminKeys,
+    private readonly named?: AdminKeyService,
   ) {}
 
   #fingerprint(digest: Buffer): string {
@@ -41,7 +42,7 @@ export class Sessions {
   }
 
   /** The request's session, if it is genuine, unexpired and its credential still accepted. */
-  read(req: FastifyRequest): ConsoleSession | undefined {
+  async read(req: FastifyRequest): Promise<ConsoleSession | undefined> {
     const raw = req.cookies[SESSION_COOKIE];
     if (!raw) return undefined;
     const unsigned = req.unsignCookie(raw);
@@ -53,6 +54,8 @@ export class Sessions {
       return undefined;
     }
     if (typeof s.expires !== 'number' || s.expires <= Date.now() || typeof s.fp !== 'string') return undefined;
+    // A named admin key: still active (revocation ends its sessions).
+    if (s.actor?.type === 'adminKey') return s.actor.id && this.named && (await this.named.isActive(s.actor.id)) ? s : undefined;
     const fp = Buffer.from(s.fp);
     let known = false;
     for (const d of this.keys().digests) {

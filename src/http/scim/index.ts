@@ -6,10 +6,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../../config.js';
 import type { Features } from '../../scim/discovery.js';
-import { scimContext, type ScimContext } from '../../services/context.js';
-import { settingsOf, type Credential, type TenantService } from '../../services/tenants.js';
+import { actingContext, type ScimContext } from '../../services/context.js';
+import type { ScimJwtVerifier, ScimPrincipal } from '../../services/credentials.js';
+import { settingsOf, type TenantService } from '../../services/tenants.js';
 import type { UserService } from '../../services/users.js';
-import { authenticateTenant } from '../auth.js';
+import { authenticateTenant, checkScimScope } from '../auth.js';
 import type { AuthFailures } from '../rate-limit.js';
 import { SCIM_CONTENT_TYPE } from '../errors.js';
 import { discoveryRoutes } from './discovery.js';
@@ -38,6 +39,8 @@ export interface ScimDeps extends RequestLogHooks {
   features: () => Features;
   /** Failed authentication per client address (src/http/rate-limit.ts); none when the limit is off. */
   authFailures?: AuthFailures | undefined;
+  /** OAuth access tokens and trusted issuers' JWTs (src/services/jwt-bearer.ts); opaque tokens only without it. */
+  jwt?: ScimJwtVerifier | undefined;
 }
 
 export const SCIM_PREFIX = '/scim/v2/:tenant';
@@ -53,14 +56,15 @@ export async function scimApi(app: FastifyInstance, deps: ScimDeps): Promise<voi
   // Callback style, not async: a cached token answers without a promise (this runs for every SCIM request).
   app.addHook('onRequest', (req: FastifyRequest<{ Params: { tenant: string } }>, reply, done) => {
     reply.type(SCIM_CONTENT_TYPE);
-    const bind = ({ tenant, token }: Credential) => {
-      req.scim = scimContext(tenant, token, settingsOf(tenant), `${config.publicUrl}/scim/v2/${tenant.id}`);
+    const bind = ({ tenant, actor, scopes }: ScimPrincipal) => {
+      req.scim = actingContext(tenant, settingsOf(tenant), `${config.publicUrl}/scim/v2/${tenant.id}`, actor);
       req.scim.requestId = String(req.id);
-      done();
+      // RFC 6750 §3.1: known, but not allowed to do this.
+      done(checkScimScope(req, scopes));
     };
-    let credential: Credential | Promise<Credential>;
+    let credential: ScimPrincipal | Promise<ScimPrincipal>;
     try {
-      credential = authenticateTenant(req, tenants, req.params.tenant, deps.authFailures);
+      credential = authenticateTenant(req, tenants, req.params.tenant, deps.authFailures, deps.jwt);
     } catch (err) {
       done(err as Error);
       return;
