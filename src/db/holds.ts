@@ -156,13 +156,28 @@ export async function clearHeldUsers(trx: Tx, tenantId: string, holdId: string):
  * IdP reactivates it. Returns the number of events dropped.
  */
 export async function rejectHeld(trx: Tx, tenantId: string, holdId: string): Promise<number> {
+  // Marked only while the IdP has the user inactive: one it reactivated meanwhile must be deprovisioned normally next time.
   await sql`
-    update users u set host_state = i.from_state, inactive_since = i.from_inactive_since, hold_rejected = true, held_by = null
+    update users u set host_state = i.from_state, inactive_since = i.from_inactive_since, held_by = null,
+      hold_rejected = coalesce(u.resource ->> 'active', 'true') = 'false'
     from (select distinct on (user_id) user_id, from_state, from_inactive_since from hold_items where hold_id = ${holdId} order by user_id, id) i
     where u.tenant_id = ${tenantId} and u.id = i.user_id`.execute(trx);
   await clearHeldUsers(trx, tenantId, holdId);
+  // A held deletion kept as a tombstone (lifecycle.onDelete "deactivate") is forgotten with its purge: the host keeps the user.
+  const deleted = sql`select i.user_id from hold_items i where i.hold_id = ${holdId}
+    and not exists (select 1 from users u where u.tenant_id = ${tenantId} and u.id = i.user_id)`;
+  await sql`delete from host_tombstones where tenant_id = ${tenantId} and user_id in (${deleted})`.execute(trx);
+  await sql`delete from policy_schedule where tenant_id = ${tenantId} and user_id in (${deleted})`.execute(trx);
   const r = await sql`delete from events where held_by = ${holdId} and tenant_id = ${tenantId}`.execute(trx);
   return Number(r.numAffectedRows ?? 0);
+}
+
+/** Whether a user (or its tombstone) has held changes in the tenant's open hold: its time-driven work waits. */
+export async function inOpenHold(trx: Tx, tenantId: string, userId: string): Promise<boolean> {
+  const r = await sql`
+    select 1 from hold_items i join safeguard_holds h on h.id = i.hold_id
+    where h.tenant_id = ${tenantId} and h.state = 'open' and i.user_id = ${userId} limit 1`.execute(trx);
+  return r.rows.length > 0;
 }
 
 /** The IdP reactivated a user whose deprovisioning was rejected: the mark goes. */

@@ -55,7 +55,7 @@ export async function globalBacklog(db: Db): Promise<{ pending: number; oldestAg
 
 /**
  * Delete events older than the retention period whose deliveries are all
- * finished (a pending delivery keeps its event however old). Deliveries and
+ * finished (a pending delivery, or a safeguard hold, keeps its event however old). Deliveries and
  * attempts go with them (ON DELETE CASCADE). Returns the number deleted.
  */
 export async function pruneEvents(db: Db, olderThanDays: number, batch = 1000): Promise<number> {
@@ -64,6 +64,8 @@ export async function pruneEvents(db: Db, olderThanDays: number, batch = 1000): 
       select e.id from events e
       where e.occurred_at < now() - make_interval(days => ${olderThanDays})
         and not exists (select 1 from webhook_deliveries d where d.event_id = e.id and d.status = 'pending')
+        -- A held event (src/db/holds.ts) has no delivery yet: it waits for its hold, however old.
+        and e.held_by is null
       order by e.occurred_at limit ${batch})`.execute(db);
   return num(r.numAffectedRows ?? 0);
 }

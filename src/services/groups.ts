@@ -207,10 +207,11 @@ async function applyDelta(
  * Runs in the caller's transaction (the deletion's), after the caller has
  * locked the member's row. The one place membership cleanup happens.
  */
-export async function removeMemberships(trx: Tx, ctx: ScimContext, policy: CompiledPolicy, memberId: string): Promise<void> {
+export async function removeMemberships(trx: Tx, ctx: ScimContext, policy: CompiledPolicy, memberId: string, opts: { tellHost?: boolean } = {}): Promise<void> {
   const affected = await groups.removeMemberEverywhere(trx, ctx.tenant.id, memberId, new Date());
   if (affected.length === 0) return;
-  const host = await forHost(trx, ctx, policy, [], [memberId.toLowerCase()]);
+  // A deletion the safeguard holds: the host keeps the member in its groups until the hold is released (then user.deleted says it all).
+  const host = opts.tellHost === false ? { removed: [] } : await forHost(trx, ctx, policy, [], [memberId.toLowerCase()]);
   for (const g of affected) {
     await recordChange(trx, changeOf(ctx, 'Group', 'updated', g, {
       changed: ['members'],

@@ -22,6 +22,7 @@ import { userResourceType } from '../scim/schema.js';
 import type { Actor } from './actor.js';
 import { decideHost, type HostDecision } from './host.js';
 import type { SafeguardService } from './safeguard.js';
+import { inOpenHold } from '../db/holds.js';
 
 export const POLICY_CACHE_MS = 5_000;
 
@@ -203,6 +204,11 @@ export class PolicyService {
   async #reevaluateTombstone(trx: Tx, tenantId: string, userId: string, policy: CompiledPolicy, now: Date, actor: Actor): Promise<boolean> {
     const t = await repo.lockTombstone(trx, tenantId, userId);
     if (!t) return false;
+    // Its deletion is held by the safeguard: a purge now would overtake it; look again in an hour.
+    if (await inOpenHold(trx, tenantId, userId)) {
+      await repo.scheduleUser(trx, tenantId, userId, new Date(now.getTime() + 3_600_000));
+      return false;
+    }
     const stored: Pick<StoredResource, 'id' | 'resource' | 'created' | 'lastModified'> = { id: userId, resource: t.resource ?? {}, created: t.deletedAt, lastModified: t.deletedAt };
     const d = decideHost(policy, stored, { state: t.hostState, inactiveSince: t.deletedAt }, { changed: false, deletedAt: t.deletedAt, now });
     await repo.scheduleUser(trx, tenantId, userId, d.next);

@@ -19,6 +19,7 @@ import { needsPopulation, safeguardOn, safeguardVerdict } from '../policy/safegu
 import { notFound, ScimError } from '../scim/errors.js';
 import type { Actor } from './actor.js';
 import type { HostDecision } from './host.js';
+import { retrying } from './retry.js';
 
 export type { HoldItem, HoldRecord, HoldState } from '../db/holds.js';
 
@@ -54,7 +55,8 @@ export class SafeguardService {
     if (user.hold.rejected) return { d: { ...d, to: user.host.state, event: null, facts: user.host }, heldBy: null };
     const s = policy.policy.safeguard;
     if (!user.hold.heldBy && safeguardOn(s)) await holds.serializeDeprovisions(trx, tenantId);
-    let holdId = user.hold.heldBy ?? (safeguardOn(s) ? await holds.openHold(trx, tenantId) : undefined);
+    // Read FOR SHARE even for a held user: an item never joins a hold decided meanwhile (src/db/holds.ts).
+    let holdId = user.hold.heldBy || safeguardOn(s) ? await holds.openHold(trx, tenantId) : undefined;
     if (!holdId) {
       if (!safeguardOn(s)) return { d, heldBy: null };
       const recent = await holds.recentDeprovisions(trx, tenantId, new Date(Date.now() - durationMs(s.window)));
@@ -90,25 +92,28 @@ export class SafeguardService {
 
   /** Tell the host what was held, in order (each user's events after the hold follow its held ones). */
   async release(tenantId: string, id: string, actor: Actor): Promise<holds.HoldRecord> {
-    const hold = await this.db.transaction().execute(async (trx) => {
-      await this.#decide(trx, tenantId, id, 'released', actor);
-      await holds.clearHeldUsers(trx, tenantId, id);
-      await enqueueReleased(trx, tenantId, id);
-      return this.#find(trx, tenantId, id);
-    });
+    // A writer holds a user's row and waits for the hold's; a decision holds the hold's and waits for users': Postgres picks a victim, which runs again.
+    const hold = await retrying(() =>
+      this.db.transaction().execute(async (trx) => {
+        await this.#decide(trx, tenantId, id, 'released', actor);
+        await holds.clearHeldUsers(trx, tenantId, id);
+        await enqueueReleased(trx, tenantId, id);
+        return this.#find(trx, tenantId, id);
+      }),
+    );
     wakeDeliveryWorkers();
     return hold;
   }
 
   /** Drop what was held: the host keeps its users as they were, and they stay marked until the IdP reactivates them. */
   async reject(tenantId: string, id: string, actor: Actor): Promise<holds.HoldRecord> {
-    return this.db.transaction().execute(async (trx) => {
+    return retrying(() => this.db.transaction().execute(async (trx) => {
       await this.#decide(trx, tenantId, id, 'rejected', actor);
       await holds.rejectHeld(trx, tenantId, id);
       // Restored users hold their seats again (a tenant with a license cap keeps a count).
       if (await usage(trx, tenantId)) await resetUsage(trx, tenantId);
       return this.#find(trx, tenantId, id);
-    });
+    }));
   }
 
   async #decide(trx: Tx, tenantId: string, id: string, state: 'released' | 'rejected', actor: Actor): Promise<void> {

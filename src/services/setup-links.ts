@@ -18,6 +18,7 @@ export const SETUP_LINK_PREFIX = 'rsl_';
 export const SETUP_LINK_DEFAULT_DAYS = 7;
 export const SETUP_LINK_MAX_DAYS = 90;
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const hash = (token: string) => createHash('sha256').update(token).digest();
 
 /** Why a link no longer opens, in words for the person holding it. */
@@ -45,7 +46,7 @@ export class SetupLinkService {
   }
 
   async revoke(tenantId: string, id: string): Promise<repo.SetupLinkRecord> {
-    const link = /^[0-9a-f-]{36}$/i.test(id) ? await repo.revokeSetupLink(this.db, tenantId, id) : undefined;
+    const link = UUID.test(id) ? await repo.revokeSetupLink(this.db, tenantId, id) : undefined;
     if (!link) throw notFound(`Setup link ${id} not found in tenant ${tenantId}`);
     return link;
   }
@@ -68,7 +69,7 @@ export class SetupLinkService {
 
   /** A link a session holds, while it is still usable. */
   async current(id: string): Promise<repo.SetupLinkRecord> {
-    const link = await repo.findSetupLink(this.db, id);
+    const link = UUID.test(id) ? await repo.findSetupLink(this.db, id) : undefined;
     if (!link || !link.openedAt) throw new SetupLinkRefused(404, 'This setup session is not valid. Open your setup link again.');
     this.#usable(link);
     return link;

@@ -216,7 +216,7 @@ export class UserService {
       const decided = ctx.tenant.mode === 'dryRun' ? frozenHost(found.host) : decideHost(policy, current, found.host, { changed: false, deletedAt: now, now });
       const { d, heldBy } = await this.safeguard.guard(trx, ctx.tenant.id, policy, guarded(current, { active: false }, found), decided, ctx);
       await this.policies.account(trx, ctx.tenant.id, policy, d);
-      await removeMemberships(trx, ctx, policy, current.id);
+      await removeMemberships(trx, ctx, policy, current.id, { tellHost: heldBy === null });
       await users.deleteUser(trx, ctx.tenant.id, id);
       if (d.to !== 'absent') {
         await insertTombstone(trx, ctx.tenant.id, {

@@ -36,7 +36,19 @@ for (const backend of backends) {
 
     const path = new URL(created.body.url).pathname;
     t.equal((await get('/setup')).statusCode, 401, 'no link opened: nothing to show');
-    const opened = await get(path);
+    // A GET (what a mail scanner does) does not use the link up; the Continue button's POST does.
+    const scanned = await get(path);
+    t.equal(scanned.statusCode, 200);
+    t.match(scanned.body, /Continue/);
+    t.equal((await get(path)).statusCode, 200, 'still unused');
+    t.equal((await a.app.inject({ method: 'POST', url: path, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: '' })).statusCode, 403, 'opening needs the CSRF token');
+    const continueCsrf = /name="_csrf" value="([^"]+)"/.exec(scanned.body)![1]!;
+    const opened = await a.app.inject({
+      method: 'POST',
+      url: path,
+      headers: { cookie: cookiesOf(scanned.headers['set-cookie']), 'content-type': 'application/x-www-form-urlencoded' },
+      payload: `_csrf=${encodeURIComponent(continueCsrf)}`,
+    });
     t.equal(opened.statusCode, 303);
     t.equal(opened.headers.location, '/setup');
     const cookie = cookiesOf(opened.headers['set-cookie']);

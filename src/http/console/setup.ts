@@ -31,12 +31,29 @@ export async function setupPages(app: FastifyInstance, ctx: ConsoleContext): Pro
     return ctx.setupLinks.current(id);
   };
 
+  // Opening takes a click (a POST): mail scanners (Safe Links and the like) fetch links before people do, and a
+  // GET that used the link up would leave the IT admin with "already opened".
   app.get('/setup/:token', hide, async (req: FastifyRequest<{ Params: { token: string } }>, reply) => {
     const known = await ctx.setupLinks.peek(req.params.token);
-    if (!known || known.id !== linkIdOf(req)) {
-      const link = await ctx.setupLinks.open(req.params.token);
-      reply.setCookie(SETUP_COOKIE, link.id, { ...cookieOpts(req), maxAge: Math.max(60, Math.floor((link.expiresAt.getTime() - Date.now()) / 1000)) });
-    }
+    if (known && known.id === linkIdOf(req)) return reply.redirect('/setup', 303);
+    if (!known) throw new SetupLinkRefused(404, 'This setup link is not valid. Ask the application’s support team for a new one.');
+    // Used, expired or revoked: open() throws the precise refusal.
+    if (known.openedAt || known.revokedAt || known.expiresAt.getTime() <= Date.now()) await ctx.setupLinks.open(req.params.token);
+    const tenant = await ctx.tenants.get(known.tenantId);
+    return reply.type('text/html; charset=utf-8').send(
+      page({
+        title: `Connect ${tenant.name}`,
+        bare: true,
+        body: html`<h1>Connect your identity provider to ${tenant.name}</h1>
+<p>This link works once, in one browser. Continue in the browser you will use to set up provisioning.</p>
+<form method="post" action="/setup/${req.params.token}"><input type="hidden" name="_csrf" value="${reply.generateCsrf()}"><button type="submit">Continue</button></form>`,
+      }),
+    );
+  });
+
+  app.post('/setup/:token', { ...hide, preHandler: app.csrfProtection }, async (req: FastifyRequest<{ Params: { token: string } }>, reply) => {
+    const link = await ctx.setupLinks.open(req.params.token);
+    reply.setCookie(SETUP_COOKIE, link.id, { ...cookieOpts(req), maxAge: Math.max(60, Math.floor((link.expiresAt.getTime() - Date.now()) / 1000)) });
     // The link leaves the address bar and the history.
     return reply.redirect('/setup', 303);
   });
