@@ -12,6 +12,8 @@ import { startDeliveryWorker } from '../../src/events/worker.js';
 import { ENTERPRISE_USER_SCHEMA, PATCH_OP_SCHEMA, USER_SCHEMA } from '../../src/scim/schema.js';
 import { startPolicyWorker } from '../../src/services/policy-worker.js';
 import { DEFAULT_POLICY } from '../../src/policy/policy.js';
+import { pruneEvents } from '../../src/db/outbox-housekeeping.js';
+import { sql } from 'kysely';
 import { ADMIN_TOKEN, startApp, type TestApp } from '../helpers/app.js';
 import { backends } from '../helpers/db.js';
 import { fastConfig, sleep, startReceiver, until, type Receiver } from '../events/helpers.js';
@@ -170,6 +172,31 @@ for (const backend of backends) {
       t.equal(told(rx, 'initech').filter((e) => e.type === 'user.deactivated').length, 9, 'nine of 40 told (the tenth is more than 20% of 40)');
       const hold = (await a.admin('GET', '/tenants/initech/holds')).body.holds[0];
       t.match(hold, { items: 3, reason: /10 deactivations and deletions within 1h, more than 20% of 40 active users/ });
+    });
+
+    await t.test('reject: a user the IdP reactivated meanwhile is not marked; a held deletion keeps its group memberships at the host; held events outlive retention', async (t) => {
+      const token = await tenantWith(a, rx, 'wayne', { safeguard: { maxCount: 1, maxPercent: null } });
+      const ids = await people(a, 'wayne', token, 4);
+      const group = await scim(a, 'wayne', token, 'POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Staff', members: ids.map((value) => ({ value })) });
+      t.equal(group.status, 201);
+      await until(() => told(rx, 'wayne').some((e) => e.type === 'group.members.added'), 10_000, () => 'group delivered');
+      t.equal((await scim(a, 'wayne', token, 'PATCH', `/Users/${ids[0]}`, entraDeactivate)).status, 200);
+      t.equal((await scim(a, 'wayne', token, 'PATCH', `/Users/${ids[1]}`, entraDeactivate)).status, 200, 'held');
+      t.equal((await scim(a, 'wayne', token, 'DELETE', `/Users/${ids[2]}`)).status, 204, 'held too');
+      t.equal((await scim(a, 'wayne', token, 'PATCH', `/Users/${ids[1]}`, { schemas: [PATCH_OP_SCHEMA], Operations: [{ op: 'replace', path: 'active', value: true }] })).status, 200, 'reactivated behind the hold');
+      const hold = (await a.admin('GET', '/tenants/wayne/holds?state=open')).body.holds[0];
+      t.match(hold, { items: 2, heldEvents: 3 });
+      // Retention far in the past: held events have no delivery but must stay.
+      await sql`update events set occurred_at = now() - interval '400 days' where held_by is not null`.execute(a.database.db);
+      await pruneEvents(a.database.db, 30);
+      t.match((await a.admin('GET', `/tenants/wayne/holds/${hold.id}`)).body.hold, { heldEvents: 3 }, 'retention keeps held events');
+      await sleep(300);
+      t.notOk(told(rx, 'wayne').some((e) => e.type === 'group.members.removed'), 'the host keeps the held deletion in its groups');
+      t.equal((await a.admin('POST', `/tenants/wayne/holds/${hold.id}/reject`)).status, 200);
+      // The IdP had reactivated ids[1]: not marked, so its next deactivation is decided normally (and held: the window is over the threshold).
+      t.equal((await scim(a, 'wayne', token, 'PATCH', `/Users/${ids[1]}`, entraDeactivate)).status, 200);
+      const next = (await a.admin('GET', '/tenants/wayne/holds?state=open')).body.holds[0];
+      t.match(next, { items: 1 }, 'deprovisioned again, not silently dropped');
     });
 
     await t.test('concurrent deactivations take turns: exactly the threshold is told', async (t) => {
