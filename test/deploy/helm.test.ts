@@ -533,8 +533,15 @@ test('everything on (ci/all-on-values.yaml)', async (t) => {
   const routes = (i: Obj) => (i.spec.rules[0].http.paths as Obj[]).map((p) => `${p.pathType} ${p.path} -> ${p.backend.service.name}:${p.backend.service.port.name}`);
   t.same(
     routes(ing),
-    [`Prefix /scim/v2 -> ${FULLNAME}:http`, `Exact /.well-known/jwks.json -> ${FULLNAME}:http`],
-    'the public Ingress routes the SCIM API and the JWKS only: no /admin, /docs, /openapi.json or metrics',
+    [
+      `Prefix /scim/v2 -> ${FULLNAME}:http`,
+      `Exact /.well-known/jwks.json -> ${FULLNAME}:http`,
+      `Exact /oauth/token -> ${FULLNAME}:http`,
+      `Exact /.well-known/oauth-authorization-server -> ${FULLNAME}:http`,
+      `Prefix /setup -> ${FULLNAME}:http`,
+      `Prefix /console/assets -> ${FULLNAME}:http`,
+    ],
+    'the public Ingress routes what identity providers and IT admins reach (SCIM, JWKS, OAuth token endpoint, setup links and their assets) only: no /admin, /console, /docs, /openapi.json or metrics',
   );
   t.ok(svc.spec.ports.some((p: Obj) => p.name === 'http'), 'the Service has port http');
 
@@ -544,7 +551,7 @@ test('everything on (ci/all-on-values.yaml)', async (t) => {
   t.equal(adminIng.spec.rules[0].host, 'roster-admin.corp.example.com');
   t.same(
     routes(adminIng),
-    [`Prefix /admin -> ${adminName}:http`, `Prefix /docs -> ${adminName}:http`, `Exact /openapi.json -> ${adminName}:http`, `Exact /metrics -> ${adminName}:metrics`],
+    [`Prefix /admin -> ${adminName}:http`, `Prefix /docs -> ${adminName}:http`, `Exact /openapi.json -> ${adminName}:http`, `Prefix /console -> ${adminName}:http`, `Exact /metrics -> ${adminName}:metrics`],
     'the admin surface is on its own Ingress and Service',
   );
   const adminSvc = one(objs, 'Service', adminName);
@@ -632,7 +639,7 @@ test('metrics.enabled=false: no metrics listener, nothing to scrape', async (t) 
   t.equal(only(objs, 'Service').length, 1, 'no metrics Service');
   const withAdmin = await render([...minimal, '--set', 'metrics.enabled=false', '--set', 'adminIngress.enabled=true', '--set', 'networkPolicy.enabled=true']);
   const adminPaths = (one(withAdmin, 'Ingress').spec.rules[0].http.paths as Obj[]).map((p) => p.path);
-  t.same(adminPaths, ['/admin', '/docs', '/openapi.json'], 'no /metrics route on the admin Ingress');
+  t.same(adminPaths, ['/admin', '/docs', '/openapi.json', '/console'], 'no /metrics route on the admin Ingress');
   t.equal(one(withAdmin, 'NetworkPolicy').spec.ingress.length, 1, 'no metrics rule in the NetworkPolicy');
 });
 

@@ -119,6 +119,14 @@ need, nothing else. A new public page (e.g. a setup link) is one more line.
   pathType: Prefix
 - path: /.well-known/jwks.json
   pathType: Exact
+- path: /oauth/token
+  pathType: Exact
+- path: /.well-known/oauth-authorization-server
+  pathType: Exact
+- path: /setup
+  pathType: Prefix
+- path: /console/assets
+  pathType: Prefix
 {{- end }}
 
 {{/* Paths of the private admin Ingress, on the http port (metrics: see admin-ingress.yaml). */}}
@@ -129,6 +137,8 @@ need, nothing else. A new public page (e.g. a setup link) is one more line.
   pathType: Prefix
 - path: /openapi.json
   pathType: Exact
+- path: /console
+  pathType: Prefix
 {{- end }}
 
 {{/* Refuse to render a release that cannot work. */}}
