@@ -82,7 +82,6 @@ const isMembersPath = (p: string) => /^members(\.|\[|$)/i.test(p);
 export function eventsForChange(change: ResourceChange): NewEvent[] {
   if (change.silent) return [];
   const isUser = change.resourceType === 'User';
-  const prefix = isUser ? 'user' : 'group';
   const base: Omit<ResourceEventData, 'sequence' | 'changed'> = {
     tenant: change.tenantId,
     resourceType: change.resourceType,
@@ -114,25 +113,20 @@ export function eventsForChange(change: ResourceChange): NewEvent[] {
     push(change.userEvent, change.userEvent === 'user.updated' || change.userEvent === 'user.deactivated' || change.userEvent === 'user.reactivated' ? [...change.changed] : [], extra, change.userEvent !== 'user.deleted');
     return out;
   }
+  if (isUser) {
+    const type = plainUserEventType(change);
+    if (type) push(type, change.action === 'updated' ? [...change.changed] : [], {}, type !== 'user.deleted');
+    return out;
+  }
   if (change.action === 'deleted') {
-    push(`${prefix}.deleted` as EventType, [], {}, false);
+    push('group.deleted', [], {}, false);
     return out;
   }
   if (change.action === 'created') {
-    push(`${prefix}.created` as EventType, []);
+    push('group.created', []);
   } else {
-    const changed = isUser ? [...change.changed] : change.changed.filter((p) => !isMembersPath(p));
-    if (isUser) {
-      const after = change.resource?.active;
-      const activeChanged = changed.some((p) => p.toLowerCase() === 'active');
-      let before = change.activeBefore;
-      if ((before === undefined || before === null) && activeChanged && typeof after === 'boolean') before = !after;
-      if (before === true && after === false) push('user.deactivated', changed);
-      else if (before === false && after === true) push('user.reactivated', changed);
-      else if (changed.length > 0) push('user.updated', changed);
-    } else if (changed.length > 0) {
-      push('group.updated', changed);
-    }
+    const changed = change.changed.filter((p) => !isMembersPath(p));
+    if (changed.length > 0) push('group.updated', changed);
   }
   if (!isUser) {
     for (const [ids, type] of [
@@ -146,6 +140,23 @@ export function eventsForChange(change: ResourceChange): NewEvent[] {
     }
   }
   return out;
+}
+
+/**
+ * The user event a change makes without a policy: user.created / user.deleted
+ * for those actions; for an update, user.deactivated (active true→false),
+ * user.reactivated (false→true), user.updated when anything else changed,
+ * null when nothing did.
+ */
+export function plainUserEventType(change: Pick<ResourceChange, 'action' | 'changed' | 'resource' | 'activeBefore'>): EventType | null {
+  if (change.action === 'deleted') return 'user.deleted';
+  if (change.action === 'created') return 'user.created';
+  const after = change.resource?.active;
+  let before = change.activeBefore;
+  if ((before === undefined || before === null) && change.changed.some((p) => p.toLowerCase() === 'active') && typeof after === 'boolean') before = !after;
+  if (before === true && after === false) return 'user.deactivated';
+  if (before === false && after === true) return 'user.reactivated';
+  return change.changed.length > 0 ? 'user.updated' : null;
 }
 
 /**

@@ -4,7 +4,6 @@
  * it takes, the facts to store with the user, and when to look again.
  */
 import type { HostFacts } from '../db/users.js';
-import { eventsForChange, type ResourceChange } from '../events/record.js';
 import type { EventType } from '../events/types.js';
 import type { CompiledPolicy } from '../policy/compiled.js';
 import { desiredHostState, userEventFor, type HostState, type Reason } from '../policy/host-state.js';
@@ -62,11 +61,6 @@ export function decideHost(
   return decision;
 }
 
-/** The user event a change makes without a policy (src/events/record.ts eventsForChange, which decides it). */
-export function plainUserEvent(change: ResourceChange): EventType | null {
-  const { userEvent: _policy, ...plain } = change;
-  return eventsForChange(plain).find((e) => e.type.startsWith('user.'))?.type ?? null;
-}
 
 /**
  * What a change records beyond the plain event: the policy's event and why,

@@ -15,6 +15,7 @@ import type { ImportMapping } from '../policy/import-mapping.js';
 import { internalActor } from './actor.js';
 import type { ImportApplier } from './import-apply.js';
 import type { ImportService } from './imports.js';
+import { periodic } from './periodic.js';
 
 export interface ImportWatch {
   /** Poll now (tests, and every interval): the files taken. */
@@ -63,28 +64,17 @@ export function startImportWatch(opts: { dir: string; intervalMs: number; import
     return true;
   };
 
-  let running: Promise<number> | undefined;
-  const runOnce = () =>
-    (running ??= (async () => {
-      let taken = 0;
-      try {
-        for (const tenant of await dirs(dir)) {
-          for (const d of await readdir(join(dir, tenant), { withFileTypes: true })) {
-            if (d.isFile() && d.name.toLowerCase().endsWith('.csv') && (await take(tenant, d.name))) taken++;
-          }
+  return periodic(async () => {
+    let taken = 0;
+    try {
+      for (const tenant of await dirs(dir)) {
+        for (const d of await readdir(join(dir, tenant), { withFileTypes: true })) {
+          if (d.isFile() && d.name.toLowerCase().endsWith('.csv') && (await take(tenant, d.name))) taken++;
         }
-      } catch (err) {
-        logger.warn({ err, dir }, 'import-watch: cannot read the directory; trying again later');
       }
-      return taken;
-    })().finally(() => (running = undefined)));
-  const timer = setInterval(() => void runOnce(), intervalMs);
-  timer.unref();
-  return {
-    runOnce,
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+    } catch (err) {
+      logger.warn({ err, dir }, 'import-watch: cannot read the directory; trying again later');
+    }
+    return taken;
+  }, intervalMs);
 }

@@ -4,6 +4,8 @@
  * and idempotent, so replicas running them at the same time only share the
  * work. (Events have their own retention, in the delivery worker.)
  */
+import { periodic } from './periodic.js';
+
 export const RETENTION_EVERY_MS = 10 * 60_000;
 
 export interface RetentionTask {
@@ -23,27 +25,16 @@ export function startRetention(
   logger: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void },
   everyMs = RETENTION_EVERY_MS,
 ): Retention {
-  let running: Promise<Record<string, number>> | undefined;
-  const runOnce = () =>
-    (running ??= (async () => {
-      const deleted: Record<string, number> = {};
-      for (const task of tasks) {
-        try {
-          deleted[task.name] = await task.run();
-        } catch (err) {
-          logger.warn({ err, task: task.name }, 'retention failed; trying again later');
-        }
+  return periodic(async () => {
+    const deleted: Record<string, number> = {};
+    for (const task of tasks) {
+      try {
+        deleted[task.name] = await task.run();
+      } catch (err) {
+        logger.warn({ err, task: task.name }, 'retention failed; trying again later');
       }
-      if (Object.values(deleted).some((n) => n > 0)) logger.info({ deleted }, 'retention: old entries deleted');
-      return deleted;
-    })().finally(() => (running = undefined)));
-  const timer = setInterval(() => void runOnce(), everyMs);
-  timer.unref();
-  return {
-    runOnce,
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+    }
+    if (Object.values(deleted).some((n) => n > 0)) logger.info({ deleted }, 'retention: old entries deleted');
+    return deleted;
+  }, everyMs);
 }

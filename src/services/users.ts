@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Db } from '../db/index.js';
 import { isUniqueViolation } from '../db/errors.js';
 import * as users from '../db/users.js';
-import { recordChange } from '../events/record.js';
+import { plainUserEventType, recordChange } from '../events/record.js';
 import { changeOf } from './changes.js';
 import { changedPaths } from '../scim/diff.js';
 import { conflict, notFound, ScimError } from '../scim/errors.js';
@@ -22,7 +22,7 @@ import { removeMemberships } from './groups.js';
 import { countRows, fetchRows } from '../db/paging.js';
 import { resourceEvents } from '../db/outbox-feed.js';
 import { insertTombstone, scheduleUser } from '../db/policies.js';
-import { decideHost, frozenHost, plainUserEvent, policyOutcome, timeDriven } from './host.js';
+import { decideHost, frozenHost, policyOutcome, timeDriven } from './host.js';
 import type { PolicyService } from './policies.js';
 import type { GuardedUser, SafeguardService } from './safeguard.js';
 import { pageOf, queryBinding, type ListRequest, type PagedItem, type PageResult, type Segment } from './paging.js';
@@ -73,7 +73,7 @@ export class UserService {
     // A new user is in no group: the event's representation is the response's too (events copy it, never change it).
     const scim = this.present(ctx, stored);
     const plain = changeOf(ctx, 'User', 'created', stored, { changed: [], resource: scim });
-    const change = { ...plain, ...policyOutcome(d, plainUserEvent(plain)) };
+    const change = { ...plain, ...policyOutcome(d, plainUserEventType(plain)) };
     const seat = policy.policy.licenseCap !== null && d.to === 'active';
     if (!seat && !(d.next && timeDriven(policy))) {
       // The row and its user.created event in one statement (no BEGIN/COMMIT round trips).
@@ -192,7 +192,7 @@ export class UserService {
           activeBefore: typeof current.resource.active === 'boolean' ? current.resource.active : null,
           link: found.link,
         });
-        await recordChange(trx, { ...plain, ...policyOutcome(d, plainUserEvent(plain)), heldBy }, write);
+        await recordChange(trx, { ...plain, ...policyOutcome(d, plainUserEventType(plain)), heldBy }, write);
         if (timeDriven(policy)) await scheduleUser(trx, ctx.tenant.id, s.id, d.next);
         return s;
       }))
@@ -231,7 +231,7 @@ export class UserService {
       }
       if (timeDriven(policy) || d.next) await scheduleUser(trx, ctx.tenant.id, current.id, d.next);
       const plain = changeOf(ctx, 'User', 'deleted', current, { changed: [], resource: d.to === 'absent' ? null : this.present(ctx, current), link: found.link });
-      await recordChange(trx, { ...plain, ...policyOutcome(d, plainUserEvent(plain)), heldBy });
+      await recordChange(trx, { ...plain, ...policyOutcome(d, plainUserEventType(plain)), heldBy });
     }));
   }
 }

@@ -151,9 +151,7 @@ export async function consoleApi(app: FastifyInstance, deps: ConsoleDeps): Promi
       if (!session) return reply.redirect('/console/login', 303);
       req.consoleSession = session;
     });
-    signedIn.addHook('preHandler', async (req, reply) => {
-      if (req.method === 'POST') await new Promise<void>((resolve, reject) => app.csrfProtection.call(signedIn, req, reply, (err?: Error) => (err ? reject(err) : resolve())));
-    });
+    signedIn.addHook('preHandler', (req, reply, done) => (req.method === 'POST' ? app.csrfProtection.call(signedIn, req, reply, done) : done()));
     await tenantPages(signedIn, ctx);
     await operationPages(signedIn, ctx);
     await webhookPages(signedIn, ctx);

@@ -52,67 +52,44 @@ ${next ? html`<p><a href="?${keep.toString()}${keep.size ? '&' : ''}cursor=${nex
     );
   });
 
-  app.get('/console/tenants/:tenant/users', hide, async (req: FastifyRequest<TP & { Querystring: Record<string, string> }>, reply) => {
-    const t = await ctx.tenants.get(req.params.tenant);
-    const filter = (req.query.filter ?? '').trim();
-    const scim = actingContext(t, settingsOf(t), `${ctx.publicUrl}/scim/v2/${t.id}`, ctx.actorOf(req));
-    let result: { total: number; rows: { id: string; userName: string; active: boolean; externalId?: string }[] } = { total: 0, rows: [] };
-    let problem: string | undefined;
-    try {
-      const params = parseListParams(userResourceType, { ...(filter ? { filter } : {}), count: '50', startIndex: req.query.startIndex ?? '1', sortBy: 'userName' }, { defaultPageSize: 50, maxPageSize: 50 });
-      const page = await ctx.users.search(scim, params, { withGroups: false });
-      result = { total: page.totalResults, rows: page.items.map((u) => ({ id: u.stored.id, userName: String(u.scim.userName), active: u.scim.active !== false, externalId: u.scim.externalId as string | undefined })) };
-    } catch (err) {
-      if (!(err instanceof ScimError) || err.status >= 500) throw err;
-      problem = err.message;
-    }
-    const start = Number(req.query.startIndex ?? '1') || 1;
-    return send(
-      reply,
-      t.id,
-      'Users',
-      html`<h1>Users</h1>
-<form method="get"><label for="filter">SCIM filter</label><input id="filter" name="filter" value="${filter}" placeholder='userName sw "a" and active eq true'> <button type="submit">Search</button></form>
-${problem ? html`<p class="error" role="alert">${problem}</p>` : html`<p class="muted">${result.total} users${filter ? ' match' : ''}.</p>`}
+  /** Users or groups of a tenant, searched by SCIM filter, 50 a page, through the same services as SCIM. */
+  const directory = (kind: 'users' | 'groups') =>
+    app.get(`/console/tenants/:tenant/${kind}`, hide, async (req: FastifyRequest<TP & { Querystring: Record<string, string> }>, reply) => {
+      const t = await ctx.tenants.get(req.params.tenant);
+      const filter = (req.query.filter ?? '').trim();
+      const scim = actingContext(t, settingsOf(t), `${ctx.publicUrl}/scim/v2/${t.id}`, ctx.actorOf(req));
+      const isUsers = kind === 'users';
+      const nameAttr = isUsers ? 'userName' : 'displayName';
+      let result: { total: number; rows: { id: string; name: string; active: boolean; externalId?: string }[] } = { total: 0, rows: [] };
+      let problem: string | undefined;
+      try {
+        const params = parseListParams(isUsers ? userResourceType : groupResourceType, { ...(filter ? { filter } : {}), count: '50', startIndex: req.query.startIndex ?? '1', sortBy: nameAttr }, { defaultPageSize: 50, maxPageSize: 50 });
+        const page = isUsers ? await ctx.users.search(scim, params, { withGroups: false }) : await ctx.groups.list(scim, params, { withMembers: false });
+        const rows = page.items.map((r) => ({ id: r.stored.id, name: String(r.scim[nameAttr]), active: r.scim.active !== false, externalId: r.scim.externalId as string | undefined }));
+        result = { total: page.totalResults, rows };
+      } catch (err) {
+        if (!(err instanceof ScimError) || err.status >= 500) throw err;
+        problem = err.message;
+      }
+      const start = Number(req.query.startIndex ?? '1') || 1;
+      const title = isUsers ? 'Users' : 'Groups';
+      return send(
+        reply,
+        t.id,
+        title,
+        html`<h1>${title}</h1>
+<form method="get"><label for="filter">SCIM filter</label><input id="filter" name="filter" value="${filter}" placeholder="${isUsers ? 'userName sw "a" and active eq true' : 'displayName sw "Eng"'}"> <button type="submit">Search</button></form>
+${problem ? html`<p class="error" role="alert">${problem}</p>` : html`<p class="muted">${result.total} ${kind}${filter ? ' match' : ''}.</p>`}
 ${table(result.rows, [
-  ['userName', (u) => html`<a href="/console/tenants/${t.id}/users/${u.id}">${u.userName}</a>`],
-  ['externalId', (u) => u.externalId ?? '—'],
-  ['Active', (u) => (u.active ? 'yes' : 'no')],
+  [nameAttr, (r) => (isUsers ? html`<a href="/console/tenants/${t.id}/users/${r.id}">${r.name}</a>` : r.name)],
+  ['externalId', (r) => r.externalId ?? '—'],
+  isUsers ? ['Active', (r) => (r.active ? 'yes' : 'no')] : ['Requests', (r) => html`<a href="/console/tenants/${t.id}/requests?resource=${r.id}">log</a>`],
 ])}
 ${start + 50 <= result.total ? html`<p><a href="?filter=${encodeURIComponent(filter)}&startIndex=${start + 50}">Next 50</a></p>` : ''}`,
-    );
-  });
-
-  app.get('/console/tenants/:tenant/groups', hide, async (req: FastifyRequest<TP & { Querystring: Record<string, string> }>, reply) => {
-    const t = await ctx.tenants.get(req.params.tenant);
-    const filter = (req.query.filter ?? '').trim();
-    const scim = actingContext(t, settingsOf(t), `${ctx.publicUrl}/scim/v2/${t.id}`, ctx.actorOf(req));
-    let result: { total: number; rows: { id: string; displayName: string; externalId?: string }[] } = { total: 0, rows: [] };
-    let problem: string | undefined;
-    try {
-      const params = parseListParams(groupResourceType, { ...(filter ? { filter } : {}), count: '50', startIndex: req.query.startIndex ?? '1', sortBy: 'displayName' }, { defaultPageSize: 50, maxPageSize: 50 });
-      const page = await ctx.groups.list(scim, params, { withMembers: false });
-      result = { total: page.totalResults, rows: page.items.map((g) => ({ id: g.stored.id, displayName: String(g.scim.displayName), externalId: g.scim.externalId as string | undefined })) };
-    } catch (err) {
-      if (!(err instanceof ScimError) || err.status >= 500) throw err;
-      problem = err.message;
-    }
-    const start = Number(req.query.startIndex ?? '1') || 1;
-    return send(
-      reply,
-      t.id,
-      'Groups',
-      html`<h1>Groups</h1>
-<form method="get"><label for="filter">SCIM filter</label><input id="filter" name="filter" value="${filter}" placeholder='displayName sw "Eng"'> <button type="submit">Search</button></form>
-${problem ? html`<p class="error" role="alert">${problem}</p>` : html`<p class="muted">${result.total} groups${filter ? ' match' : ''}.</p>`}
-${table(result.rows, [
-  ['displayName', (g) => g.displayName],
-  ['externalId', (g) => g.externalId ?? '—'],
-  ['Requests', (g) => html`<a href="/console/tenants/${t.id}/requests?resource=${g.id}">log</a>`],
-])}
-${start + 50 <= result.total ? html`<p><a href="?filter=${encodeURIComponent(filter)}&startIndex=${start + 50}">Next 50</a></p>` : ''}`,
-    );
-  });
+      );
+    });
+  directory('users');
+  directory('groups');
 
   app.get('/console/tenants/:tenant/users/:id', hide, async (req: FastifyRequest<{ Params: { tenant: string; id: string } }>, reply) => {
     const t = await ctx.tenants.get(req.params.tenant);
