@@ -22,6 +22,7 @@ import type { StoredResource } from '../scim/representation.js';
 import { isForeignKeyViolation } from './errors.js';
 import { prepared } from './prepared.js';
 import type { Database } from './types.js';
+import { readUserCount, type UserCount } from './user-counts.js';
 
 type Q = Kysely<Database>;
 
@@ -48,6 +49,8 @@ export interface Listing {
    * is the same for every value (isKeyLookup in src/db/filter-sql.ts), never for a general filtered, sorted page.
    */
   prepared?: boolean | undefined;
+  /** The listing matches exactly the users a maintained count covers (src/db/user-counts.ts): no rows are counted. */
+  counted?: UserCount | undefined;
 }
 
 export type Window =
@@ -106,6 +109,7 @@ const parts = (l: Listing) => {
 
 /** Number of rows the listing matches. */
 export async function countRows(db: Q, tenantId: string, l: Listing): Promise<number> {
+  if (l.counted) return readUserCount(db, tenantId, l.counted);
   const p = parts(l);
   const r = await sql<{ n: number }>`select count(*)::int as n from ${p.from} where ${p.where}${tenantId} and (${l.where ?? sql`true`})`.execute(db);
   return r.rows[0]?.n ?? 0;

@@ -12,6 +12,7 @@ import { isKeyLookup, userFilterSql, userSortSql } from './filter-sql.js';
 import type { Listing } from './paging.js';
 import { prepared } from './prepared.js';
 import { resourceRows, toStored, UUID_RE } from './resources.js';
+import { userCountOf } from './user-counts.js';
 import type { Database } from './types.js';
 
 type Q = Kysely<Database>;
@@ -128,6 +129,7 @@ export function userListing(q: Pick<ListQuery, 'filter' | 'sortBy' | 'descending
     alias: 'u',
     where: q.filter ? userFilterSql(q.filter) : undefined,
     prepared: q.filter !== undefined && isKeyLookup(q.filter, 'users'),
+    counted: userCountOf(q.filter),
     order: q.sortBy ? userSortSql(q.sortBy) : undefined,
     descending: q.descending === true,
     // The readOnly `groups` of each user in the same statement: one round trip per page.
