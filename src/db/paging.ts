@@ -107,11 +107,15 @@ const parts = (l: Listing) => {
   return { col: fixed.col, from: fixed.from, where: fixed.where, order: l.order ?? fixed.col('created') };
 };
 
-/** Number of rows the listing matches. */
-export async function countRows(db: Q, tenantId: string, l: Listing): Promise<number> {
+/** Number of rows the listing matches; with `limit`, counting stops at limit + 1. */
+export async function countRows(db: Q, tenantId: string, l: Listing, limit?: number): Promise<number> {
   if (l.counted) return readUserCount(db, tenantId, l.counted);
   const p = parts(l);
-  const r = await sql<{ n: number }>`select count(*)::int as n from ${p.from} where ${p.where}${tenantId} and (${l.where ?? sql`true`})`.execute(db);
+  const matches = sql`select 1 from ${p.from} where ${p.where}${tenantId} and (${l.where ?? sql`true`})`;
+  const r = await (limit === undefined
+    ? sql<{ n: number }>`select count(*)::int as n from (${matches}) as m`
+    : sql<{ n: number }>`select count(*)::int as n from (${matches} limit ${limit + 1}) as m`
+  ).execute(db);
   return r.rows[0]?.n ?? 0;
 }
 

@@ -34,6 +34,13 @@
  *   costs the same at any depth; a client walking the pages stops when
  *   nextCursor is absent (RFC 9865 §2), not on totalResults. So a traversal
  *   pays for one count, and a later page's totalResults is the first page's.
+ * - Which totals are exact: an index page's always (RFC 7644 §3.4.2 makes
+ *   totalResults REQUIRED). A cursor page's SHOULD be accurate, and a service
+ *   provider unable to give it MAY omit it (RFC 9865 §2.2). So a cursor
+ *   traversal counts at most CURSOR_COUNT_LIMIT matches: beyond that its pages
+ *   leave totalResults out, rather than the first page costing seconds. The
+ *   counts users keep (no filter, `active eq …`, src/db/user-counts.ts) are
+ *   exact at any size and cost nothing to read.
  * - Resources that change between pages are seen where they are now: a user
  *   renamed past the cursor shows up again later in a userName sort, one
  *   deleted is simply absent. No page ever repeats or skips a resource that
@@ -70,6 +77,11 @@ import { badRequest } from '../scim/errors.js';
 import type { ValidatedFilter } from '../scim/filter.js';
 import type { StoredResource } from '../scim/representation.js';
 
+/** A cursor traversal whose matches are more than this reports no totalResults (RFC 9865 §2.2; head of this file). */
+export const CURSOR_COUNT_LIMIT = 100_000;
+/** A carried total meaning "more than CURSOR_COUNT_LIMIT: not counted". */
+const UNCOUNTED = -1;
+
 /** How long a cursor stays valid after the response that issued it (RFC 9865 §4 `cursorTimeout`). */
 export const CURSOR_TIMEOUT_SECONDS = 3600;
 
@@ -84,7 +96,8 @@ const lastPrune = new WeakMap<Db, number>();
 /** One resource type's part of a listing. */
 export interface Segment {
   type: 'User' | 'Group';
-  count(): Promise<number>;
+  /** The number of matches; with `limit`, a segment may stop counting past it (and answer any number above it). */
+  count(limit?: number): Promise<number>;
   fetch(w: Window): Promise<Row[]>;
 }
 
@@ -110,7 +123,8 @@ export interface ListRequest extends PageRequest {
 }
 
 export interface PageResult<T> {
-  totalResults: number;
+  /** Absent only on cursor pages of more than CURSOR_COUNT_LIMIT matches. */
+  totalResults?: number;
   items: T[];
   /** Index paging only. */
   startIndex?: number;
@@ -141,7 +155,7 @@ interface CursorPayload {
   b: 0 | 1;
   /** Issued at, epoch seconds. */
   t: number;
-  /** Each segment's total as counted for the first page (absent in cursors issued before it was added). */
+  /** Each segment's total as counted for the first page, UNCOUNTED past the limit (absent in cursors issued before it was added). */
   n?: number[];
 }
 
@@ -222,10 +236,12 @@ export async function pageOf(db: Db, tenantId: string, segments: Segment[], req:
   if (req.cursor === undefined && segments.length === 1 && count > 0) return indexPage(db, tenantId, segments[0]!, req.startIndex, count, binding);
 
   const carried = anchor?.n;
-  const counted = !(carried && carried.length === segments.length && carried.every((n) => Number.isInteger(n) && n >= 0));
+  const counted = !(carried && carried.length === segments.length && carried.every((n) => Number.isInteger(n) && n >= UNCOUNTED));
   const totals: number[] = counted ? [] : [...carried!];
-  if (counted) for (const s of segments) totals.push(await s.count());
-  const totalResults = totals.reduce((a, b) => a + b, 0);
+  // Index pages and count=0 (which asks for the total alone) count exactly; cursor pages up to the limit.
+  const limit = req.cursor !== undefined && count > 0 ? CURSOR_COUNT_LIMIT : undefined;
+  if (counted) for (const s of segments) totals.push(await s.count(limit).then((n) => (limit !== undefined && n > limit ? UNCOUNTED : n)));
+  const totalResults = totals.includes(UNCOUNTED) ? undefined : totals.reduce((a, b) => a + b, 0);
   const item = (seg: number, r: Row) => ({ seg, row: r });
 
   if (req.cursor === undefined) {
@@ -241,7 +257,7 @@ export async function pageOf(db: Db, tenantId: string, segments: Segment[], req:
       items.push(...rows.map((r) => ({ type: segments[s]!.type, stored: r.stored, extra: r.extra })));
       offset = 0;
     }
-    return { totalResults, items, startIndex: req.startIndex };
+    return { totalResults: totalResults!, items, startIndex: req.startIndex };
   }
 
   if (count === 0) return { totalResults, items: [] };

@@ -118,7 +118,7 @@ export class UserService {
     const listing = users.userListing(q, opts);
     return {
       type: 'User',
-      count: () => countRows(this.db, ctx.tenant.id, listing),
+      count: (limit) => countRows(this.db, ctx.tenant.id, listing, limit),
       fetch: (w) => fetchRows(this.db, ctx.tenant.id, listing, w),
     };
   }

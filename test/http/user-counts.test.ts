@@ -7,7 +7,11 @@
 import t from 'tap';
 import { startApp, user, type TestApp } from '../helpers/app.js';
 import { backends } from '../helpers/db.js';
+import { countRows, fetchRows } from '../../src/db/paging.js';
 import { userCountOf } from '../../src/db/user-counts.js';
+import { userListing } from '../../src/db/users.js';
+import { listResponse } from '../../src/http/scim/listing.js';
+import { CURSOR_COUNT_LIMIT, pageOf, queryBinding, type Segment } from '../../src/services/paging.js';
 import { parseFilter } from '../../src/scim/filter.js';
 import { userResourceType } from '../../src/scim/schema.js';
 
@@ -122,5 +126,47 @@ for (const backend of backends) {
     const again = await a.newTenant('globex');
     const empty = await a.app.inject({ method: 'GET', url: `/scim/v2/${again.tenant}/Users?count=1`, headers: { authorization: `Bearer ${again.token}` } });
     t.equal(JSON.parse(empty.body).totalResults, 0);
+  });
+}
+
+for (const backend of backends) {
+  t.test(`${backend}: a cursor traversal of more than CURSOR_COUNT_LIMIT matches leaves totalResults out (RFC 9865 §2.2)`, async (t) => {
+    const a = await startApp(t, backend);
+    const db = a.database.db;
+    // Three real users behind segments that claim more matches than the limit (a million users is a benchmark, bench/).
+    for (const n of ['a', 'b', 'c']) t.equal((await a.scim('POST', '/Users', user(`${n}@example.com`))).status, 201);
+    const listing = userListing({ filter: parseFilter('userName pr', userResourceType) });
+    const asked: (number | undefined)[] = [];
+    const segment = (claims: number): Segment => ({
+      type: 'User',
+      count: async (limit) => {
+        asked.push(limit);
+        return claims;
+      },
+      fetch: (w) => fetchRows(db, a.tenant, listing, w),
+    });
+    const binding = queryBinding([a.tenant, 'test']);
+    const first = await pageOf(db, a.tenant, [segment(CURSOR_COUNT_LIMIT + 1)], { count: 2, countGiven: true, startIndex: 1, cursor: '' }, binding);
+    t.equal(first.totalResults, undefined, 'more than the limit: omitted');
+    t.same(asked, [CURSOR_COUNT_LIMIT], 'the segment was told where it may stop');
+    t.equal(first.items.length, 2);
+    const second = await pageOf(db, a.tenant, [segment(0)], { count: 2, countGiven: true, startIndex: 1, cursor: first.nextCursor! }, binding);
+    t.equal(second.totalResults, undefined, 'later pages carry "not counted" instead of counting again');
+    t.same(asked, [CURSOR_COUNT_LIMIT]);
+    t.equal(second.items.length, 1);
+
+    const atLimit = await pageOf(db, a.tenant, [segment(CURSOR_COUNT_LIMIT)], { count: 2, countGiven: true, startIndex: 1, cursor: '' }, binding);
+    t.equal(atLimit.totalResults, CURSOR_COUNT_LIMIT, 'up to the limit: exact');
+    const index = await pageOf(db, a.tenant, [segment(CURSOR_COUNT_LIMIT + 5), segment(0)], { count: 2, countGiven: true, startIndex: 1 }, binding);
+    t.equal(index.totalResults, CURSOR_COUNT_LIMIT + 5, 'index pages always count exactly (RFC 7644 §3.4.2)');
+    t.equal(asked.at(-1), undefined);
+    const onlyTotal = await pageOf(db, a.tenant, [segment(CURSOR_COUNT_LIMIT + 5)], { count: 0, countGiven: true, startIndex: 1, cursor: '' }, binding);
+    t.equal(onlyTotal.totalResults, CURSOR_COUNT_LIMIT + 5, 'count=0 asks for the total alone: exact');
+
+    // Counting in SQL stops at limit + 1; over HTTP the response leaves the attribute out rather than sending null.
+    t.equal(await countRows(db, a.tenant, listing, 1), 2);
+    t.equal(await countRows(db, a.tenant, listing), 3);
+    const body = listResponse({ items: [] }, []);
+    t.notOk('totalResults' in body);
   });
 }

@@ -66,7 +66,7 @@ ${next ? html`<p><a href="?${keep.toString()}${keep.size ? '&' : ''}cursor=${nex
         const params = parseListParams(isUsers ? userResourceType : groupResourceType, { ...(filter ? { filter } : {}), count: '50', startIndex: req.query.startIndex ?? '1', sortBy: nameAttr }, { defaultPageSize: 50, maxPageSize: 50 });
         const page = isUsers ? await ctx.users.search(scim, params, { withGroups: false }) : await ctx.groups.list(scim, params, { withMembers: false });
         const rows = page.items.map((r) => ({ id: r.stored.id, name: String(r.scim[nameAttr]), active: r.scim.active !== false, externalId: r.scim.externalId as string | undefined }));
-        result = { total: page.totalResults, rows };
+        result = { total: page.totalResults ?? 0, rows }; // index pages always carry it
       } catch (err) {
         if (!(err instanceof ScimError) || err.status >= 500) throw err;
         problem = err.message;

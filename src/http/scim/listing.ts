@@ -17,7 +17,7 @@ import type { Projection } from './list-params.js';
 export function listResponse(page: PageResult<unknown>, resources: Record<string, unknown>[]): Record<string, unknown> {
   return {
     schemas: [LIST_RESPONSE_SCHEMA],
-    totalResults: page.totalResults,
+    ...(page.totalResults !== undefined ? { totalResults: page.totalResults } : {}),
     ...(page.startIndex !== undefined ? { startIndex: page.startIndex } : {}),
     itemsPerPage: resources.length,
     ...(page.previousCursor !== undefined ? { previousCursor: page.previousCursor } : {}),

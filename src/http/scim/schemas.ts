@@ -4,6 +4,7 @@
  * src/scim (which gives RFC 7644 error types), so bodies are open objects here.
  */
 import { Type } from 'typebox';
+import { CURSOR_COUNT_LIMIT } from '../../services/paging.js';
 
 export const TenantParams = Type.Object({ tenant: Type.String({ description: 'Tenant id' }) });
 export const IdParams = Type.Object({ tenant: Type.String({ description: 'Tenant id' }), id: Type.String({ description: 'Resource id' }) });
@@ -38,7 +39,7 @@ export const ScimResourceResponse = Type.Object({}, { additionalProperties: true
 export const ScimListResponse = Type.Object(
   {
     schemas: Type.Array(Type.String()),
-    totalResults: Type.Integer(),
+    totalResults: Type.Optional(Type.Integer({ description: `Always on index pages (RFC 7644 §3.4.2); absent on cursor pages of more than ${CURSOR_COUNT_LIMIT.toLocaleString('en-US')} matches (RFC 9865 §2.2)` })),
     startIndex: Type.Optional(Type.Integer()),
     itemsPerPage: Type.Integer(),
     nextCursor: Type.Optional(Type.String({ description: 'RFC 9865: cursor of the next page; absent on the last page' })),
