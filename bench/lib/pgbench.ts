@@ -177,8 +177,9 @@ function placeholders(): Record<string, string> {
   };
 }
 
-export function expandScript(file: string): string {
-  const values = placeholders();
+/** `overrides`: SQL for some placeholders instead of the scripts' own (the floor's parameters). */
+export function expandScript(file: string, overrides: Record<string, string> = {}): string {
+  const values = { ...placeholders(), ...overrides };
   return readFileSync(file, 'utf8').replace(/\{\{(\w+)\}\}/g, (m, name: string) => {
     const v = values[name];
     if (v === undefined) throw new Error(`${file}: unknown placeholder ${m}`);
