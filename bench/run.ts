@@ -12,7 +12,7 @@ import pg from 'pg';
 import { HELP, parseArgs } from './lib/args.js';
 import { TENANT } from './lib/dataset.js';
 import { runScenario, Skip, type Bound, type Scenario, type ScenarioResult } from './lib/drive.js';
-import { EVENT_LATENCY, EVENT_RATE, runEventLatency, type EventLatency } from './lib/events.js';
+import { EVENT_LATENCY, runEventLatency, type EventLatency } from './lib/events.js';
 import { combineFloor, FLOOR_FOR, startFloor, type FloorResult, type FloorServer } from './lib/floor.js';
 import { scenarios } from './lib/load.js';
 import { combinePgbench, runPgbench, type PgbenchResult } from './lib/pgbench.js';
@@ -142,7 +142,7 @@ export async function main(argv: string[]): Promise<BenchReport> {
     }
 
     if (o.soakMinutes) {
-      soak = await runSoak(target, byName.get(SOAK_SCENARIO)!, { minutes: o.soakMinutes, rate: SOAK_RATE, serverPid: server.pid, rss: sampler });
+      soak = await runSoak(target, byName.get(SOAK_SCENARIO)!, { minutes: o.soakMinutes, rate: SOAK_RATE, serverPid: server.pid, rss: sampler, log });
       peak = soak.rssPeakMB;
       for (const m of soak.perMinute) log(`  soak minute ${m.minute}: ${m.requests} requests  p50 ${m.p50} ms  p99 ${m.p99} ms  max ${m.max} ms  errors ${m.errors}  RSS ${m.rssMB} MB`);
     }
@@ -159,7 +159,7 @@ export async function main(argv: string[]): Promise<BenchReport> {
       if (!wanted(name)) continue;
       if (name === EVENT_LATENCY) {
         if (WRITES.has(name)) await checkpoint(seeded.databaseUrl);
-        const e = await runEventLatency({ target, adminToken, bound: { seconds: o.duration, requests: o.requests, rate: EVENT_RATE }, warmup: o.warmup, rss: sampler });
+        const e = await runEventLatency({ target, adminToken, bound: { seconds: o.duration, requests: o.requests, rate: o.eventRate }, warmup: o.warmup, rss: sampler });
         events = e.events;
         results.push(e.scenario);
         peak = Math.max(peak, e.scenario.rss.peakMB);

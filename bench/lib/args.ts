@@ -2,6 +2,7 @@
  * Command-line options of `npm run bench` (and `tsx bench/seed.ts`).
  * `npm run bench -- --help` prints them.
  */
+import { EVENT_RATE } from './events.js';
 import { SOAK_MINUTES } from './soak.js';
 
 export interface BenchOptions {
@@ -17,6 +18,8 @@ export interface BenchOptions {
   skipPgbench: boolean;
   /** Do not measure the floor (bench/floor/server.mjs) beside the look-ups and the create. */
   skipFloor: boolean;
+  /** Creates per second of the event-latency scenario (the target is set at 1,000). */
+  eventRate: number;
   /** Minutes of the soak (`--soak`: 10; 0 = a normal run). */
   soakMinutes: number;
   reseed: boolean;
@@ -59,6 +62,7 @@ export const HELP = `npm run bench -- [options]
   --skip-pgbench     do not measure the database ceiling
   --skip-floor       do not measure the floor (bench/floor/server.mjs, Fastify + pg with the same SQL)
                      beside lookup-userName, lookup-email and create
+  --event-rate N     creates per second in the event-latency scenario (default 1000, the target's rate)
   --soak             instead of the scenarios: the soak, entra-cycle at 500 requests/s for 10 minutes
                      (RSS growth, p99 per minute, errors; its own results file and README block)
   --soak-minutes N   the soak's length in minutes (implies --soak)
@@ -96,6 +100,7 @@ export function parseArgs(argv: string[]): BenchOptions {
     skipPgbench: false,
     skipFloor: false,
     soakMinutes: 0,
+    eventRate: EVENT_RATE,
     reseed: false,
     adminUrl: process.env.BENCH_ADMIN_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
     // Its own database, so a quick run does not replace the million-user one.
@@ -138,6 +143,9 @@ export function parseArgs(argv: string[]): BenchOptions {
         break;
       case '--skip-floor':
         o.skipFloor = true;
+        break;
+      case '--event-rate':
+        o.eventRate = Math.max(1, Math.round(num(a, val())));
         break;
       case '--soak':
         o.soakMinutes ||= SOAK_MINUTES;

@@ -229,7 +229,7 @@ export function markdown(r: BenchReport, file: string): string {
     const e = r.events;
     lines.push(
       '',
-      `Event latency (\`${EVENT_LATENCY}\`): ${e.written} creates at ${e.writtenPerSecond}/s (offered ${e.offeredRate}/s), ${e.arrived} events arrived (${e.duplicates} repeated), the last ${e.drainedMs} ms after the load. ` +
+      `Event latency (\`${EVENT_LATENCY}\`): ${e.written} creates at ${e.writtenPerSecond}/s (offered ${e.offeredRate}/s), ${e.arrived} of their events arrived (${e.duplicates} repeated; +${e.unanswered} of creates answered after the load stopped), the last ${e.drainedMs} ms after the load. ` +
         `Commit → receiver from the event's \`timestamp\`: p50 ${e.fromTimestampMs.p50} ms, p99 ${e.fromTimestampMs.p99} ms, max ${e.fromTimestampMs.max} ms; from the 201: p50 ${e.from201Ms.p50} ms, p99 ${e.from201Ms.p99} ms, max ${e.from201Ms.max} ms.`,
     );
   }

@@ -55,7 +55,7 @@ const r2 = (x: number) => Math.round(x * 100) / 100;
 export async function runSoak(
   t: LoadTarget,
   s: Scenario,
-  o: { minutes: number; rate: number; serverPid: number; rss: { start(): void; stop(): ProcessStats } },
+  o: { minutes: number; rate: number; serverPid: number; rss: { start(): void; stop(): ProcessStats }; log: (line: string) => void },
 ): Promise<SoakResult> {
   const minutes = Math.max(1, Math.round(o.minutes));
   const buckets: { ms: number[]; errors: number }[] = Array.from({ length: minutes + 1 }, () => ({ ms: [], errors: 0 }));
@@ -63,9 +63,16 @@ export async function runSoak(
   const t0 = performance.now();
   const minuteOf = () => Math.min(minutes, Math.floor((performance.now() - t0) / 60_000));
   const minuteRss: number[] = [];
+  let reported = 0;
   const sample = () => {
     const v = rssMB(o.serverPid);
     if (v === undefined) return;
+    const m = minuteOf();
+    if (m > reported && m < minutes) {
+      reported = m;
+      const b = buckets[m - 1]!;
+      o.log(`  soak: minute ${m} of ${minutes} done, ${b.ms.length + b.errors} requests, ${b.errors} errors, RSS ${v} MB`);
+    }
     rssSamples.push([Math.round((performance.now() - t0) / 1000), v]);
     minuteRss[minuteOf()] = v;
   };
