@@ -142,6 +142,7 @@ export async function main(argv: string[]): Promise<BenchReport> {
     }
 
     if (o.soakMinutes) {
+      await checkpoint(seeded.databaseUrl);
       soak = await runSoak(target, byName.get(SOAK_SCENARIO)!, { minutes: o.soakMinutes, rate: SOAK_RATE, serverPid: server.pid, rss: sampler, log });
       peak = soak.rssPeakMB;
       for (const m of soak.perMinute) log(`  soak minute ${m.minute}: ${m.requests} requests  p50 ${m.p50} ms  p99 ${m.p99} ms  max ${m.max} ms  errors ${m.errors}  RSS ${m.rssMB} MB`);
@@ -158,7 +159,7 @@ export async function main(argv: string[]): Promise<BenchReport> {
     for (const name of o.soakMinutes ? [] : ORDER) {
       if (!wanted(name)) continue;
       if (name === EVENT_LATENCY) {
-        if (WRITES.has(name)) await checkpoint(seeded.databaseUrl);
+        await checkpoint(seeded.databaseUrl);
         const e = await runEventLatency({ target, adminToken, bound: { seconds: o.duration, requests: o.requests, rate: o.eventRate }, warmup: o.warmup, rss: sampler });
         events = e.events;
         results.push(e.scenario);
@@ -191,7 +192,7 @@ export async function main(argv: string[]): Promise<BenchReport> {
           transactions: o.requests ? Math.max(1, Math.ceil(o.requests / o.connections)) : undefined,
           users: o.users,
           database: o.database,
-          ownPids: [server.pid],
+          ownPids: floor ? [server.pid, floor.pid] : [server.pid],
           // The statements go to Postgres the way Roster sends them: named and prepared unless the server is
           // told otherwise (src/db/prepared.ts marks every statement behind these four scenarios).
           protocol: o.serverEnv.DATABASE_PREPARED_STATEMENTS === 'false' ? 'extended' : 'prepared',

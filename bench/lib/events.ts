@@ -7,6 +7,7 @@
 import { Worker } from 'node:worker_threads';
 import { TENANT, userBody } from './dataset.js';
 import { runScenario, type Bound, type LoadTarget, type ScenarioResult } from './drive.js';
+import { percentile } from './pgbench.js';
 import type { ProcessStats } from './system.js';
 
 export const EVENT_LATENCY = 'event-latency';
@@ -77,8 +78,7 @@ export interface EventLatency {
 const r1 = (x: number) => Math.round(x * 10) / 10;
 function stats(xs: number[]): { p50: number; p99: number; max: number } {
   const s = Float64Array.from(xs).sort();
-  const at = (p: number) => (s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]! : NaN);
-  return { p50: r1(at(50)), p99: r1(at(99)), max: r1(s[s.length - 1] ?? NaN) };
+  return { p50: r1(percentile(s, 50)), p99: r1(percentile(s, 99)), max: r1(s[s.length - 1] ?? 0) };
 }
 
 export interface EventRun {

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ScenarioResult } from './drive.js';
-import { expandScript } from './pgbench.js';
+import { expandScript, percentile } from './pgbench.js';
 import { chartNodeOptions } from './server.js';
 
 /** The scenarios the floor answers, with the pgbench script whose SQL it sends. */
@@ -112,10 +112,6 @@ export interface FloorResult {
 }
 
 const r2 = (x: number) => Math.round(x * 100) / 100;
-
-function percentile(sorted: Float64Array, p: number): number {
-  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : 0;
-}
 
 /**
  * Requests over the runs' total time, percentiles over all their responses

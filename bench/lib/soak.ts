@@ -6,6 +6,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { runScenario, type LoadTarget, type Scenario, type ScenarioResult } from './drive.js';
+import { percentile } from './pgbench.js';
 import type { Target } from './report.js';
 import { rssMB, type ProcessStats } from './system.js';
 
@@ -95,9 +96,8 @@ export async function runSoak(
   buckets[minutes - 1]!.errors += tail.errors;
   const perMinute = buckets.map((b, k): SoakMinute => {
     const sorted = Float64Array.from(b.ms).sort();
-    const at = (p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : 0);
     const n = b.ms.length + b.errors;
-    return { minute: k + 1, requests: n, rps: r2(n / 60), p50: r2(at(50)), p99: r2(at(99)), max: r2(sorted[sorted.length - 1] ?? 0), errors: b.errors, rssMB: minuteRss[k] ?? minuteRss[k + 1] ?? 0 };
+    return { minute: k + 1, requests: n, rps: r2(n / 60), p50: r2(percentile(sorted, 50)), p99: r2(percentile(sorted, 99)), max: r2(sorted[sorted.length - 1] ?? 0), errors: b.errors, rssMB: minuteRss[k] ?? minuteRss[k + 1] ?? 0 };
   });
   const first = perMinute[0]!;
   const last = perMinute[perMinute.length - 1]!;
