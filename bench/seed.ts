@@ -192,6 +192,9 @@ async function cleanup(c: pg.Client, seededAt: Date): Promise<void> {
     `select tablename as t from pg_tables where schemaname = 'public' and tablename in ('events', 'event_sequences', 'webhook_deliveries', 'webhook_queues', 'webhook_attempts', 'index_resume_points', 'request_log', 'audit_log')`,
   );
   if (tables.rows.length) await c.query(`truncate ${tables.rows.map((r) => r.t).join(', ')}`);
+  // A webhook endpoint the event-latency scenario could not remove (a run that was stopped) would make every
+  // later write pay for deliveries.
+  await c.query('delete from webhook_endpoints where tenant_id = $1', [TENANT]);
   await c.query('vacuum (analyze) users, group_members');
 }
 

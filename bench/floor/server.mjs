@@ -1,30 +1,31 @@
-// The floor for the userName look-up and the create: the least an HTTP server on Fastify + pg can do
-// for `GET /Users?filter=userName eq "…"` (the same SQL as bench/pgbench/lookup_username.sql) and
-// `POST /Users` (the statement of bench/pgbench/create_user.sql, passed in FLOOR_CREATE_SQL by run.ts:
-// the user row and its user.created event in one statement), with no authentication beyond a string
-// compare, no SCIM parsing, validation, projection, metrics or logging. Not Roster and not
-// SCIM-complete: a yardstick for Roster's own cost per request (bench/README.md, "Machines differ").
-// Started by bench/floor/run.ts.
+// The floor for the look-ups and the create: the least an HTTP server on Fastify + pg can do for
+// `GET /Users?filter=userName eq "…"`, `GET /Users?filter=emails[type eq "work"].value eq "…"` and `POST /Users`,
+// with the statements of bench/pgbench/lookup_username.sql, lookup_email.sql and create_user.sql (passed in
+// FLOOR_*_SQL by bench/lib/floor.ts: the look-up with the user's groups; the user row and its user.created event in
+// one statement), with no authentication beyond a string compare, no SCIM parsing, validation, projection, metrics
+// or logging. Not Roster and not SCIM-complete: a yardstick for Roster's own cost per request (bench/README.md).
 import { randomInt, randomUUID } from 'node:crypto';
 import Fastify from 'fastify';
 import pg from 'pg';
 
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10 });
 const app = Fastify({ logger: false });
-const SQL = `SELECT u.id, u.resource, u.version, u.created, u.last_modified,
- (SELECT coalesce(json_agg(json_build_object('value', g.id, 'display', g.display_name) ORDER BY g.display_name), '[]')
-   FROM group_members m JOIN groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id
-  WHERE m.tenant_id = u.tenant_id AND m.member_id = u.id) AS groups
- FROM users u WHERE u.tenant_id = $1 AND lower(u.user_name) = lower($2)`;
 const tenant = process.env.TENANT;
 const auth = `Bearer ${process.env.TOKEN}`;
+// Named prepared statements, as Roster sends these (src/db/prepared.ts); FLOOR_PREPARED=false sends them unnamed.
 const prepared = process.env.FLOOR_PREPARED !== 'false';
+const query = (name, text, values) => pool.query(prepared ? { name, text, values } : { text, values });
+const LOOKUPS = [
+  { name: 'lookup_username', re: /^userName eq "(.*)"$/, text: process.env.FLOOR_LOOKUP_USERNAME_SQL },
+  { name: 'lookup_email', re: /^emails\[type eq "work"\]\.value eq "(.*)"$/, text: process.env.FLOOR_LOOKUP_EMAIL_SQL },
+];
 
 app.get(`/scim/v2/${tenant}/Users`, async (req, reply) => {
   if (req.headers.authorization !== auth) return reply.code(401).send({});
-  const m = /^userName eq "(.*)"$/.exec(req.query.filter ?? '');
-  // A named prepared statement, as Roster sends this look-up (src/db/prepared.ts); FLOOR_PREPARED=false sends it unnamed.
-  const r = await pool.query(prepared ? { name: 'lookup', text: SQL, values: [tenant, m ? m[1] : ''] } : { text: SQL, values: [tenant, m ? m[1] : ''] });
+  const filter = req.query.filter ?? '';
+  const l = LOOKUPS.find((x) => x.re.test(filter));
+  if (!l) return reply.code(400).send({});
+  const r = await query(l.name, l.text, [tenant, l.re.exec(filter)[1]]);
   const Resources = r.rows.map((row) => ({
     ...row.resource,
     id: row.id,
@@ -56,7 +57,7 @@ app.post(`/scim/v2/${tenant}/Users`, async (req, reply) => {
   const data = { tenant, resourceType: 'User', id, externalId: body.externalId ?? null, userName: body.userName, version: 1, etag: 'W/"1"', changed: [], sequence: 1 };
   const eventRows = [{ uid: 'evt_0', type: 'user.created', ord: 1, data, resource: scim }];
   const values = [tenant, '0', String(randomInt(1, 2 ** 48)), JSON.stringify(body), JSON.stringify(eventRows)];
-  await pool.query(prepared ? { name: 'create', text: CREATE, values } : { text: CREATE, values });
+  await query('create_user', CREATE, values);
   reply.code(201).header('content-type', 'application/scim+json').header('location', scim.meta.location);
   return JSON.stringify(scim);
 });

@@ -2,6 +2,9 @@
  * Command-line options of `npm run bench` (and `tsx bench/seed.ts`).
  * `npm run bench -- --help` prints them.
  */
+import { EVENT_RATE } from './events.js';
+import { SOAK_MINUTES } from './soak.js';
+
 export interface BenchOptions {
   users: number;
   /** Seconds per scenario (ignored when `requests` is set). */
@@ -13,6 +16,12 @@ export interface BenchOptions {
   /** Comma-separated scenario names; empty = all. */
   only: string[];
   skipPgbench: boolean;
+  /** Do not measure the floor (bench/floor/server.mjs) beside the look-ups and the create. */
+  skipFloor: boolean;
+  /** Creates per second of the event-latency scenario (the target is set at 1,000). */
+  eventRate: number;
+  /** Minutes of the soak (`--soak`: 10; 0 = a normal run). */
+  soakMinutes: number;
   reseed: boolean;
   adminUrl: string;
   database: string;
@@ -51,6 +60,12 @@ export const HELP = `npm run bench -- [options]
   --quick            small preset: 20,000 users, 3 s per scenario, no README update
   --only a,b         run only these scenarios (names as in the results table)
   --skip-pgbench     do not measure the database ceiling
+  --skip-floor       do not measure the floor (bench/floor/server.mjs, Fastify + pg with the same SQL)
+                     beside lookup-userName, lookup-email and create
+  --event-rate N     creates per second in the event-latency scenario (default 1000, the target's rate)
+  --soak             instead of the scenarios: the soak, entra-cycle at 500 requests/s for 10 minutes
+                     (RSS growth, p99 per minute, errors; its own results file and README block)
+  --soak-minutes N   the soak's length in minutes (implies --soak)
   --reseed           drop and re-seed the bench database even if it matches
   --admin-url URL    Postgres URL used to create the bench database
                      (default $BENCH_ADMIN_URL, $TEST_DATABASE_URL or postgres://postgres@127.0.0.1:5432/postgres)
@@ -83,6 +98,9 @@ export function parseArgs(argv: string[]): BenchOptions {
     quick,
     only: [],
     skipPgbench: false,
+    skipFloor: false,
+    soakMinutes: 0,
+    eventRate: EVENT_RATE,
     reseed: false,
     adminUrl: process.env.BENCH_ADMIN_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
     // Its own database, so a quick run does not replace the million-user one.
@@ -122,6 +140,18 @@ export function parseArgs(argv: string[]): BenchOptions {
         break;
       case '--skip-pgbench':
         o.skipPgbench = true;
+        break;
+      case '--skip-floor':
+        o.skipFloor = true;
+        break;
+      case '--event-rate':
+        o.eventRate = Math.max(1, Math.round(num(a, val())));
+        break;
+      case '--soak':
+        o.soakMinutes ||= SOAK_MINUTES;
+        break;
+      case '--soak-minutes':
+        o.soakMinutes = Math.max(1, Math.round(num(a, val())));
         break;
       case '--reseed':
         o.reseed = true;

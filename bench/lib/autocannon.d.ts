@@ -25,6 +25,10 @@ declare module 'autocannon' {
     statusCodeStats?: Record<string, { count: number }>;
     [k: string]: unknown;
   }
-  function autocannon(opts: Record<string, unknown>): Promise<Result>;
+  /** The run: a promise of its result, and an emitter of per-response events ('response': client, status, bytes, ms). */
+  interface Instance extends Promise<Result> {
+    on(event: string, listener: (...args: never[]) => void): Instance;
+  }
+  function autocannon(opts: Record<string, unknown>): Instance;
   export default autocannon;
 }

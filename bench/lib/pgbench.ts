@@ -177,8 +177,9 @@ function placeholders(): Record<string, string> {
   };
 }
 
-export function expandScript(file: string): string {
-  const values = placeholders();
+/** `overrides`: SQL for some placeholders instead of the scripts' own (the floor's parameters). */
+export function expandScript(file: string, overrides: Record<string, string> = {}): string {
+  const values = { ...placeholders(), ...overrides };
   return readFileSync(file, 'utf8').replace(/\{\{(\w+)\}\}/g, (m, name: string) => {
     const v = values[name];
     if (v === undefined) throw new Error(`${file}: unknown placeholder ${m}`);
@@ -186,7 +187,8 @@ export function expandScript(file: string): string {
   });
 }
 
-function percentile(sorted: Float64Array, p: number): number {
+/** The p-th percentile of ascending values (nearest rank); 0 when there are none. */
+export function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }

@@ -70,7 +70,7 @@ t.test('a tiny benchmark run: every scenario answers, nothing fails', async (t) 
   t.same(report.skipped, [], 'no scenario skipped');
   t.same(
     report.scenarios.map((s) => s.name).sort(),
-    ['create', 'entra-cycle', 'lookup-email', 'lookup-userName', 'member-big', 'member-big-representation', 'member-small', 'member-small-representation', 'okta-groups', 'okta-import', 'page-1-cursor', 'page-1-index', 'page-deep-cursor', 'page-deep-index', 'patch-user'],
+    ['create', 'entra-cycle', 'event-latency', 'lookup-email', 'lookup-userName', 'member-big', 'member-big-representation', 'member-small', 'member-small-representation', 'okta-groups', 'okta-import', 'page-1-cursor', 'page-1-index', 'page-deep-cursor', 'page-deep-index', 'patch-user'],
   );
   for (const s of report.scenarios) {
     t.ok(s.requests >= 30, `${s.name}: ${s.requests} requests`);
@@ -94,6 +94,23 @@ t.test('a tiny benchmark run: every scenario answers, nothing fails', async (t) 
       t.same(p.errors, [], `${script} without errors`);
     }
   }
+  // The floor ran before and after each of its three scenarios, with the same checks, and failed none.
+  t.same(Object.keys(report.floor).sort(), ['create', 'lookup-email', 'lookup-userName']);
+  for (const f of Object.values(report.floor)) {
+    t.equal(f.runs.length, 2, `floor ${f.scenario}: before and after`);
+    t.ok(f.requests >= 60 && f.rps > 0, `floor ${f.scenario}: ${f.requests} requests`);
+    t.equal(f.errors, 0, `floor ${f.scenario} without failures`);
+  }
+  // Every create's event reached the receiver, and the endpoint is gone afterwards.
+  const ev = report.events;
+  t.ok(ev && ev.written >= 30 && ev.arrived === ev.written, `events: ${ev?.arrived} of ${ev?.written} arrived`);
+  t.ok(ev && ev.fromTimestampMs.p99 >= 0 && ev.fromTimestampMs.max >= ev.fromTimestampMs.p50, 'event latency measured');
+  const url = new URL(ADMIN_DATABASE_URL);
+  url.pathname = `/${database}`;
+  const db = new pg.Client({ connectionString: url.toString() });
+  await db.connect();
+  t.equal(Number((await db.query('select count(*) as n from webhook_endpoints')).rows[0].n), 0, 'the endpoint was removed');
+  await db.end();
   const c = report.environment.calibration;
   t.ok(c && c.jsLoopMs > 0, 'JavaScript loop timed');
   t.ok(c && c.syscallMicros !== null && c.syscallMicros > 0, 'system call cost read');
