@@ -40,6 +40,7 @@ export const configSpec = [
   { env: 'WEBHOOK_WORKER', kind: 'bool', default: 'true', description: 'Run the webhook delivery worker in this process. Any number of processes may run it against one database; they share the work without double delivery.' },
   { env: 'WEBHOOK_RETRY_SCHEDULE', kind: 'string', default: DEFAULT_RETRY_SCHEDULE, description: 'Delays before the 2nd, 3rd, … delivery attempt (comma-separated; units `ms`, `s`, `m`, `h`, `d`), each with ±20% jitter; after the last the delivery is dead-lettered. The default spans about 3 days (12 attempts). A longer `Retry-After` from the receiver wins.' },
   { env: 'WEBHOOK_TIMEOUT_MS', kind: 'int', default: '10000', min: 100, description: 'Time a webhook receiver has to answer one delivery before the attempt counts as failed.' },
+  { env: 'WEBHOOK_DATABASE_CONNECTIONS', kind: 'int', default: '2', min: 1, description: 'Postgres connections of the webhook delivery worker, in addition to `DATABASE_POOL_MAX`: its own, so that SCIM requests queueing for a connection under load do not hold back delivery.' },
   { env: 'WEBHOOK_CONCURRENCY', kind: 'int', default: '32', min: 1, description: 'Deliveries in flight per process. Events of one resource always go one at a time, in order; different resources go in parallel.' },
   { env: 'WEBHOOK_ENDPOINT_CONCURRENCY', kind: 'int', min: 1, description: 'Deliveries in flight per process to any one endpoint. Default: half of `WEBHOOK_CONCURRENCY`, so a slow or hanging receiver can never hold all the slots other tenants need.' },
   { env: 'WEBHOOK_CONNECT_TIMEOUT_MS', kind: 'int', default: '3000', min: 100, description: 'Time to establish a connection to a webhook receiver (DNS, TCP, TLS); part of `WEBHOOK_TIMEOUT_MS`.' },
@@ -100,6 +101,7 @@ export interface Config {
   webhookRetrySchedule: number[];
   webhookTimeoutMs: number;
   webhookConcurrency: number;
+  webhookDatabaseConnections: number;
   /** Undefined: half of webhookConcurrency (src/events/worker.ts endpointConcurrency). */
   webhookEndpointConcurrency: number | undefined;
   webhookConnectTimeoutMs: number;
@@ -220,6 +222,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     webhookRetrySchedule: retrySchedule(value('WEBHOOK_RETRY_SCHEDULE') as string, problems),
     webhookTimeoutMs: value('WEBHOOK_TIMEOUT_MS') as number,
     webhookConcurrency: value('WEBHOOK_CONCURRENCY') as number,
+    webhookDatabaseConnections: value('WEBHOOK_DATABASE_CONNECTIONS') as number,
     webhookEndpointConcurrency: value('WEBHOOK_ENDPOINT_CONCURRENCY') as number | undefined,
     webhookConnectTimeoutMs: value('WEBHOOK_CONNECT_TIMEOUT_MS') as number,
     webhookAllowedCidrs: cidrs('WEBHOOK_ALLOWED_CIDRS', value('WEBHOOK_ALLOWED_CIDRS') as string | undefined, problems),

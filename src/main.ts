@@ -15,7 +15,7 @@ import { startDeliveryWorker } from './events/index.js';
 import { startMetricsServer, type MetricsServer } from './http/ops/metrics.js';
 import { gracefulShutdown, type Closer } from './http/ops/shutdown.js';
 import { startPolicyWorker } from './services/policy-worker.js';
-import { bootstrap, openConfiguredDatabase } from './startup.js';
+import { bootstrap, openConfiguredDatabase, openWorkerDatabase } from './startup.js';
 
 async function main(): Promise<void> {
   let config: Config;
@@ -41,8 +41,11 @@ async function main(): Promise<void> {
   // Background workers, stopped at shutdown in parallel with the HTTP drain: whatever
   // starts one here pushes { name, stop(remainingMs) }.
   const workers: Closer[] = [];
+  const ownDatabases: Closer[] = [];
   if (config.webhookWorker) {
-    const worker = startDeliveryWorker({ db: database.db, logger: app.log, config });
+    const workerDatabase = await openWorkerDatabase(config, database);
+    if (workerDatabase.own) ownDatabases.push({ name: 'webhook delivery database', stop: () => workerDatabase.close() });
+    const worker = startDeliveryWorker({ db: workerDatabase.db, logger: app.log, config });
     // In-flight deliveries get the time left; unfinished ones go back to the queue (at-least-once).
     workers.push({ name: 'webhook delivery', stop: (remainingMs) => worker.stop(remainingMs) });
   }
@@ -67,6 +70,7 @@ async function main(): Promise<void> {
         workers,
         resources: [
           ...(metricsServer ? [{ name: 'metrics listener', stop: () => metricsServer!.close() }] : []),
+          ...ownDatabases,
           { name: 'database', stop: () => database.close() },
         ],
         timeoutMs: config.shutdownTimeoutMs,

@@ -10,17 +10,31 @@ import { configuredAdminKeys, generateAdminToken, loadAdminKeys, type AdminKeys 
 import { prepareSecretsAtRest, type KeySource } from './services/encryption.js';
 import { TenantService } from './services/tenants.js';
 
+const openOptions = (config: Config, poolMax: number) => ({
+  databaseUrl: config.databaseUrl,
+  dataDir: config.dataDir,
+  poolMax,
+  preparedStatements: config.databasePreparedStatements,
+  statementTimeoutMs: config.databaseStatementTimeoutMs,
+  acquireTimeoutMs: config.databaseAcquireTimeoutMs,
+});
+
 export async function openConfiguredDatabase(config: Config): Promise<DatabaseHandle> {
-  const handle = await openDatabase({
-    databaseUrl: config.databaseUrl,
-    dataDir: config.dataDir,
-    poolMax: config.databasePoolMax,
-    preparedStatements: config.databasePreparedStatements,
-    statementTimeoutMs: config.databaseStatementTimeoutMs,
-    acquireTimeoutMs: config.databaseAcquireTimeoutMs,
-  });
+  const handle = await openDatabase(openOptions(config, config.databasePoolMax));
   if (config.migrateOnStart) await migrateToLatest(handle.db);
   return handle;
+}
+
+/**
+ * The webhook delivery worker's database: on Postgres a pool of its own
+ * (WEBHOOK_DATABASE_CONNECTIONS), so that its claims and completions do not
+ * queue behind the SCIM requests waiting for the main pool when the server
+ * is saturated (bench/README.md "Event latency"); on PGlite its one
+ * connection, shared.
+ */
+export async function openWorkerDatabase(config: Config, main: DatabaseHandle): Promise<DatabaseHandle & { own: boolean }> {
+  if (main.kind !== 'postgres' || !config.databaseUrl) return { ...main, own: false };
+  return { ...(await openDatabase(openOptions(config, config.webhookDatabaseConnections))), own: true };
 }
 
 export interface BootstrapResult {
