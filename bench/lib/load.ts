@@ -236,7 +236,13 @@ export function scenarios(t: LoadTarget): Scenario[] {
 }
 
 async function get(t: LoadTarget, path: string): Promise<{ status: number; body: Record<string, unknown> }> {
-  const r = await fetch(`${t.baseUrl}${path}`, { headers: { authorization: `Bearer ${t.token}` } });
+  // A 503 right after a heavy scenario (page-deep-index) is the server still working off that load: wait it out.
+  let r = await fetch(`${t.baseUrl}${path}`, { headers: { authorization: `Bearer ${t.token}` } });
+  for (let i = 0; r.status === 503 && i < 30; i++) {
+    await r.text();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    r = await fetch(`${t.baseUrl}${path}`, { headers: { authorization: `Bearer ${t.token}` } });
+  }
   const text = await r.text();
   let body: Record<string, unknown> = {};
   try {
