@@ -124,7 +124,7 @@ t.test('kill -9 during writes and deliveries, then a restart: nothing committed 
   t.ok([...firstSeen.values()].every((s) => s.every((v, i) => v === i + 1)), 'each resource in order, none skipped');
   const duplicates = rx.accepted.length - unique();
   t.comment(`${ids.length} users, ${all} events; ${receivedAtKill} requests before the kill; ${duplicates} duplicate deliveries`);
-  // At most what was in flight when the process died: one per queue the worker held (WEBHOOK_CONCURRENCY, 32).
+  // At most what was in flight when the process died: one per queue the worker held (one endpoint's share, half of WEBHOOK_CONCURRENCY).
   t.ok(duplicates <= 32, `duplicates only from deliveries in flight at the kill (${duplicates})`);
   second.proc.kill('SIGTERM');
   await second.exited;
