@@ -6,9 +6,11 @@
  * ever reads a group's whole member list to apply a change.
  *
  * Locking (services own the transactions):
- * - a write to a group locks its row (findGroup, FOR NO KEY UPDATE) for the
- *   whole transaction, so concurrent PATCHes of one group queue up and none
- *   is lost; a deletion locks it FOR UPDATE;
+ * - a write to a group locks its row (FOR NO KEY UPDATE) until it commits,
+ *   so concurrent writes of one group queue up and none is lost; a change of
+ *   named members alone takes that lock only with its last statement
+ *   (bumpGroupStatement), after the member rows; a deletion locks it FOR
+ *   UPDATE;
  * - members being added are locked FOR KEY SHARE while their existence is
  *   checked (lockMembers), so a concurrent DELETE of that user or group
  *   (FOR UPDATE) waits for the membership to commit and then removes it, or
@@ -24,7 +26,7 @@ import { groupFilterSql, groupSortSql, isKeyLookup } from './filter-sql.js';
 import { prepared } from './prepared.js';
 import { countRows, fetchRows, type Listing } from './paging.js';
 import type { Database, GroupsTable } from './types.js';
-import { resourceRows, storedColumns, toStored, UUID_RE } from './resources.js';
+import { resourceRows, storedColumns, toStored, UUID_RE, type ResourceWrite } from './resources.js';
 
 type Q = Kysely<Database>;
 
@@ -62,6 +64,22 @@ export const findGroup = rows.find;
  * with its events (src/events/record.ts recordChange).
  */
 export const updateGroupStatement = rows.updateStatement;
+/**
+ * A new version of a group whose membership changed and whose attributes did
+ * not, as a guarded write (src/db/outbox.ts insertEvents): the UPDATE takes
+ * the row lock itself, as the transaction's last statement, so the lock is
+ * held only while the version, its events and the commit are written. It
+ * matches only while the group still has the attributes the change was
+ * computed on (`current.resource`) and, with `versions`, one of those
+ * versions (If-Match, RFC 7644 §3.14); otherwise nothing is written.
+ */
+export function bumpGroupStatement(current: StoredResource, tenantId: string, at: Date, versions?: number[]): ResourceWrite {
+  const statement = sql`
+    update groups set version = version + 1, last_modified = ${at}
+    where tenant_id = ${tenantId} and id = ${current.id} and resource = ${JSON.stringify(current.resource)}::jsonb${versions ? sql` and version = any(${versions}::int[])` : sql``}
+    returning version`;
+  return { statement, stored: { ...current, version: current.version + 1, lastModified: at }, guarded: true };
+}
 /** Delete a group; its own membership rows go with it (foreign key, on delete cascade). */
 export const deleteGroup = rows.remove;
 
@@ -199,18 +217,15 @@ export async function memberCounts(db: Q, tenantId: string, groupIds: string[], 
 
 /**
  * Take a member out of every group it belongs to (the member is being
- * deleted): locks those groups like any write to them (in id order, so two
- * deletions never wait on each other in a cycle), deletes the memberships and
- * bumps each group's version. Returns the groups as they are now.
+ * deleted): deletes the memberships, then locks those groups like any write
+ * to them (in id order, so two deletions never wait on each other in a
+ * cycle) and bumps each one's version. Memberships before groups, the order
+ * a PATCH of named members takes (src/services/groups.ts), so a PATCH
+ * removing this member does not deadlock with the deletion. Returns the
+ * groups as they are now.
  */
 export async function removeMemberEverywhere(db: Q, tenantId: string, memberId: string, at: Date): Promise<StoredResource[]> {
   if (!UUID_RE.test(memberId)) return [];
-  await sql`
-    select g.id from groups as g
-    where g.tenant_id = ${tenantId}
-      and g.id in (select m.group_id from group_members as m where m.tenant_id = ${tenantId} and m.member_id = ${memberId})
-    order by g.id
-    for no key update`.execute(db);
   const removed = await db
     .deleteFrom('group_members')
     .where('tenant_id', '=', tenantId)
@@ -218,9 +233,13 @@ export async function removeMemberEverywhere(db: Q, tenantId: string, memberId: 
     .returning('group_id')
     .execute();
   if (removed.length === 0) return [];
+  const ids = removed.map((x) => x.group_id);
   const r = await sql<Pick<Selectable<GroupsTable>, (typeof storedColumns)[number]>>`
+    with locked as (
+      select g.id from groups as g where g.tenant_id = ${tenantId} and g.id = any(${ids}::uuid[]) order by g.id for no key update
+    )
     update groups set version = version + 1, last_modified = ${at}
-    where tenant_id = ${tenantId} and id = any(${removed.map((x) => x.group_id)}::uuid[])
+    where tenant_id = ${tenantId} and id in (select id from locked)
     returning id, resource, version, created, last_modified`.execute(db);
   return r.rows.map(toStored).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }

@@ -164,17 +164,21 @@ export function plainUserEventType(change: Pick<ResourceChange, 'action' | 'chan
  * src/db/resources.ts insertStatement / updateStatement) the resource write
  * and its events go as one statement: one round trip fewer, and for a create,
  * which needs nothing read first, no transaction at all (one statement is
- * atomic on its own), so `db` need not be a transaction.
+ * atomic on its own), so `db` need not be a transaction. Returns the version
+ * a `guarded` write wrote, null when it matched no row (nothing was recorded)
+ * or the write was not guarded.
  */
-export async function recordChange(db: Tx, change: ResourceChange): Promise<void>;
-export async function recordChange(db: Db | Tx, change: ResourceChange, write: ResourceWrite): Promise<void>;
-export async function recordChange(db: Db, change: ResourceChange, write?: ResourceWrite): Promise<void> {
+export async function recordChange(db: Tx, change: ResourceChange): Promise<number | null>;
+export async function recordChange(db: Db | Tx, change: ResourceChange, write: ResourceWrite): Promise<number | null>;
+export async function recordChange(db: Db, change: ResourceChange, write?: ResourceWrite): Promise<number | null> {
   const events = eventsForChange(change);
-  if (events.length === 0 && !write) return;
-  const queued = await insertEvents(db, { tenantId: change.tenantId, resourceType: change.resourceType, resourceId: change.id, txn: randomUUID(), heldBy: change.heldBy ?? null }, events, write);
-  if (queued > 0) wakeDeliveryWorkers();
+  if (events.length === 0 && !write) return null;
+  const { deliveries, version } = await insertEvents(db, { tenantId: change.tenantId, resourceType: change.resourceType, resourceId: change.id, txn: randomUUID(), heldBy: change.heldBy ?? null }, events, write);
+  if (deliveries > 0) wakeDeliveryWorkers();
+  if (write?.guarded && version === null) return null;
   const missing = events.length > 0 ? change.profile?.missing : undefined;
   if (missing?.length) await reportMissingFields(db, change.tenantId, change.id, missing);
+  return version;
 }
 
 /** Mapped fields that yield nothing: the host hears of each once per policy version (tenant.mapping_incomplete). */
@@ -201,6 +205,6 @@ export async function recordTenantEvent(
   actor: Actor,
 ): Promise<void> {
   const event: NewEvent = { uid: newEventId(), type, data: { tenant: tenantId, resourceType: 'Tenant', id: tenantId, actor, ...data }, resource: null };
-  const queued = await insertEvents(db, { tenantId, resourceType: 'Tenant', resourceId: tenantId, txn: randomUUID() }, [event]);
-  if (queued > 0) wakeDeliveryWorkers();
+  const { deliveries } = await insertEvents(db, { tenantId, resourceType: 'Tenant', resourceId: tenantId, txn: randomUUID() }, [event]);
+  if (deliveries > 0) wakeDeliveryWorkers();
 }

@@ -28,7 +28,8 @@
 import { randomUUID } from 'node:crypto';
 import * as groups from '../db/groups.js';
 import type { MemberRow } from '../db/groups.js';
-import type { Db } from '../db/index.js';
+import type { Db, Tx } from '../db/index.js';
+import { isForeignKeyViolation } from '../db/errors.js';
 import { fetchRows, countRows } from '../db/paging.js';
 import { recordChange } from '../events/record.js';
 import { retrying } from './retry.js';
@@ -105,6 +106,26 @@ export interface ReadOptions {
 }
 
 const missing = (id: string) => notFound(`Group ${id} not found`);
+/** Whether a member delta names its members one by one (rather than replacing the whole membership). */
+const incremental = (d: MemberDelta | undefined): d is MemberDelta => d !== undefined && d.replaceWith === undefined && d.removeAll !== true;
+
+/** The versions an If-Match header accepts (RFC 7644 §3.14); undefined when it accepts any or is absent. */
+function ifMatchVersions(ifMatch: string | undefined): number[] | undefined {
+  if (ifMatch === undefined) return undefined;
+  const { any, versions } = parseETagList(ifMatch);
+  return any ? undefined : versions;
+}
+
+/** applyDelta before the group is locked: a group deleted since it was read fails the members' foreign key, which is a 404. */
+async function applyEarly(trx: Tx, tenantId: string, id: string, delta: MemberDelta, resolved: Parameters<typeof applyDelta>[4]): Promise<{ added: string[]; removed: string[] }> {
+  try {
+    return await applyDelta(trx, tenantId, id, delta, resolved);
+  } catch (err) {
+    if (isForeignKeyViolation(err)) throw missing(id);
+    throw err;
+  }
+}
+
 export class GroupService {
   readonly memberLimit: number;
   readonly pageMemberBudget: number;
@@ -231,26 +252,48 @@ export class GroupService {
     const policy = await this.policies.compiled(ctx.tenant.id);
     const stored = await retrying(() =>
       this.db.transaction().execute(async (trx) => {
-        // Compute the change on an unlocked read to learn which members it adds, lock those members, then
-        // lock the group and compute again on what is now current (members before the group: see db/groups.ts).
+        // Compute the change on an unlocked read to learn which members it adds and lock those (members
+        // before the group: see db/groups.ts).
         const before = await groups.findGroup(trx, ctx.tenant.id, id);
         if (!before) throw missing(id);
         checkIfMatch(before.version, ifMatch);
         const first = change(before);
         let resolved = await resolveMembers(trx, ctx, before.id, idsAdded(first.members), replaces(first.members));
+        // Members named one by one (not a new membership as a whole) are added and removed before the group
+        // is locked: the delta does not depend on the group's state, and the rows it touches queue concurrent
+        // writers of the same member by themselves. A change of members alone then locks the group only with
+        // its last statement (bumpGroupStatement), so concurrent PATCHes of one group wait for each other
+        // just for that statement and the commit.
+        const early = incremental(first.members) ? await applyEarly(trx, ctx.tenant.id, id, first.members, resolved) : undefined;
+        if (early && first.changed.length === 0) {
+          if (early.added.length === 0 && early.removed.length === 0) return before;
+          const write = groups.bumpGroupStatement(before, ctx.tenant.id, new Date(), ifMatchVersions(ifMatch));
+          const host = await forHost(trx, ctx, policy, early.added, early.removed);
+          const version = await recordChange(trx, changeOf(ctx, 'Group', 'updated', write.stored, {
+            changed: ['members'],
+            resource: presentGroup(ctx, write.stored),
+            membersAdded: host.added,
+            membersRemoved: host.removed,
+            silent: !toldToHost(ctx, policy, before),
+          }), write);
+          if (version !== null) return { ...write.stored, version };
+          // Its attributes changed since `before`, or it is gone, or If-Match no longer holds: go on under the lock.
+        }
         const current = await groups.findGroup(trx, ctx.tenant.id, id, { lock: 'noKeyUpdate' });
         if (!current) throw missing(id);
         checkIfMatch(current.version, ifMatch);
         let next = first;
         if (current.version !== before.version) {
           next = change(current);
-          const known = new Set(resolved.map((m) => m.value));
-          const more = idsAdded(next.members).filter((m) => !known.has(m.value.toLowerCase()));
-          resolved = [...resolved, ...(await resolveMembers(trx, ctx, current.id, more, replaces(next.members) && resolved.length === 0))];
-          const wanted = new Set(idsAdded(next.members).map((m) => m.value.toLowerCase()));
-          resolved = resolved.filter((m) => wanted.has(m.value));
+          if (!early) {
+            const known = new Set(resolved.map((m) => m.value));
+            const more = idsAdded(next.members).filter((m) => !known.has(m.value.toLowerCase()));
+            resolved = [...resolved, ...(await resolveMembers(trx, ctx, current.id, more, replaces(next.members) && resolved.length === 0))];
+            const wanted = new Set(idsAdded(next.members).map((m) => m.value.toLowerCase()));
+            resolved = resolved.filter((m) => wanted.has(m.value));
+          }
         }
-        const { added, removed } = next.members ? await applyDelta(trx, ctx.tenant.id, id, next.members, resolved) : { added: [], removed: [] };
+        const { added, removed } = early ?? (next.members ? await applyDelta(trx, ctx.tenant.id, id, next.members, resolved) : { added: [], removed: [] });
         const changed = added.length || removed.length ? [...next.changed, 'members'] : next.changed;
         // A write that changes nothing keeps the version and emits nothing.
         if (changed.length === 0) return current;
