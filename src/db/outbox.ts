@@ -16,7 +16,7 @@
  * a short transaction fenced by its claim token. The outbox writer and the
  * completing worker both update the queue row, so its counter is exact.
  */
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type { EventResourceType, NewEvent } from '../events/types.js';
 import { num } from './outbox-rows.js';
 import { prepared } from './prepared.js';
@@ -55,15 +55,11 @@ export async function insertEvents(
     return { deliveries: 0, version: write.guarded ? (w.rows[0]?.version ?? null) : null };
   }
   const guarded = write?.guarded === true;
-  const { tenantId, resourceType, resourceId, txn } = scope;
-  // Held events (the mass-deprovision safeguard, src/db/holds.ts) are written without deliveries; releasing queues them.
-  const heldBy = scope.heldBy ?? null;
+  const { tenantId, resourceId } = scope;
   const n = events.length;
   const rows = events.map((e, i) => ({ uid: e.uid, type: e.type, ord: i + 1, data: e.data, resource: e.resource }));
   // One statement, one round trip: take n sequence numbers for the resource,
-  // write the events, their deliveries (in event order, so delivery ids follow
-  // event ids), the queue counters, and a NOTIFY that Postgres delivers to
-  // listening workers when (and only if) the transaction commits.
+  // then write the events and their deliveries (deliveryTail).
   const r = await sql<{ deliveries: unknown; version?: number | null }>`
     with ${write ? sql`rw as (${write.statement}), ` : sql``}s as (
       insert into event_sequences (tenant_id, resource_id, last_seq)
@@ -74,7 +70,24 @@ export async function insertEvents(
       select r.uid, r.type, r.ord, ${guarded ? sql`r.data || (select jsonb_build_object('version', version, 'etag', 'W/"' || version || '"') from rw)` : sql`r.data`} as data,
         r.resource, s.last_seq - ${n} + r.ord as seq
       from json_to_recordset(${JSON.stringify(rows)}::json) as r(uid text, type text, ord int, data jsonb, resource json) cross join s
-    ), ev as (
+    ), ${deliveryTail(scope)}
+    select (select count(*) from dl) as deliveries, (select count(*) from nt) as notified${guarded ? sql`, (select version from rw) as version` : sql``}${prepared}`.execute(trx);
+  const row = r.rows[0]!;
+  return { deliveries: num(row.deliveries), version: guarded ? (row.version ?? null) : null };
+}
+
+/**
+ * The CTEs that follow the event rows `x` (uid, type, ord, data, resource, seq)
+ * of one resource: the events, their deliveries (in event order, so delivery
+ * ids follow event ids), the queue counters, and a NOTIFY that Postgres
+ * delivers to listening workers when (and only if) the transaction commits.
+ * The statement's last SELECT reads `dl` for the deliveries queued.
+ */
+export function deliveryTail(scope: { tenantId: string; resourceType: EventResourceType; resourceId: string; txn: string; heldBy?: string | null }): RawBuilder<unknown> {
+  const { tenantId, resourceType, resourceId, txn } = scope;
+  // Held events (the mass-deprovision safeguard, src/db/holds.ts) are written without deliveries; releasing queues them.
+  const heldBy = scope.heldBy ?? null;
+  return sql`ev as (
       insert into events (uid, tenant_id, type, resource_type, resource_id, seq, txn, data, resource, actor, held_by)
       select x.uid, ${tenantId}, x.type, ${resourceType}, ${resourceId}, x.seq, ${txn}, x.data || jsonb_build_object('sequence', x.seq), x.resource, x.data -> 'actor', ${heldBy}::bigint
       from x order by x.ord
@@ -96,8 +109,5 @@ export async function insertEvents(
       returning pending
     ), nt as (
       select pg_notify(${NOTIFY_CHANNEL}, '') from (select 1 from q limit 1) s
-    )
-    select (select count(*) from dl) as deliveries, (select count(*) from nt) as notified${guarded ? sql`, (select version from rw) as version` : sql``}${prepared}`.execute(trx);
-  const row = r.rows[0]!;
-  return { deliveries: num(row.deliveries), version: guarded ? (row.version ?? null) : null };
+    )`;
 }

@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { insertEvents } from '../db/outbox.js';
+import { patchMembers, type MemberPatch, type MemberPatchResult } from '../db/group-member-patch.js';
 import { claimMappingReports } from '../db/policies.js';
 import type { ResourceWrite } from '../db/resources.js';
 import type { Db, Tx } from '../db/index.js';
@@ -179,6 +180,18 @@ export async function recordChange(db: Db, change: ResourceChange, write?: Resou
   const missing = events.length > 0 ? change.profile?.missing : undefined;
   if (missing?.length) await reportMissingFields(db, change.tenantId, change.id, missing);
   return version;
+}
+
+/**
+ * A change of a group's named members alone, written with its events as one
+ * statement outside any transaction (src/db/group-member-patch.ts). `change`
+ * names every member the patch would add and remove; the events list those
+ * that it did. Throws what patchMembers throws when it cannot stand alone.
+ */
+export async function recordMemberPatch(db: Db, change: ResourceChange, patch: Omit<MemberPatch, 'events' | 'txn' | 'tenantId'>): Promise<MemberPatchResult> {
+  const r = await patchMembers(db, { ...patch, tenantId: change.tenantId, events: eventsForChange(change), txn: randomUUID() });
+  if (r.deliveries > 0) wakeDeliveryWorkers();
+  return r;
 }
 
 /** Mapped fields that yield nothing: the host hears of each once per policy version (tenant.mapping_incomplete). */

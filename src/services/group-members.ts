@@ -6,7 +6,7 @@
  */
 import * as groups from '../db/groups.js';
 import type { MemberRow, MemberType } from '../db/groups.js';
-import type { Tx } from '../db/index.js';
+import type { Db, Tx } from '../db/index.js';
 import { recordChange } from '../events/record.js';
 import { changeOf } from './changes.js';
 import { badRequest } from '../scim/errors.js';
@@ -51,7 +51,7 @@ export function presentGroup(ctx: ScimContext, stored: StoredResource, members?:
  * a client's mistake (ids from another system), so it is 400 everywhere.
  */
 export async function resolveMembers(
-  trx: Tx,
+  trx: Db | Tx,
   ctx: ScimContext,
   groupId: string,
   refs: MemberRef[],
@@ -153,7 +153,7 @@ export async function forHost(trx: Tx, ctx: ScimContext, policy: CompiledPolicy,
 export const toldToHost = (ctx: ScimContext, policy: CompiledPolicy, group: StoredResource) => ctx.tenant.mode !== 'dryRun' && groupSynced(policy, group);
 
 /** Whether a policy can keep users or groups from the host (so member events need filtering). */
-function hidesMembers(p: CompiledPolicy): boolean {
+export function hidesMembers(p: CompiledPolicy): boolean {
   const l = p.policy.lifecycle;
   return p.groups !== 'all' || p.include !== undefined || p.exclude !== undefined || p.startDate !== undefined || p.endDate !== undefined || l.onDeactivate === 'delete' || l.deleteInactiveAfterDays !== null;
 }

@@ -31,7 +31,9 @@ import type { MemberRow } from '../db/groups.js';
 import type { Db, Tx } from '../db/index.js';
 import { isForeignKeyViolation } from '../db/errors.js';
 import { fetchRows, countRows } from '../db/paging.js';
-import { recordChange } from '../events/record.js';
+import { recordChange, recordMemberPatch, MEMBER_CHUNK } from '../events/record.js';
+import { isMemberPatchConflict } from '../db/group-member-patch.js';
+import { UUID_RE as UUID } from '../db/resources.js';
 import { retrying } from './retry.js';
 import { changeOf } from './changes.js';
 import { changedPaths } from '../scim/diff.js';
@@ -43,9 +45,10 @@ import type { MemberRef } from '../scim/values.js';
 import { groupResourceType as RT } from '../scim/schema.js';
 import type { ScimContext } from './context.js';
 import type { PolicyService } from './policies.js';
+import type { CompiledPolicy } from '../policy/compiled.js';
 import { pageOf, queryBinding, type ListRequest, type PageResult, type Segment } from './paging.js';
 import { checkIfMatch } from './preconditions.js';
-import { applyDelta, forHost, idsAdded, locationOf, presentGroup, removeMemberships, replaces, resolveMembers, toldToHost } from './group-members.js';
+import { applyDelta, forHost, hidesMembers, idsAdded, locationOf, presentGroup, removeMemberships, replaces, resolveMembers, toldToHost } from './group-members.js';
 
 export { presentGroup, removeMemberships } from './group-members.js';
 
@@ -106,6 +109,9 @@ export interface ReadOptions {
 }
 
 const missing = (id: string) => notFound(`Group ${id} not found`);
+/** A write's change computed on the group as read. */
+type Change = (current: StoredResource) => { resource: Record<string, unknown>; changed: string[]; members?: MemberDelta | undefined };
+
 /** Whether a member delta names its members one by one (rather than replacing the whole membership). */
 const incremental = (d: MemberDelta | undefined): d is MemberDelta => d !== undefined && d.replaceWith === undefined && d.removeAll !== true;
 
@@ -247,9 +253,11 @@ export class GroupService {
     id: string,
     ifMatch: string | undefined,
     opts: ReadOptions,
-    change: (current: StoredResource) => { resource: Record<string, unknown>; changed: string[]; members?: MemberDelta | undefined },
+    change: Change,
   ): Promise<GroupResult> {
     const policy = await this.policies.compiled(ctx.tenant.id);
+    const alone = await this.#membersAlone(ctx, id, ifMatch, policy, change);
+    if (alone) return (await this.#withMembers(ctx, [alone], opts.withMembers))[0]!;
     const stored = await retrying(() =>
       this.db.transaction().execute(async (trx) => {
         // Compute the change on an unlocked read to learn which members it adds and lock those (members
@@ -312,6 +320,43 @@ export class GroupService {
       }),
     );
     return (await this.#withMembers(ctx, [stored], opts.withMembers))[0]!;
+  }
+
+  /**
+   * A change of named members alone (no attribute, not the whole membership, at most MEMBER_CHUNK added and
+   * removed, a policy that hides no member from the host) as one statement (src/db/group-member-patch.ts).
+   * Undefined when the change is not such, or the statement found that it cannot stand alone: the caller
+   * then makes it in a transaction.
+   */
+  async #membersAlone(ctx: ScimContext, id: string, ifMatch: string | undefined, policy: CompiledPolicy, change: Change): Promise<StoredResource | undefined> {
+    const before = await groups.findGroup(this.db, ctx.tenant.id, id);
+    if (!before) throw missing(id);
+    checkIfMatch(before.version, ifMatch);
+    const first = change(before);
+    const delta = first.members;
+    if (first.changed.length > 0 || !incremental(delta) || hidesMembers(policy)) return undefined;
+    const remove = [...new Set(delta.remove.map((v) => v.toLowerCase()).filter((v) => UUID.test(v)))];
+    const named = new Set(idsAdded(delta).map((m) => m.value.toLowerCase()));
+    if (named.size > MEMBER_CHUNK || remove.length > MEMBER_CHUNK || remove.some((v) => named.has(v))) return undefined;
+    const resolved = await resolveMembers(this.db, ctx, before.id, idsAdded(delta));
+    const add = [...new Map(resolved.map((m) => [m.value, m])).values()];
+    const at = new Date();
+    const stored = { ...before, version: before.version + 1, lastModified: at };
+    const record = changeOf(ctx, 'Group', 'updated', stored, {
+      changed: ['members'],
+      resource: null,
+      membersAdded: add.map((m) => m.value),
+      membersRemoved: remove,
+      silent: !toldToHost(ctx, policy, before),
+    });
+    try {
+      const r = await recordMemberPatch(this.db, record, { current: before, versions: ifMatchVersions(ifMatch), add, remove, at });
+      return r.version === null ? before : { ...stored, version: r.version };
+    } catch (err) {
+      if (isForeignKeyViolation(err)) throw missing(id);
+      if (isMemberPatchConflict(err)) return undefined;
+      throw err;
+    }
   }
 
   /** DELETE (RFC 7644 §3.6): the group, its memberships, and its own membership in other groups. */
