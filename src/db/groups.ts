@@ -120,15 +120,17 @@ export async function listGroups(
 /**
  * Which of `ids` exist in the tenant, and as what: one statement over users
  * and groups. The rows found are locked FOR KEY SHARE until the transaction
- * ends (see the header). Ids that are not UUIDs cannot exist and are left out.
+ * ends (see the header), unless `lock` is false (a check before a statement
+ * that locks them itself: a lock outside a transaction would only cost a WAL
+ * flush). Ids that are not UUIDs cannot exist and are left out.
  */
-export async function lockMembers(db: Q, tenantId: string, ids: string[]): Promise<Map<string, MemberType>> {
+export async function lockMembers(db: Q, tenantId: string, ids: string[], lock = true): Promise<Map<string, MemberType>> {
   const out = new Map<string, MemberType>();
   const uuids = [...new Set(ids.filter((id) => UUID_RE.test(id)).map((id) => id.toLowerCase()))].sort();
   if (uuids.length === 0) return out;
   const r = await sql<{ id: string; type: MemberType }>`
-    with u as (select id from users where tenant_id = ${tenantId} and id = any(${uuids}::uuid[]) order by id for key share),
-         g as (select id from groups where tenant_id = ${tenantId} and id = any(${uuids}::uuid[]) order by id for key share)
+    with u as (select id from users where tenant_id = ${tenantId} and id = any(${uuids}::uuid[]) order by id${lock ? sql` for key share` : sql``}),
+         g as (select id from groups where tenant_id = ${tenantId} and id = any(${uuids}::uuid[]) order by id${lock ? sql` for key share` : sql``})
     select id, 'User' as type from u
     union all
     select id, 'Group' as type from g${prepared}`.execute(db);

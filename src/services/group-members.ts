@@ -38,7 +38,8 @@ export function presentGroup(ctx: ScimContext, stored: StoredResource, members?:
 
 /**
  * Check that every member to add exists in the tenant as the type it claims,
- * and lock them (see src/db/groups.ts). Returns them with their types.
+ * and lock them unless `lock` is false (see src/db/groups.ts). Returns them
+ * with their types.
  *
  * Strict tenants: an unknown id or a wrong `type` is 400 invalidValue and
  * nothing changes. Lenient tenants: the members that exist are added with the
@@ -56,9 +57,10 @@ export async function resolveMembers(
   groupId: string,
   refs: MemberRef[],
   replacing = false,
+  lock = true,
 ): Promise<{ value: string; type: MemberType }[]> {
   if (refs.length === 0) return [];
-  const found = await groups.lockMembers(trx, ctx.tenant.id, refs.map((r) => r.value));
+  const found = await groups.lockMembers(trx, ctx.tenant.id, refs.map((r) => r.value), lock);
   const out: { value: string; type: MemberType }[] = [];
   const absent: string[] = [];
   const retyped: string[] = [];

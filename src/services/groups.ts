@@ -338,7 +338,8 @@ export class GroupService {
     const remove = [...new Set(delta.remove.map((v) => v.toLowerCase()).filter((v) => UUID.test(v)))];
     const named = new Set(idsAdded(delta).map((m) => m.value.toLowerCase()));
     if (named.size > MEMBER_CHUNK || remove.length > MEMBER_CHUNK || remove.some((v) => named.has(v))) return undefined;
-    const resolved = await resolveMembers(this.db, ctx, before.id, idsAdded(delta));
+    // Checked without locking: the statement locks them, and undoes itself if one is gone by then.
+    const resolved = await resolveMembers(this.db, ctx, before.id, idsAdded(delta), false, false);
     const add = [...new Map(resolved.map((m) => [m.value, m])).values()];
     const at = new Date();
     const stored = { ...before, version: before.version + 1, lastModified: at };
