@@ -14,6 +14,7 @@ import * as m0009 from './0009_webhook_queues_by_endpoint.js';
 import * as m0010 from './0010_credentials.js';
 import * as m0011 from './0011_imports.js';
 import * as m0012 from './0012_setup_links.js';
+import * as m0014 from './0014_group_member_counts.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_init': m0001,
@@ -27,4 +28,5 @@ export const migrations: Record<string, Migration> = {
   '0010_credentials': m0010,
   '0011_imports': m0011,
   '0012_setup_links': m0012,
+  '0014_group_member_counts': m0014,
 };
