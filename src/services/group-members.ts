@@ -23,16 +23,18 @@ const invalidValue = (detail: string) => badRequest('invalidValue', detail);
 export const locationOf = (ctx: ScimContext, type: MemberType, id: string) => `${ctx.baseUrl}/${type === 'User' ? 'Users' : 'Groups'}/${id}`;
 
 export function presentGroup(ctx: ScimContext, stored: StoredResource, members?: MemberRow[]): Record<string, unknown> {
-  const derived = members?.length
-    ? {
-        members: members.map((m) => ({
-          value: m.value,
-          $ref: locationOf(ctx, m.type, m.value),
-          ...(m.display !== null ? { display: m.display } : {}),
-          type: m.type,
-        })),
-      }
-    : {};
+  let derived = {};
+  if (members?.length) {
+    // A page lists up to 20,000 members: each is built once, with no intermediate objects.
+    const userRefs = `${ctx.baseUrl}/Users/`;
+    const groupRefs = `${ctx.baseUrl}/Groups/`;
+    derived = {
+      members: members.map((m) => {
+        const $ref = (m.type === 'User' ? userRefs : groupRefs) + m.value;
+        return m.display !== null ? { value: m.value, $ref, display: m.display, type: m.type } : { value: m.value, $ref, type: m.type };
+      }),
+    };
+  }
   return toScim(RT, stored, locationOf(ctx, 'Group', stored.id), derived);
 }
 
