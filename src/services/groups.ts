@@ -29,7 +29,7 @@ import { randomUUID } from 'node:crypto';
 import * as groups from '../db/groups.js';
 import type { MemberRow } from '../db/groups.js';
 import type { Db, Tx } from '../db/index.js';
-import { isForeignKeyViolation } from '../db/errors.js';
+import { isForeignKeyViolation, isSerializationFailure } from '../db/errors.js';
 import { fetchRows, countRows } from '../db/paging.js';
 import { recordChange, recordMemberPatch, MEMBER_CHUNK } from '../events/record.js';
 import { isMemberPatchConflict } from '../db/group-member-patch.js';
@@ -355,7 +355,8 @@ export class GroupService {
       return r.version === null ? before : { ...stored, version: r.version };
     } catch (err) {
       if (isForeignKeyViolation(err)) throw missing(id);
-      if (isMemberPatchConflict(err)) return undefined;
+      // A deadlock victim (a concurrent deletion of a member, or a PUT of the group) goes the transaction's way, which retries.
+      if (isMemberPatchConflict(err) || isSerializationFailure(err)) return undefined;
       throw err;
     }
   }
