@@ -6,9 +6,11 @@
  * ever reads a group's whole member list to apply a change.
  *
  * Locking (services own the transactions):
- * - a write to a group locks its row (findGroup, FOR NO KEY UPDATE) for the
- *   whole transaction, so concurrent PATCHes of one group queue up and none
- *   is lost; a deletion locks it FOR UPDATE;
+ * - a write to a group locks its row (FOR NO KEY UPDATE) until it commits,
+ *   so concurrent writes of one group queue up and none is lost; a change of
+ *   named members alone takes that lock only with its last statement
+ *   (bumpGroupStatement), after the member rows; a deletion locks it FOR
+ *   UPDATE;
  * - members being added are locked FOR KEY SHARE while their existence is
  *   checked (lockMembers), so a concurrent DELETE of that user or group
  *   (FOR UPDATE) waits for the membership to commit and then removes it, or
@@ -24,7 +26,7 @@ import { groupFilterSql, groupSortSql, isKeyLookup } from './filter-sql.js';
 import { prepared } from './prepared.js';
 import { countRows, fetchRows, type Listing } from './paging.js';
 import type { Database, GroupsTable } from './types.js';
-import { resourceRows, storedColumns, toStored, UUID_RE } from './resources.js';
+import { resourceRows, storedColumns, toStored, UUID_RE, type ResourceWrite } from './resources.js';
 
 type Q = Kysely<Database>;
 
@@ -62,6 +64,22 @@ export const findGroup = rows.find;
  * with its events (src/events/record.ts recordChange).
  */
 export const updateGroupStatement = rows.updateStatement;
+/**
+ * A new version of a group whose membership changed and whose attributes did
+ * not, as a guarded write (src/db/outbox.ts insertEvents): the UPDATE takes
+ * the row lock itself, as the transaction's last statement, so the lock is
+ * held only while the version, its events and the commit are written. It
+ * matches only while the group still has the attributes the change was
+ * computed on (`current.resource`) and, with `versions`, one of those
+ * versions (If-Match, RFC 7644 §3.14); otherwise nothing is written.
+ */
+export function bumpGroupStatement(current: StoredResource, tenantId: string, at: Date, versions?: number[]): ResourceWrite {
+  const statement = sql`
+    update groups set version = version + 1, last_modified = ${at}
+    where tenant_id = ${tenantId} and id = ${current.id} and resource = ${JSON.stringify(current.resource)}::jsonb${versions ? sql` and version = any(${versions}::int[])` : sql``}
+    returning version`;
+  return { statement, stored: { ...current, version: current.version + 1, lastModified: at }, guarded: true };
+}
 /** Delete a group; its own membership rows go with it (foreign key, on delete cascade). */
 export const deleteGroup = rows.remove;
 
@@ -102,15 +120,17 @@ export async function listGroups(
 /**
  * Which of `ids` exist in the tenant, and as what: one statement over users
  * and groups. The rows found are locked FOR KEY SHARE until the transaction
- * ends (see the header). Ids that are not UUIDs cannot exist and are left out.
+ * ends (see the header), unless `lock` is false (a check before a statement
+ * that locks them itself: a lock outside a transaction would only cost a WAL
+ * flush). Ids that are not UUIDs cannot exist and are left out.
  */
-export async function lockMembers(db: Q, tenantId: string, ids: string[]): Promise<Map<string, MemberType>> {
+export async function lockMembers(db: Q, tenantId: string, ids: string[], lock = true): Promise<Map<string, MemberType>> {
   const out = new Map<string, MemberType>();
   const uuids = [...new Set(ids.filter((id) => UUID_RE.test(id)).map((id) => id.toLowerCase()))].sort();
   if (uuids.length === 0) return out;
   const r = await sql<{ id: string; type: MemberType }>`
-    with u as (select id from users where tenant_id = ${tenantId} and id = any(${uuids}::uuid[]) order by id for key share),
-         g as (select id from groups where tenant_id = ${tenantId} and id = any(${uuids}::uuid[]) order by id for key share)
+    with u as (select id from users where tenant_id = ${tenantId} and id = any(${uuids}::uuid[]) order by id${lock ? sql` for key share` : sql``}),
+         g as (select id from groups where tenant_id = ${tenantId} and id = any(${uuids}::uuid[]) order by id${lock ? sql` for key share` : sql``})
     select id, 'User' as type from u
     union all
     select id, 'Group' as type from g${prepared}`.execute(db);
@@ -166,19 +186,33 @@ export async function membersOfGroups(db: Q, tenantId: string, groupIds: string[
   const limitOf = (id: string) => (typeof limitPerGroup === 'number' ? limitPerGroup : (limitPerGroup.get(id) ?? 0));
   const uuids = distinctUuids(groupIds).filter((id) => limitOf(id) > 0);
   if (uuids.length === 0) return out;
-  const r = await sql<{ group_id: string; member_id: string; member_type: MemberType; display: string | null }>`
+  // The member's type is where its id is found (a member row's member_type says the same, but reading it
+  // would visit the table for every row: the ids come from the primary key alone, an index-only scan).
+  const query = sql<{ group_id: string; member_id: string; member_type: MemberType; display: string | null }>`
     select g.id as group_id, m.member_id, m.member_type, m.display
     from unnest(${uuids}::uuid[], ${uuids.map(limitOf)}::int[]) as g(id, lim)
     cross join lateral (
-      select gm.member_id, gm.member_type, coalesce(u.display_name, u.user_name, mg.display_name) as display
-      from group_members as gm
-      left join users as u on gm.member_type = 'User' and u.tenant_id = gm.tenant_id and u.id = gm.member_id
-      left join groups as mg on gm.member_type = 'Group' and mg.tenant_id = gm.tenant_id and mg.id = gm.member_id
-      where gm.tenant_id = ${tenantId} and gm.group_id = g.id
-      order by gm.member_id
-      limit g.lim
+      select gm.member_id,
+        case when u.id is not null then 'User' when mg.id is not null then 'Group'
+          else (select x.member_type from group_members as x where x.tenant_id = ${tenantId} and x.group_id = g.id and x.member_id = gm.member_id) end as member_type,
+        coalesce(u.display_name, u.user_name, mg.display_name) as display
+      from (
+        select gm.member_id from group_members as gm
+        where gm.tenant_id = ${tenantId} and gm.group_id = g.id
+        order by gm.member_id
+        limit g.lim
+      ) as gm
+      left join users as u on u.tenant_id = ${tenantId} and u.id = gm.member_id
+      left join groups as mg on u.id is null and mg.tenant_id = ${tenantId} and mg.id = gm.member_id
     ) as m
-    order by g.id, m.member_id`.execute(db);
+    order by g.id, m.member_id`;
+  // The planner cannot see the per-group limits, so it costs a page's read at ten times its size, past
+  // jit_optimize_above_cost: LLVM then spent 100-300 ms compiling a statement that runs in less. JIT is
+  // switched off for this statement only (SET LOCAL) when it reads several groups.
+  const r = uuids.length === 1 ? await query.execute(db) : await db.transaction().execute(async (trx) => {
+    await sql`set local jit = off`.execute(trx);
+    return query.execute(trx);
+  });
   for (const row of r.rows) {
     const list = out.get(row.group_id) ?? [];
     list.push({ value: row.member_id, type: row.member_type, display: row.display });
@@ -187,30 +221,27 @@ export async function membersOfGroups(db: Q, tenantId: string, groupIds: string[
   return out;
 }
 
-/** How many members each group has, counting at most `cap` of each (a bounded index range per group). */
+/** How many members each group has, at most `cap`: the counts migration 0014 keeps, summed over their slots. */
 export async function memberCounts(db: Q, tenantId: string, groupIds: string[], cap: number): Promise<Map<string, number>> {
   const uuids = distinctUuids(groupIds);
   if (uuids.length === 0) return new Map();
   const r = await sql<{ id: string; n: number }>`
-    select g.id, (select count(*)::int from (select 1 from group_members as gm where gm.tenant_id = ${tenantId} and gm.group_id = g.id limit ${cap}) as c) as n
+    select g.id, least(coalesce((select sum(c.n) from group_member_counts as c where c.tenant_id = ${tenantId} and c.group_id = g.id), 0), ${cap})::int as n
     from unnest(${uuids}::uuid[]) as g(id)`.execute(db);
   return new Map(r.rows.map((row) => [row.id, row.n]));
 }
 
 /**
  * Take a member out of every group it belongs to (the member is being
- * deleted): locks those groups like any write to them (in id order, so two
- * deletions never wait on each other in a cycle), deletes the memberships and
- * bumps each group's version. Returns the groups as they are now.
+ * deleted): deletes the memberships, then locks those groups like any write
+ * to them (in id order, so two deletions never wait on each other in a
+ * cycle) and bumps each one's version. Memberships before groups, the order
+ * a PATCH of named members takes (src/services/groups.ts), so a PATCH
+ * removing this member does not deadlock with the deletion. Returns the
+ * groups as they are now.
  */
 export async function removeMemberEverywhere(db: Q, tenantId: string, memberId: string, at: Date): Promise<StoredResource[]> {
   if (!UUID_RE.test(memberId)) return [];
-  await sql`
-    select g.id from groups as g
-    where g.tenant_id = ${tenantId}
-      and g.id in (select m.group_id from group_members as m where m.tenant_id = ${tenantId} and m.member_id = ${memberId})
-    order by g.id
-    for no key update`.execute(db);
   const removed = await db
     .deleteFrom('group_members')
     .where('tenant_id', '=', tenantId)
@@ -218,9 +249,13 @@ export async function removeMemberEverywhere(db: Q, tenantId: string, memberId: 
     .returning('group_id')
     .execute();
   if (removed.length === 0) return [];
+  const ids = removed.map((x) => x.group_id);
   const r = await sql<Pick<Selectable<GroupsTable>, (typeof storedColumns)[number]>>`
+    with locked as (
+      select g.id from groups as g where g.tenant_id = ${tenantId} and g.id = any(${ids}::uuid[]) order by g.id for no key update
+    )
     update groups set version = version + 1, last_modified = ${at}
-    where tenant_id = ${tenantId} and id = any(${removed.map((x) => x.group_id)}::uuid[])
+    where tenant_id = ${tenantId} and id in (select id from locked)
     returning id, resource, version, created, last_modified`.execute(db);
   return r.rows.map(toStored).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }

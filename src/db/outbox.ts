@@ -16,7 +16,7 @@
  * a short transaction fenced by its claim token. The outbox writer and the
  * completing worker both update the queue row, so its counter is exact.
  */
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type { EventResourceType, NewEvent } from '../events/types.js';
 import { num } from './outbox-rows.js';
 import { prepared } from './prepared.js';
@@ -39,36 +39,55 @@ export const NOTIFY_CHANNEL = 'roster_webhooks';
  * without BEGIN/COMMIT, a create and its event cost one round trip instead of
  * four. Postgres runs every data-modifying WITH part exactly once whether or
  * not it is referenced, and a failure of any part (a unique violation of the
- * write) fails the whole statement, events included.
+ * write) fails the whole statement, events included. Returns the deliveries
+ * queued and, for a `guarded` write, the version it wrote (null when it
+ * matched no row: then nothing was written, not even a sequence number).
  */
 export async function insertEvents(
   trx: Executor,
   scope: { tenantId: string; resourceType: EventResourceType; resourceId: string; txn: string; heldBy?: string | null },
   events: NewEvent[],
   write?: ResourceWrite,
-): Promise<number> {
+): Promise<{ deliveries: number; version: number | null }> {
   if (events.length === 0) {
-    if (write) await sql`${write.statement}${prepared}`.execute(trx);
-    return 0;
+    if (!write) return { deliveries: 0, version: null };
+    const w = await sql<{ version: number }>`${write.statement}${prepared}`.execute(trx);
+    return { deliveries: 0, version: write.guarded ? (w.rows[0]?.version ?? null) : null };
   }
-  const { tenantId, resourceType, resourceId, txn } = scope;
-  // Held events (the mass-deprovision safeguard, src/db/holds.ts) are written without deliveries; releasing queues them.
-  const heldBy = scope.heldBy ?? null;
+  const guarded = write?.guarded === true;
+  const { tenantId, resourceId } = scope;
   const n = events.length;
   const rows = events.map((e, i) => ({ uid: e.uid, type: e.type, ord: i + 1, data: e.data, resource: e.resource }));
   // One statement, one round trip: take n sequence numbers for the resource,
-  // write the events, their deliveries (in event order, so delivery ids follow
-  // event ids), the queue counters, and a NOTIFY that Postgres delivers to
-  // listening workers when (and only if) the transaction commits.
-  const r = await sql<{ deliveries: unknown }>`
+  // then write the events and their deliveries (deliveryTail).
+  const r = await sql<{ deliveries: unknown; version?: number | null }>`
     with ${write ? sql`rw as (${write.statement}), ` : sql``}s as (
-      insert into event_sequences (tenant_id, resource_id, last_seq) values (${tenantId}, ${resourceId}, ${n})
+      insert into event_sequences (tenant_id, resource_id, last_seq)
+      ${guarded ? sql`select ${tenantId}, ${resourceId}, ${n}::bigint from rw` : sql`values (${tenantId}, ${resourceId}, ${n})`}
       on conflict (tenant_id, resource_id) do update set last_seq = event_sequences.last_seq + excluded.last_seq
       returning last_seq
     ), x as (
-      select r.uid, r.type, r.ord, r.data, r.resource, (select last_seq from s) - ${n} + r.ord as seq
-      from json_to_recordset(${JSON.stringify(rows)}::json) as r(uid text, type text, ord int, data jsonb, resource json)
-    ), ev as (
+      select r.uid, r.type, r.ord, ${guarded ? sql`r.data || (select jsonb_build_object('version', version, 'etag', 'W/"' || version || '"') from rw)` : sql`r.data`} as data,
+        r.resource, s.last_seq - ${n} + r.ord as seq
+      from json_to_recordset(${JSON.stringify(rows)}::json) as r(uid text, type text, ord int, data jsonb, resource json) cross join s
+    ), ${deliveryTail(scope)}
+    select (select count(*) from dl) as deliveries, (select count(*) from nt) as notified${guarded ? sql`, (select version from rw) as version` : sql``}${prepared}`.execute(trx);
+  const row = r.rows[0]!;
+  return { deliveries: num(row.deliveries), version: guarded ? (row.version ?? null) : null };
+}
+
+/**
+ * The CTEs that follow the event rows `x` (uid, type, ord, data, resource, seq)
+ * of one resource: the events, their deliveries (in event order, so delivery
+ * ids follow event ids), the queue counters, and a NOTIFY that Postgres
+ * delivers to listening workers when (and only if) the transaction commits.
+ * The statement's last SELECT reads `dl` for the deliveries queued.
+ */
+export function deliveryTail(scope: { tenantId: string; resourceType: EventResourceType; resourceId: string; txn: string; heldBy?: string | null }): RawBuilder<unknown> {
+  const { tenantId, resourceType, resourceId, txn } = scope;
+  // Held events (the mass-deprovision safeguard, src/db/holds.ts) are written without deliveries; releasing queues them.
+  const heldBy = scope.heldBy ?? null;
+  return sql`ev as (
       insert into events (uid, tenant_id, type, resource_type, resource_id, seq, txn, data, resource, actor, held_by)
       select x.uid, ${tenantId}, x.type, ${resourceType}, ${resourceId}, x.seq, ${txn}, x.data || jsonb_build_object('sequence', x.seq), x.resource, x.data -> 'actor', ${heldBy}::bigint
       from x order by x.ord
@@ -90,7 +109,5 @@ export async function insertEvents(
       returning pending
     ), nt as (
       select pg_notify(${NOTIFY_CHANNEL}, '') from (select 1 from q limit 1) s
-    )
-    select (select count(*) from dl) as deliveries, (select count(*) from nt) as notified${prepared}`.execute(trx);
-  return num(r.rows[0]!.deliveries);
+    )`;
 }

@@ -27,6 +27,12 @@ export type RowLock = 'update' | 'noKeyUpdate';
 export interface ResourceWrite {
   statement: RawBuilder<unknown>;
   stored: StoredResource;
+  /**
+   * The statement is an UPDATE that may match no row and returns the `version` it wrote
+   * (src/db/groups.ts bumpGroupStatement): the events are written only if it matched, and
+   * take their version and ETag from it rather than from `stored`.
+   */
+  guarded?: boolean;
 }
 
 export interface ResourceRows {

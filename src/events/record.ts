@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { insertEvents } from '../db/outbox.js';
+import { patchMembers, type MemberPatch, type MemberPatchResult } from '../db/group-member-patch.js';
 import { claimMappingReports } from '../db/policies.js';
 import type { ResourceWrite } from '../db/resources.js';
 import type { Db, Tx } from '../db/index.js';
@@ -164,17 +165,33 @@ export function plainUserEventType(change: Pick<ResourceChange, 'action' | 'chan
  * src/db/resources.ts insertStatement / updateStatement) the resource write
  * and its events go as one statement: one round trip fewer, and for a create,
  * which needs nothing read first, no transaction at all (one statement is
- * atomic on its own), so `db` need not be a transaction.
+ * atomic on its own), so `db` need not be a transaction. Returns the version
+ * a `guarded` write wrote, null when it matched no row (nothing was recorded)
+ * or the write was not guarded.
  */
-export async function recordChange(db: Tx, change: ResourceChange): Promise<void>;
-export async function recordChange(db: Db | Tx, change: ResourceChange, write: ResourceWrite): Promise<void>;
-export async function recordChange(db: Db, change: ResourceChange, write?: ResourceWrite): Promise<void> {
+export async function recordChange(db: Tx, change: ResourceChange): Promise<number | null>;
+export async function recordChange(db: Db | Tx, change: ResourceChange, write: ResourceWrite): Promise<number | null>;
+export async function recordChange(db: Db, change: ResourceChange, write?: ResourceWrite): Promise<number | null> {
   const events = eventsForChange(change);
-  if (events.length === 0 && !write) return;
-  const queued = await insertEvents(db, { tenantId: change.tenantId, resourceType: change.resourceType, resourceId: change.id, txn: randomUUID(), heldBy: change.heldBy ?? null }, events, write);
-  if (queued > 0) wakeDeliveryWorkers();
+  if (events.length === 0 && !write) return null;
+  const { deliveries, version } = await insertEvents(db, { tenantId: change.tenantId, resourceType: change.resourceType, resourceId: change.id, txn: randomUUID(), heldBy: change.heldBy ?? null }, events, write);
+  if (deliveries > 0) wakeDeliveryWorkers();
+  if (write?.guarded && version === null) return null;
   const missing = events.length > 0 ? change.profile?.missing : undefined;
   if (missing?.length) await reportMissingFields(db, change.tenantId, change.id, missing);
+  return version;
+}
+
+/**
+ * A change of a group's named members alone, written with its events as one
+ * statement outside any transaction (src/db/group-member-patch.ts). `change`
+ * names every member the patch would add and remove; the events list those
+ * that it did. Throws what patchMembers throws when it cannot stand alone.
+ */
+export async function recordMemberPatch(db: Db, change: ResourceChange, patch: Omit<MemberPatch, 'events' | 'txn' | 'tenantId'>): Promise<MemberPatchResult> {
+  const r = await patchMembers(db, { ...patch, tenantId: change.tenantId, events: eventsForChange(change), txn: randomUUID() });
+  if (r.deliveries > 0) wakeDeliveryWorkers();
+  return r;
 }
 
 /** Mapped fields that yield nothing: the host hears of each once per policy version (tenant.mapping_incomplete). */
@@ -201,6 +218,6 @@ export async function recordTenantEvent(
   actor: Actor,
 ): Promise<void> {
   const event: NewEvent = { uid: newEventId(), type, data: { tenant: tenantId, resourceType: 'Tenant', id: tenantId, actor, ...data }, resource: null };
-  const queued = await insertEvents(db, { tenantId, resourceType: 'Tenant', resourceId: tenantId, txn: randomUUID() }, [event]);
-  if (queued > 0) wakeDeliveryWorkers();
+  const { deliveries } = await insertEvents(db, { tenantId, resourceType: 'Tenant', resourceId: tenantId, txn: randomUUID() }, [event]);
+  if (deliveries > 0) wakeDeliveryWorkers();
 }

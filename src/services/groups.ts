@@ -27,25 +27,30 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as groups from '../db/groups.js';
-import type { MemberRow, MemberType } from '../db/groups.js';
+import type { MemberRow } from '../db/groups.js';
 import type { Db, Tx } from '../db/index.js';
-import { isSerializationFailure } from '../db/errors.js';
+import { isForeignKeyViolation, isSerializationFailure } from '../db/errors.js';
 import { fetchRows, countRows } from '../db/paging.js';
-import { recordChange } from '../events/record.js';
+import { recordChange, recordMemberPatch, MEMBER_CHUNK } from '../events/record.js';
+import { isMemberPatchConflict } from '../db/group-member-patch.js';
+import { UUID_RE as UUID } from '../db/resources.js';
 import { retrying } from './retry.js';
 import { changeOf } from './changes.js';
 import { changedPaths } from '../scim/diff.js';
-import { badRequest, notFound } from '../scim/errors.js';
+import { notFound } from '../scim/errors.js';
 import { applyPatch, type MemberDelta } from '../scim/patch.js';
-import { parseETagList, toScim, type StoredResource } from '../scim/representation.js';
+import { parseETagList, type StoredResource } from '../scim/representation.js';
 import { normalizeResource } from '../scim/resource.js';
 import type { MemberRef } from '../scim/values.js';
 import { groupResourceType as RT } from '../scim/schema.js';
-import { note, type ScimContext } from './context.js';
-import { groupSynced, type CompiledPolicy } from '../policy/compiled.js';
+import type { ScimContext } from './context.js';
 import type { PolicyService } from './policies.js';
+import type { CompiledPolicy } from '../policy/compiled.js';
 import { pageOf, queryBinding, type ListRequest, type PageResult, type Segment } from './paging.js';
 import { checkIfMatch } from './preconditions.js';
+import { applyDelta, forHost, hidesMembers, idsAdded, locationOf, presentGroup, removeMemberships, replaces, resolveMembers, toldToHost } from './group-members.js';
+
+export { presentGroup, removeMemberships } from './group-members.js';
 
 /**
  * Most members returned for one group in any response (GET, list, search,
@@ -104,145 +109,27 @@ export interface ReadOptions {
 }
 
 const missing = (id: string) => notFound(`Group ${id} not found`);
-const invalidValue = (detail: string) => badRequest('invalidValue', detail);
+/** A write's change computed on the group as read. */
+type Change = (current: StoredResource) => { resource: Record<string, unknown>; changed: string[]; members?: MemberDelta | undefined };
 
-/** Build a location for a resource of either type. */
-const locationOf = (ctx: ScimContext, type: MemberType, id: string) => `${ctx.baseUrl}/${type === 'User' ? 'Users' : 'Groups'}/${id}`;
+/** Whether a member delta names its members one by one (rather than replacing the whole membership). */
+const incremental = (d: MemberDelta | undefined): d is MemberDelta => d !== undefined && d.replaceWith === undefined && d.removeAll !== true;
 
-export function presentGroup(ctx: ScimContext, stored: StoredResource, members?: MemberRow[]): Record<string, unknown> {
-  const derived = members?.length
-    ? {
-        members: members.map((m) => ({
-          value: m.value,
-          $ref: locationOf(ctx, m.type, m.value),
-          ...(m.display !== null ? { display: m.display } : {}),
-          type: m.type,
-        })),
-      }
-    : {};
-  return toScim(RT, stored, locationOf(ctx, 'Group', stored.id), derived);
+/** The versions an If-Match header accepts (RFC 7644 §3.14); undefined when it accepts any or is absent. */
+function ifMatchVersions(ifMatch: string | undefined): number[] | undefined {
+  if (ifMatch === undefined) return undefined;
+  const { any, versions } = parseETagList(ifMatch);
+  return any ? undefined : versions;
 }
 
-/**
- * Check that every member to add exists in the tenant as the type it claims,
- * and lock them (see src/db/groups.ts). Returns them with their types.
- *
- * Strict tenants: an unknown id or a wrong `type` is 400 invalidValue and
- * nothing changes. Lenient tenants: the members that exist are added with the
- * type the stored resource has, the unknown ones are skipped, and both are
- * noted for the request log (ctx.notes). One stale id (a user deleted out of
- * band, or not provisioned yet) must not lose the whole batch: Okta treats a
- * 400 as final and adds none of the valid members, Entra ID retries and the
- * group never converges. Except when `replacing` the membership with a list
- * of which nothing exists: that would empty the group on what is most likely
- * a client's mistake (ids from another system), so it is 400 everywhere.
- */
-async function resolveMembers(
-  trx: Tx,
-  ctx: ScimContext,
-  groupId: string,
-  refs: MemberRef[],
-  replacing = false,
-): Promise<{ value: string; type: MemberType }[]> {
-  if (refs.length === 0) return [];
-  const found = await groups.lockMembers(trx, ctx.tenant.id, refs.map((r) => r.value));
-  const out: { value: string; type: MemberType }[] = [];
-  const absent: string[] = [];
-  const retyped: string[] = [];
-  for (const ref of refs) {
-    const id = ref.value.toLowerCase();
-    if (id === groupId) throw invalidValue(`A group cannot be a member of itself (members value "${ref.value}")`);
-    const type = found.get(id);
-    if (!type) {
-      absent.push(ref.value);
-      continue;
-    }
-    if (ref.type && ref.type !== type) {
-      if (!ctx.lenient) throw invalidValue(`Member "${ref.value}" is a ${type}, not a ${ref.type}`);
-      retyped.push(`"${ref.value}" (a ${type}, sent as ${ref.type})`);
-    }
-    out.push({ value: id, type });
+/** applyDelta before the group is locked: a group deleted since it was read fails the members' foreign key, which is a 404. */
+async function applyEarly(trx: Tx, tenantId: string, id: string, delta: MemberDelta, resolved: Parameters<typeof applyDelta>[4]): Promise<{ added: string[]; removed: string[] }> {
+  try {
+    return await applyDelta(trx, tenantId, id, delta, resolved);
+  } catch (err) {
+    if (isForeignKeyViolation(err)) throw missing(id);
+    throw err;
   }
-  if (absent.length) {
-    if (!ctx.lenient || (replacing && out.length === 0)) throw invalidValue(`No User or Group with id ${listed(absent.map((v) => `"${v}"`))} exists in this tenant; no members were changed`);
-    note(ctx, `Group ${groupId}: skipped ${absent.length} member(s) that are no User or Group of this tenant: ${listed(absent.map((v) => `"${v}"`))}`);
-  }
-  if (retyped.length) note(ctx, `Group ${groupId}: member type taken from the stored resource for ${listed(retyped)}`);
-  return out;
-}
-
-/** The first ten of a list, and how many more. */
-const listed = (items: string[]) => items.slice(0, 10).join(', ') + (items.length > 10 ? ` and ${items.length - 10} more` : '');
-
-/** Ids a member delta would add (to resolve and lock them first). */
-const idsAdded = (d: MemberDelta | undefined): MemberRef[] => (d ? (d.replaceWith ?? d.add) : []);
-
-/** Whether a member delta replaces the whole membership. */
-const replaces = (d: MemberDelta | undefined): boolean => d?.replaceWith !== undefined;
-
-/**
- * Apply a member delta to the rows. Cost: the members named (incremental),
- * or the current members that are not kept (absolute).
- */
-async function applyDelta(
-  trx: Tx,
-  tenantId: string,
-  groupId: string,
-  delta: MemberDelta,
-  resolved: { value: string; type: MemberType }[],
-): Promise<{ added: string[]; removed: string[] }> {
-  if (delta.replaceWith) {
-    const removed = await groups.removeMembersExcept(trx, tenantId, groupId, resolved.map((m) => m.value));
-    const added = await groups.addMembers(trx, tenantId, groupId, resolved);
-    return { added, removed };
-  }
-  const removed = await groups.removeMembers(trx, tenantId, groupId, delta.remove.map((id) => id.toLowerCase()));
-  const added = await groups.addMembers(trx, tenantId, groupId, resolved);
-  return { added, removed };
-}
-
-/**
- * Take a deleted User or Group out of every group it belongs to, bumping
- * each of those groups' version and recording a member removal for each.
- * Runs in the caller's transaction (the deletion's), after the caller has
- * locked the member's row. The one place membership cleanup happens.
- */
-export async function removeMemberships(trx: Tx, ctx: ScimContext, policy: CompiledPolicy, memberId: string, opts: { tellHost?: boolean } = {}): Promise<void> {
-  const affected = await groups.removeMemberEverywhere(trx, ctx.tenant.id, memberId, new Date());
-  if (affected.length === 0) return;
-  // A deletion the safeguard holds: the host keeps the member in its groups until the hold is released (then user.deleted says it all).
-  const host = opts.tellHost === false ? { removed: [] } : await forHost(trx, ctx, policy, [], [memberId.toLowerCase()]);
-  for (const g of affected) {
-    await recordChange(trx, changeOf(ctx, 'Group', 'updated', g, {
-      changed: ['members'],
-      resource: presentGroup(ctx, g),
-      membersAdded: [],
-      membersRemoved: host.removed,
-      silent: !toldToHost(ctx, policy, g),
-    }));
-  }
-}
-
-/**
- * Of the members a change added and removed, those the host is told about
- * (README "Provisioning policies"): users it knows (not held back or kept out
- * by the policy) and groups it syncs. Everyone, without a query, under a
- * policy that keeps nobody from the host.
- */
-async function forHost(trx: Tx, ctx: ScimContext, policy: CompiledPolicy, added: string[], removed: string[]): Promise<{ added: string[]; removed: string[] }> {
-  if (!hidesMembers(policy) || (added.length === 0 && removed.length === 0)) return { added, removed };
-  const visible = await groups.hostVisibleMembers(trx, ctx.tenant.id, [...added, ...removed]);
-  const known = new Set([...visible.users, ...visible.groups.filter((g) => groupSynced(policy, g)).map((g) => g.id)]);
-  return { added: added.filter((id) => known.has(id)), removed: removed.filter((id) => known.has(id)) };
-}
-
-/** Whether the host is told about a change of this group: not in a dry run, and only of groups it syncs. */
-const toldToHost = (ctx: ScimContext, policy: CompiledPolicy, group: StoredResource) => ctx.tenant.mode !== 'dryRun' && groupSynced(policy, group);
-
-/** Whether a policy can keep users or groups from the host (so member events need filtering). */
-function hidesMembers(p: CompiledPolicy): boolean {
-  const l = p.policy.lifecycle;
-  return p.groups !== 'all' || p.include !== undefined || p.exclude !== undefined || p.startDate !== undefined || p.endDate !== undefined || l.onDeactivate === 'delete' || l.deleteInactiveAfterDays !== null;
 }
 
 export class GroupService {
@@ -366,31 +253,55 @@ export class GroupService {
     id: string,
     ifMatch: string | undefined,
     opts: ReadOptions,
-    change: (current: StoredResource) => { resource: Record<string, unknown>; changed: string[]; members?: MemberDelta | undefined },
+    change: Change,
   ): Promise<GroupResult> {
     const policy = await this.policies.compiled(ctx.tenant.id);
+    const alone = await this.#membersAlone(ctx, id, ifMatch, policy, change);
+    if (alone) return (await this.#withMembers(ctx, [alone], opts.withMembers))[0]!;
     const stored = await retrying(() =>
       this.db.transaction().execute(async (trx) => {
-        // Compute the change on an unlocked read to learn which members it adds, lock those members, then
-        // lock the group and compute again on what is now current (members before the group: see db/groups.ts).
+        // Compute the change on an unlocked read to learn which members it adds and lock those (members
+        // before the group: see db/groups.ts).
         const before = await groups.findGroup(trx, ctx.tenant.id, id);
         if (!before) throw missing(id);
         checkIfMatch(before.version, ifMatch);
         const first = change(before);
         let resolved = await resolveMembers(trx, ctx, before.id, idsAdded(first.members), replaces(first.members));
+        // Members named one by one (not a new membership as a whole) are added and removed before the group
+        // is locked: the delta does not depend on the group's state, and the rows it touches queue concurrent
+        // writers of the same member by themselves. A change of members alone then locks the group only with
+        // its last statement (bumpGroupStatement), so concurrent PATCHes of one group wait for each other
+        // just for that statement and the commit.
+        const early = incremental(first.members) ? await applyEarly(trx, ctx.tenant.id, id, first.members, resolved) : undefined;
+        if (early && first.changed.length === 0) {
+          if (early.added.length === 0 && early.removed.length === 0) return before;
+          const write = groups.bumpGroupStatement(before, ctx.tenant.id, new Date(), ifMatchVersions(ifMatch));
+          const host = await forHost(trx, ctx, policy, early.added, early.removed);
+          const version = await recordChange(trx, changeOf(ctx, 'Group', 'updated', write.stored, {
+            changed: ['members'],
+            resource: presentGroup(ctx, write.stored),
+            membersAdded: host.added,
+            membersRemoved: host.removed,
+            silent: !toldToHost(ctx, policy, before),
+          }), write);
+          if (version !== null) return { ...write.stored, version };
+          // Its attributes changed since `before`, or it is gone, or If-Match no longer holds: go on under the lock.
+        }
         const current = await groups.findGroup(trx, ctx.tenant.id, id, { lock: 'noKeyUpdate' });
         if (!current) throw missing(id);
         checkIfMatch(current.version, ifMatch);
         let next = first;
         if (current.version !== before.version) {
           next = change(current);
-          const known = new Set(resolved.map((m) => m.value));
-          const more = idsAdded(next.members).filter((m) => !known.has(m.value.toLowerCase()));
-          resolved = [...resolved, ...(await resolveMembers(trx, ctx, current.id, more, replaces(next.members) && resolved.length === 0))];
-          const wanted = new Set(idsAdded(next.members).map((m) => m.value.toLowerCase()));
-          resolved = resolved.filter((m) => wanted.has(m.value));
+          if (!early) {
+            const known = new Set(resolved.map((m) => m.value));
+            const more = idsAdded(next.members).filter((m) => !known.has(m.value.toLowerCase()));
+            resolved = [...resolved, ...(await resolveMembers(trx, ctx, current.id, more, replaces(next.members) && resolved.length === 0))];
+            const wanted = new Set(idsAdded(next.members).map((m) => m.value.toLowerCase()));
+            resolved = resolved.filter((m) => wanted.has(m.value));
+          }
         }
-        const { added, removed } = next.members ? await applyDelta(trx, ctx.tenant.id, id, next.members, resolved) : { added: [], removed: [] };
+        const { added, removed } = early ?? (next.members ? await applyDelta(trx, ctx.tenant.id, id, next.members, resolved) : { added: [], removed: [] });
         const changed = added.length || removed.length ? [...next.changed, 'members'] : next.changed;
         // A write that changes nothing keeps the version and emits nothing.
         if (changed.length === 0) return current;
@@ -409,6 +320,45 @@ export class GroupService {
       }),
     );
     return (await this.#withMembers(ctx, [stored], opts.withMembers))[0]!;
+  }
+
+  /**
+   * A change of named members alone (no attribute, not the whole membership, at most MEMBER_CHUNK added and
+   * removed, a policy that hides no member from the host) as one statement (src/db/group-member-patch.ts).
+   * Undefined when the change is not such, or the statement found that it cannot stand alone: the caller
+   * then makes it in a transaction.
+   */
+  async #membersAlone(ctx: ScimContext, id: string, ifMatch: string | undefined, policy: CompiledPolicy, change: Change): Promise<StoredResource | undefined> {
+    const before = await groups.findGroup(this.db, ctx.tenant.id, id);
+    if (!before) throw missing(id);
+    checkIfMatch(before.version, ifMatch);
+    const first = change(before);
+    const delta = first.members;
+    if (first.changed.length > 0 || !incremental(delta) || hidesMembers(policy)) return undefined;
+    const remove = [...new Set(delta.remove.map((v) => v.toLowerCase()).filter((v) => UUID.test(v)))];
+    const named = new Set(idsAdded(delta).map((m) => m.value.toLowerCase()));
+    if (named.size > MEMBER_CHUNK || remove.length > MEMBER_CHUNK || remove.some((v) => named.has(v))) return undefined;
+    // Checked without locking: the statement locks them, and undoes itself if one is gone by then.
+    const resolved = await resolveMembers(this.db, ctx, before.id, idsAdded(delta), false, false);
+    const add = [...new Map(resolved.map((m) => [m.value, m])).values()];
+    const at = new Date();
+    const stored = { ...before, version: before.version + 1, lastModified: at };
+    const record = changeOf(ctx, 'Group', 'updated', stored, {
+      changed: ['members'],
+      resource: null,
+      membersAdded: add.map((m) => m.value),
+      membersRemoved: remove,
+      silent: !toldToHost(ctx, policy, before),
+    });
+    try {
+      const r = await recordMemberPatch(this.db, record, { current: before, versions: ifMatchVersions(ifMatch), add, remove, at });
+      return r.version === null ? before : { ...stored, version: r.version };
+    } catch (err) {
+      if (isForeignKeyViolation(err)) throw missing(id);
+      // A deadlock victim (a concurrent deletion of a member, or a PUT of the group) goes the transaction's way, which retries.
+      if (isMemberPatchConflict(err) || isSerializationFailure(err)) return undefined;
+      throw err;
+    }
   }
 
   /** DELETE (RFC 7644 §3.6): the group, its memberships, and its own membership in other groups. */

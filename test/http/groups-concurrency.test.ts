@@ -102,6 +102,51 @@ for (const backend of backends) {
   });
 
 
+  t.test(`${backend}: member removals racing the deletion of those members all succeed`, async (t) => {
+    const a = await startApp(t, backend);
+    const users: string[] = [];
+    for (let i = 0; i < 12; i++) users.push(await newUser(a, `leaving${i}@example.com`));
+    const id = (await a.scim('POST', '/Groups', group('Leavers', { members: users.map((value) => ({ value })) }))).body.id as string;
+    const results = await Promise.all(
+      users.flatMap((u) => [
+        a.scim('PATCH', `/Groups/${id}`, patch({ op: 'remove', path: `members[value eq "${u}"]` })),
+        a.scim('DELETE', `/Users/${u}`),
+      ]),
+    );
+    t.ok(results.every((r) => r.status === 200 || r.status === 204), 'no request failed');
+    const after = await a.scim('GET', `/Groups/${id}`);
+    t.same(memberIds(after.body), [], 'every member is gone');
+    // Each member is removed once, by the PATCH or by the deletion (whose events the safeguard may hold).
+    t.equal(after.body.meta.version, `W/"${1 + users.length}"`, 'one version per removal');
+  });
+
+  t.test(`${backend}: the member counts a page shares its budget by follow every membership write`, async (t) => {
+    const a = await startApp(t, backend);
+    const users: string[] = [];
+    for (let i = 0; i < 6; i++) users.push(await newUser(a, `counted${i}@example.com`));
+    const crew = (await a.scim('POST', '/Groups', group('Crew', { members: users.slice(0, 4).map((value) => ({ value })) }))).body.id as string;
+    const team = (await a.scim('POST', '/Groups', group('Team', { members: [{ value: users[0] }, { value: crew }] }))).body.id as string;
+    const counts = async () => {
+      const r = await sql<{ group_id: string; counted: number; actual: number }>`
+        select g.id as group_id,
+          (select coalesce(sum(n), 0)::int from group_member_counts c where c.tenant_id = g.tenant_id and c.group_id = g.id) as counted,
+          (select count(*)::int from group_members m where m.tenant_id = g.tenant_id and m.group_id = g.id) as actual
+        from groups g where g.tenant_id = ${a.tenant}`.execute(a.database.db);
+      return Object.fromEntries(r.rows.map((row) => [row.group_id, [row.counted, row.actual]]));
+    };
+    t.same(await counts(), { [crew]: [4, 4], [team]: [2, 2] }, 'created with members');
+    await Promise.all(users.slice(4).map((u) => a.scim('PATCH', `/Groups/${crew}`, patch({ op: 'add', path: 'members', value: [{ value: u }] }))));
+    await a.scim('PATCH', `/Groups/${crew}`, patch({ op: 'add', path: 'members', value: [{ value: users[4] }] }));
+    await a.scim('PATCH', `/Groups/${crew}`, patch({ op: 'remove', path: `members[value eq "${users[1]}"]` }));
+    t.same(await counts(), { [crew]: [5, 5], [team]: [2, 2] }, 'PATCH add (twice for one member) and remove');
+    await a.scim('PUT', `/Groups/${team}`, group('Team', { members: [{ value: users[2] }, { value: users[3] }, { value: users[5] }] }));
+    t.same(await counts(), { [crew]: [5, 5], [team]: [3, 3] }, 'PUT replacing the membership');
+    t.equal((await a.scim('DELETE', `/Users/${users[2]}`)).status, 204);
+    t.same(await counts(), { [crew]: [4, 4], [team]: [2, 2] }, 'a deleted user leaves every group');
+    t.equal((await a.scim('DELETE', `/Groups/${crew}`)).status, 204);
+    t.same(await counts(), { [team]: [2, 2] }, 'a deleted group takes its counts along');
+  });
+
   t.test(`${backend}: a page of large groups shares a member budget; each group alone still lists up to the limit`, async (t) => {
     const a = await startApp(t, backend);
     // Two groups larger than the limit and a small one; members seeded directly, as above.
