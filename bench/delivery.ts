@@ -435,7 +435,7 @@ function updateReadme(table: string): void {
 
 const DELIVERY_INTRO = `How quickly committed changes reach a webhook receiver (\`bench/delivery.ts\`, run with
 \`npx tsx bench/delivery.ts\`; \`--help\` is the comment at the top of the file). Writer and delivery worker share one
-process and its connection pool, as in a Roster server with default settings (\`WEBHOOK_CONCURRENCY=64\`,
+process and its connection pool (a Roster server gives the worker connections of its own), with settings as in a Roster server (\`WEBHOOK_CONCURRENCY=64\`,
 \`WEBHOOK_POLL_INTERVAL_MS=1000\`, pool of 10); the receiver is another process on 127.0.0.1 answering 204. Each
 change is its own transaction through \`recordChange\`, with a ~1 KB user resource. **Steady**: changes at a fixed
 rate spread over many users; latency is from COMMIT acknowledged to the receiver reading the request. **Backlog

@@ -11,7 +11,9 @@
  * SLOTS), so that concurrent writers of one tenant do not queue on one row
  * lock until commit; a count sums the tenant's rows. Inserts and deletes are
  * counted per statement from their transition tables (one upsert for a bulk
- * load of thousands of rows); an update only when it changes `active`.
+ * load of thousands of rows); an update only when it changes `active`; a
+ * TRUNCATE empties them. (A data-only restore must run with the triggers off,
+ * `pg_restore --disable-triggers`, as it restores the counts too.)
  */
 import { sql, type Kysely } from 'kysely';
 
@@ -79,12 +81,22 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`
     create trigger users_counted_update after update on users
       for each row when (old.active is distinct from new.active) execute function user_counts_updated()`.execute(db);
+  // TRUNCATE fires no delete trigger; it empties the table, so the counts go too.
+  await sql.raw(`
+    create function user_counts_truncated() returns trigger language plpgsql as $$
+    begin
+      delete from user_counts;
+      return null;
+    end $$`).execute(db);
+  await sql`create trigger users_counted_truncate after truncate on users for each statement execute function user_counts_truncated()`.execute(db);
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
+  await sql`drop trigger if exists users_counted_truncate on users`.execute(db);
   await sql`drop trigger if exists users_counted_update on users`.execute(db);
   await sql`drop trigger if exists users_counted_delete on users`.execute(db);
   await sql`drop trigger if exists users_counted_insert on users`.execute(db);
+  await sql`drop function if exists user_counts_truncated()`.execute(db);
   await sql`drop function if exists user_counts_updated()`.execute(db);
   await sql`drop function if exists user_counts_deleted()`.execute(db);
   await sql`drop function if exists user_counts_inserted()`.execute(db);

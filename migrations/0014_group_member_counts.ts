@@ -48,6 +48,13 @@ export async function up(db: Kysely<any>): Promise<void> {
       end $$`).execute(db);
   }
 
+  // src/db/group-member-patch.ts: a lone member change that cannot stand alone undoes itself with this error.
+  await sql.raw(`
+    create function group_member_patch_conflict() returns int language plpgsql as $$
+    begin
+      raise exception 'the member change must run under the group''s lock' using errcode = 'RM001';
+    end $$`).execute(db);
+
   // No write may slip between the count below and the triggers.
   await sql`lock table group_members in share row exclusive mode`.execute(db);
   await sql`
@@ -59,12 +66,23 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`
     create trigger group_members_counted_delete after delete on group_members
       referencing old table as old_rows for each statement execute function group_members_deleted()`.execute(db);
+  // TRUNCATE fires no delete trigger; it empties the table, so the counts go too.
+  await sql.raw(`
+    create function group_members_truncated() returns trigger language plpgsql as $$
+    begin
+      delete from group_member_counts;
+      return null;
+    end $$`).execute(db);
+  await sql`create trigger group_members_counted_truncate after truncate on group_members for each statement execute function group_members_truncated()`.execute(db);
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
+  await sql`drop trigger group_members_counted_truncate on group_members`.execute(db);
+  await sql`drop function group_members_truncated()`.execute(db);
   await sql`drop trigger group_members_counted_delete on group_members`.execute(db);
   await sql`drop trigger group_members_counted_insert on group_members`.execute(db);
   await sql`drop function group_members_deleted()`.execute(db);
   await sql`drop function group_members_inserted()`.execute(db);
+  await sql`drop function group_member_patch_conflict()`.execute(db);
   await sql`drop table group_member_counts`.execute(db);
 }

@@ -11,8 +11,8 @@
  * for the server's event loop; here it is held only from the UPDATE to the
  * end of the statement's own commit.
  *
- * The statement undoes itself (division by zero in its last SELECT, SQLSTATE
- * 22012, isMemberPatchConflict) when it cannot stand alone: a member to add
+ * The statement undoes itself (group_member_patch_conflict() of migration
+ * 0014 raises SQLSTATE RM001, isMemberPatchConflict) when it cannot stand alone: a member to add
  * is gone since it was checked, or the membership changed but the group no
  * longer has the attributes (or, with If-Match, the version) the change was
  * computed on. The caller then does the change in a transaction under the
@@ -52,7 +52,8 @@ export interface MemberPatchResult {
 }
 
 /** The statement undid itself: do the change under the group's lock instead (see the header). */
-export const isMemberPatchConflict = (err: unknown): boolean => (err as { code?: unknown } | null)?.code === '22012';
+export const isMemberPatchConflict = (err: unknown): boolean => (err as { code?: unknown } | null)?.code === MEMBER_PATCH_CONFLICT;
+const MEMBER_PATCH_CONFLICT = 'RM001';
 
 export async function patchMembers(db: Kysely<Database>, p: MemberPatch): Promise<MemberPatchResult> {
   const { tenantId, current } = p;
@@ -105,9 +106,9 @@ export async function patchMembers(db: Kysely<Database>, p: MemberPatch): Promis
       array(select member_id::text from ins order by member_id) as added,
       array(select member_id::text from del order by member_id) as removed,
       (select count(*) from dl) as deliveries, (select count(*) from nt) as notified,
-      1 / (case when (select count(*) from lu) + (select count(*) from lg) = ${p.add.length}
-                 and (exists (select 1 from rw) or not (exists (select 1 from ins) or exists (select 1 from del)))
-            then 1 else 0 end) as ok${prepared}`.execute(db);
+      case when (select count(*) from lu) + (select count(*) from lg) = ${p.add.length}
+                and (exists (select 1 from rw) or not (exists (select 1 from ins) or exists (select 1 from del)))
+           then 1 else group_member_patch_conflict() end as ok${prepared}`.execute(db);
   const row = r.rows[0]!;
   return { version: row.version, added: row.added, removed: row.removed, deliveries: num(row.deliveries) };
 }

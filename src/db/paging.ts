@@ -107,8 +107,14 @@ const parts = (l: Listing) => {
   return { col: fixed.col, from: fixed.from, where: fixed.where, order: l.order ?? fixed.col('created') };
 };
 
-/** Number of rows the listing matches; with `limit`, counting stops at limit + 1. */
-export async function countRows(db: Q, tenantId: string, l: Listing, limit?: number): Promise<number> {
+/**
+ * Number of rows the listing matches. With `limit`, counting stops past it and
+ * the answer is undefined when there are more; a maintained count
+ * (src/db/user-counts.ts) is always read whole, as it costs nothing.
+ */
+export async function countRows(db: Q, tenantId: string, l: Listing): Promise<number>;
+export async function countRows(db: Q, tenantId: string, l: Listing, limit: number | undefined): Promise<number | undefined>;
+export async function countRows(db: Q, tenantId: string, l: Listing, limit?: number): Promise<number | undefined> {
   if (l.counted) return readUserCount(db, tenantId, l.counted);
   const p = parts(l);
   const matches = sql`select 1 from ${p.from} where ${p.where}${tenantId} and (${l.where ?? sql`true`})`;
@@ -116,7 +122,8 @@ export async function countRows(db: Q, tenantId: string, l: Listing, limit?: num
     ? sql<{ n: number }>`select count(*)::int as n from (${matches}) as m`
     : sql<{ n: number }>`select count(*)::int as n from (${matches} limit ${limit + 1}) as m`
   ).execute(db);
-  return r.rows[0]?.n ?? 0;
+  const n = r.rows[0]?.n ?? 0;
+  return limit !== undefined && n > limit ? undefined : n;
 }
 
 /**

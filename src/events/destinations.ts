@@ -47,6 +47,24 @@ const NAMED: Record<string, string[]> = {
   'instance-data.ec2.internal': ['169.254.169.254'],
 };
 
+/**
+ * Ports no delivery goes to: the Fetch standard's "bad ports" (mail, shell,
+ * IRC, …), where a POST with a partly tenant-chosen body could speak to
+ * another protocol's server (cross-protocol request forgery).
+ */
+export const BLOCKED_PORTS: ReadonlySet<number> = new Set([
+  0, 1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104, 109, 110, 111, 113, 115,
+  117, 119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465, 512, 513, 514, 515, 526, 530, 531, 532, 540, 548, 554, 556, 563, 587, 601,
+  636, 989, 990, 993, 995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697,
+  10080,
+]);
+
+/** The verdict for a URL's port (default ports included). */
+export function checkPort(url: URL): Verdict {
+  const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+  return BLOCKED_PORTS.has(port) ? { allowed: false, reason: `port ${port} is one no webhook is sent to (another protocol's port)` } : { allowed: true };
+}
+
 export interface DestinationRules {
   /** CIDRs (or single addresses) allowed even if refused by default. */
   allowed: readonly string[];

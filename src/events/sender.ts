@@ -6,7 +6,7 @@
  */
 import type { Dispatcher } from 'undici';
 import type { Db } from '../db/index.js';
-import { DestinationPolicy } from './destinations.js';
+import { checkPort, DestinationPolicy, DestinationRefusedError } from './destinations.js';
 import { deliveryAgent, type DeliveryAgentOptions } from './http-client.js';
 import { parseRetryAfter } from './backoff.js';
 import { webhookEnvelope } from './payload.js';
@@ -104,6 +104,8 @@ export function createSender(db: Db, config: SenderConfig, agentOptions: Pick<De
       // undici's request() rather than fetch(): no WHATWG Request/Response/streams per delivery (a third of a
       // delivery's CPU in bench/README.md "Event latency"); it never follows redirects, as deliveries must not.
       const target = new URL(url);
+      const port = checkPort(target);
+      if (!port.allowed) throw new DestinationRefusedError(port.reason);
       const res = await agent.request({
         origin: target.origin,
         path: `${target.pathname}${target.search}`,

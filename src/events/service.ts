@@ -12,7 +12,7 @@ import * as repo from '../db/webhooks.js';
 import { tryResolveAttrPath } from '../scim/attributes.js';
 import { badRequest, notFound } from '../scim/errors.js';
 import { groupResourceType, userResourceType } from '../scim/schema.js';
-import { DestinationPolicy, type DestinationRules } from './destinations.js';
+import { checkPort, DestinationPolicy, type DestinationRules } from './destinations.js';
 import { ed25519PublicKey, generateEd25519Secret, generateWebhookSecret } from './signing.js';
 import { wakeDeliveryWorkers } from './notify.js';
 import { webhookEnvelope } from './payload.js';
@@ -60,6 +60,8 @@ function checkUrl(url: string, destinations: DestinationPolicy): string {
   // The host as written (names are checked again, resolved, at every delivery: src/events/http-client.ts).
   const v = destinations.checkHost(u.hostname);
   if (!v.allowed) throw badRequest('invalidValue', `url: ${v.reason}; webhooks are not sent there unless WEBHOOK_ALLOWED_CIDRS allows it`);
+  const port = checkPort(u);
+  if (!port.allowed) throw badRequest('invalidValue', `url: ${port.reason}`);
   return u.toString();
 }
 

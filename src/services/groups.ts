@@ -206,7 +206,7 @@ export class GroupService {
     const listing = groups.groupListing(q);
     return {
       type: 'Group',
-      count: () => countRows(this.db, ctx.tenant.id, listing),
+      count: (limit) => countRows(this.db, ctx.tenant.id, listing, limit),
       fetch: (w) => fetchRows(this.db, ctx.tenant.id, listing, w),
     };
   }

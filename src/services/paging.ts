@@ -37,8 +37,9 @@
  * - Which totals are exact: an index page's always (RFC 7644 §3.4.2 makes
  *   totalResults REQUIRED). A cursor page's SHOULD be accurate, and a service
  *   provider unable to give it MAY omit it (RFC 9865 §2.2). So a cursor
- *   traversal counts at most CURSOR_COUNT_LIMIT matches: beyond that its pages
- *   leave totalResults out, rather than the first page costing seconds. The
+ *   traversal counts at most CURSOR_COUNT_LIMIT matches of each resource type:
+ *   beyond that its pages leave totalResults out, rather than the first page
+ *   costing seconds. The
  *   counts users keep (no filter, `active eq …`, src/db/user-counts.ts) are
  *   exact at any size and cost nothing to read.
  * - Resources that change between pages are seen where they are now: a user
@@ -96,8 +97,8 @@ const lastPrune = new WeakMap<Db, number>();
 /** One resource type's part of a listing. */
 export interface Segment {
   type: 'User' | 'Group';
-  /** The number of matches; with `limit`, a segment may stop counting past it (and answer any number above it). */
-  count(limit?: number): Promise<number>;
+  /** The number of matches; with `limit`, undefined when there are more and counting them all would cost (not a maintained count). */
+  count(limit?: number): Promise<number | undefined>;
   fetch(w: Window): Promise<Row[]>;
 }
 
@@ -240,7 +241,7 @@ export async function pageOf(db: Db, tenantId: string, segments: Segment[], req:
   const totals: number[] = counted ? [] : [...carried!];
   // Index pages and count=0 (which asks for the total alone) count exactly; cursor pages up to the limit.
   const limit = req.cursor !== undefined && count > 0 ? CURSOR_COUNT_LIMIT : undefined;
-  if (counted) for (const s of segments) totals.push(await s.count(limit).then((n) => (limit !== undefined && n > limit ? UNCOUNTED : n)));
+  if (counted) for (const s of segments) totals.push((await s.count(limit)) ?? UNCOUNTED);
   const totalResults = totals.includes(UNCOUNTED) ? undefined : totals.reduce((a, b) => a + b, 0);
   const item = (seg: number, r: Row) => ({ seg, row: r });
 
@@ -316,7 +317,7 @@ async function indexPage(db: Db, tenantId: string, seg: Segment, startIndex: num
   let countedAt: Date | undefined;
   if (rows.length < count && (rows.length > 0 || startIndex === 1)) total = startIndex - 1 + rows.length;
   else if (resume?.countFresh) ({ total, countedAt } = resume);
-  else total = await seg.count();
+  else total = (await seg.count()) ?? 0; // without a limit, a segment always counts
   const next = startIndex + rows.length;
   const last = rows[rows.length - 1];
   if (last && rows.length === count && next <= total) {

@@ -8,7 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import t from 'tap';
 import { loadConfig } from '../../src/config.js';
-import { DestinationPolicy } from '../../src/events/destinations.js';
+import { BLOCKED_PORTS, DestinationPolicy } from '../../src/events/destinations.js';
+import { createSender } from '../../src/events/sender.js';
 import { backends, openTestDatabase } from '../helpers/db.js';
 import { addEndpoint, adminApp, api, createTenant, LOOPBACK, record, sleep, startReceiver, until, userChange, worker } from './helpers.js';
 
@@ -94,3 +95,23 @@ for (const backend of backends) {
     t.pass('delivered to localhost once loopback is allowed');
   });
 }
+
+t.test("another protocol's port is refused at registration and at delivery (the Fetch standard's bad ports)", async (t) => {
+  const h = await openTestDatabase(t, backends[0]!);
+  const tenant = await createTenant(h.db);
+  const app = await adminApp(t, h.db, { allowed: ['127.0.0.1/32'], denied: [] });
+  for (const url of ['http://platform.example.com:25/hook', 'https://10.0.0.5:6667/hook', 'http://127.0.0.1:22/']) {
+    const r = await api(app, 'POST', `/admin/v1/tenants/${tenant}/webhooks`, { url });
+    t.equal(r.status, 400, url);
+    t.match(r.body.detail, /port (25|6667|22) is one no webhook is sent to/);
+  }
+  t.equal((await api(app, 'POST', `/admin/v1/tenants/${tenant}/webhooks`, { url: 'http://10.0.0.5:8443/hook' })).status, 201, 'other ports are fine');
+
+  // An endpoint stored before the check (or written around it) is refused when a delivery would go out.
+  const sender = createSender(h.db, { publicUrl: 'https://roster.test', webhookTimeoutMs: 2000, webhookAllowedCidrs: ['127.0.0.1/32'] });
+  t.teardown(() => sender.close());
+  const a = await sender.post('http://127.0.0.1:25/hook', '{}', { 'content-type': 'application/json' });
+  t.equal(a.statusCode, null);
+  t.match(a.error, /destination refused: port 25/);
+  t.equal(BLOCKED_PORTS.has(443), false);
+});

@@ -4,6 +4,7 @@
  * each counted filter is checked against an equivalent filter that is
  * counted row by row (`… and userName pr`), on index and cursor pages.
  */
+import { sql } from 'kysely';
 import t from 'tap';
 import { startApp, user, type TestApp } from '../helpers/app.js';
 import { backends } from '../helpers/db.js';
@@ -139,9 +140,10 @@ for (const backend of backends) {
     const asked: (number | undefined)[] = [];
     const segment = (claims: number): Segment => ({
       type: 'User',
+      // What a counting segment answers: undefined past the limit it was given.
       count: async (limit) => {
         asked.push(limit);
-        return claims;
+        return limit !== undefined && claims > limit ? undefined : claims;
       },
       fetch: (w) => fetchRows(db, a.tenant, listing, w),
     });
@@ -164,9 +166,29 @@ for (const backend of backends) {
     t.equal(onlyTotal.totalResults, CURSOR_COUNT_LIMIT + 5, 'count=0 asks for the total alone: exact');
 
     // Counting in SQL stops at limit + 1; over HTTP the response leaves the attribute out rather than sending null.
-    t.equal(await countRows(db, a.tenant, listing, 1), 2);
+    t.equal(await countRows(db, a.tenant, listing, 1), undefined, 'more than the limit');
+    t.equal(await countRows(db, a.tenant, listing, 3), 3);
     t.equal(await countRows(db, a.tenant, listing), 3);
+
+    // A maintained count is exact at any size, on cursor pages too (here made to say 200,003 users).
+    await sql`update user_counts set total = total + 200000 where tenant_id = ${a.tenant} and slot = (select min(slot) from user_counts where tenant_id = ${a.tenant})`.execute(db);
+    for (const q of ['cursor=&count=1', 'startIndex=1&count=1']) {
+      t.equal((await a.scim('GET', `/Users?${q}`)).body.totalResults, 200_003, `${q}: the maintained count, whole`);
+    }
+    t.equal((await a.scim('GET', `/Users?cursor=&count=1&filter=${encodeURIComponent('userName pr')}`)).body.totalResults, 3, 'a filter that is counted: 3 is under the limit');
     const body = listResponse({ items: [] }, []);
     t.notOk('totalResults' in body);
+  });
+}
+
+for (const backend of backends) {
+  t.test(`${backend}: TRUNCATE empties the counts with the table`, async (t) => {
+    const a = await startApp(t, backend);
+    for (const n of ['a', 'b']) t.equal((await a.scim('POST', '/Users', user(`${n}@example.com`))).status, 201);
+    t.equal((await a.scim('GET', '/Users?count=0')).body.totalResults, 2);
+    await sql`truncate users cascade`.execute(a.database.db);
+    t.equal((await a.scim('GET', '/Users?count=0')).body.totalResults, 0);
+    const r = await sql<{ n: number }>`select count(*)::int as n from group_member_counts`.execute(a.database.db);
+    t.equal(r.rows[0]!.n, 0, 'the memberships went by cascade, and their counts');
   });
 }
