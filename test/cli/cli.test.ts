@@ -67,7 +67,7 @@ t.test(`${backend}: the CLI manages tenants, tokens, webhooks and events of a ru
   t.equal(await scimAs('globex', issued.token), 401, 'a revoked token stops working');
 
   // Webhooks.
-  const hook = JSON.parse((await ok(['webhooks', 'create', 'acme', 'http://127.0.0.1:9/hook', '--events', 'user.created,user.deleted', '--json'])).stdout);
+  const hook = JSON.parse((await ok(['webhooks', 'create', 'acme', 'http://127.0.0.1:59999/hook', '--events', 'user.created,user.deleted', '--json'])).stdout);
   t.same(hook.events, ['user.created', 'user.deleted'], 'comma-separated lists');
   t.match(hook.secret, /^whsec_/);
   const from = new Date(Date.now() - 60_000).toISOString();
@@ -78,8 +78,8 @@ t.test(`${backend}: the CLI manages tenants, tokens, webhooks and events of a ru
     ok(['webhooks', 'rotate-secret', 'acme', hook.id, '--grace-seconds', '60']),
     ok(['webhooks', 'replay', 'acme', hook.id, '--from', from]),
   ]);
-  t.match(hooks.stdout, new RegExp(`^${hook.id} +http://127\\.0\\.0\\.1:9/hook +standard-webhooks +user\\.created,user\\.deleted +yes`, 'm'));
-  t.match(one.stdout, /^url: +http:\/\/127\.0\.0\.1:9\/hook$/m);
+  t.match(hooks.stdout, new RegExp(`^${hook.id} +http://127\\.0\\.0\\.1:59999/hook +standard-webhooks +user\\.created,user\\.deleted +yes`, 'm'));
+  t.match(one.stdout, /^url: +http:\/\/127\.0\.0\.1:59999\/hook$/m);
   t.equal(JSON.parse(health.stdout).endpoint.id, hook.id);
   t.match(rotated.stdout, /New signing secret: whsec_/);
   t.match(replay.stdout, /^queued 0 deliveries$/m);

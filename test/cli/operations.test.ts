@@ -78,7 +78,7 @@ t.test(`${backend}: policy, holds, status, requests, audit, dry run and go-live 
   t.match(goLive.stdout, /^already live$/m);
 
   // Webhook deliveries (no worker runs here: they stay pending) and the dead letters' redelivery.
-  const hook = await s.admin('POST', '/tenants/acme/webhooks', { url: 'http://127.0.0.1:9/hook' });
+  const hook = await s.admin('POST', '/tenants/acme/webhooks', { url: 'http://127.0.0.1:59999/hook' });
   t.equal(hook.status, 201);
   await s.scim('POST', '/Users', user('op-4@example.com'));
   const [deliveries, redeliver] = await Promise.all([ok(['webhooks', 'deliveries', 'acme', hook.body.id, '--status', 'pending']), ok(['webhooks', 'redeliver', 'acme', hook.body.id])]);

@@ -106,11 +106,11 @@ for (const backend of backends) {
     const before = randomUUID();
     await record(h.db, userChange(tenant, before));
 
-    const all = await addEndpoint(app, tenant, { url: 'http://127.0.0.1:9/all' });
-    const onlyDeletes = await addEndpoint(app, tenant, { url: 'http://127.0.0.1:9/del', events: ['user.deleted'] });
-    const paused = await addEndpoint(app, tenant, { url: 'http://127.0.0.1:9/off' });
+    const all = await addEndpoint(app, tenant, { url: 'http://127.0.0.1:59999/all' });
+    const onlyDeletes = await addEndpoint(app, tenant, { url: 'http://127.0.0.1:59999/del', events: ['user.deleted'] });
+    const paused = await addEndpoint(app, tenant, { url: 'http://127.0.0.1:59999/off' });
     await app.inject({ method: 'PATCH', url: `/admin/v1/tenants/${tenant}/webhooks/${paused.id}`, payload: { enabled: false } });
-    const otherTenant = await addEndpoint(app, 'globex', { url: 'http://127.0.0.1:9/globex' });
+    const otherTenant = await addEndpoint(app, 'globex', { url: 'http://127.0.0.1:59999/globex' });
 
     const id = randomUUID();
     await record(h.db, userChange(tenant, id), userChange(tenant, id, { action: 'deleted', version: 2, resource: null }));

@@ -14,7 +14,7 @@ for (const backend of backends) {
     const pending = randomUUID();
     const recent = randomUUID();
     await record(h.db, userChange(tenant, old)); // no endpoint yet: nothing to deliver
-    await addEndpoint(app, tenant, { url: 'http://127.0.0.1:9/never' });
+    await addEndpoint(app, tenant, { url: 'http://127.0.0.1:59999/never' });
     await record(h.db, userChange(tenant, pending)); // queued, never delivered (no worker)
     await record(h.db, userChange(tenant, recent));
     await sql`update events set occurred_at = now() - interval '40 days' where resource_id in (${old}, ${pending})`.execute(h.db);

@@ -164,7 +164,7 @@ for (const backend of backends) {
     t.equal(sample(text, 'roster_webhook_attempts_total', {}), deliveryMetrics.attemptCount);
 
     // An endpoint and a change, no worker running: one delivery waits.
-    await new WebhookService(a.database.db, { secretGraceSeconds: 0, destinations: { allowed: ['127.0.0.1'], denied: [] } }).create(a.tenant, { url: 'http://127.0.0.1:9/hook' });
+    await new WebhookService(a.database.db, { secretGraceSeconds: 0, destinations: { allowed: ['127.0.0.1'], denied: [] } }).create(a.tenant, { url: 'http://127.0.0.1:59999/hook' });
     const g = await a.scim('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Metrics' });
     t.equal(g.status, 201);
     text = await scrape();
