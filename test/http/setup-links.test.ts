@@ -77,7 +77,12 @@ for (const backend of backends) {
     t.equal((await withCsrf(csrfCookie)).statusCode, 409, 'one token per link');
     t.equal((await a.app.inject({ method: 'POST', url: `/scim/v2/${a.tenant}/Users`, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' }, payload: JSON.stringify(user('setup@example.com')) })).statusCode, 201);
     await a.app.inject({ method: 'POST', url: `/scim/v2/${a.tenant}/Users`, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' }, payload: JSON.stringify(user('setup@example.com')) });
-    const status = JSON.parse((await get('/setup/status', cookie)).body);
+    // The first success is recorded after the response (src/services/status.ts); the page polls, so does the test.
+    let status = JSON.parse((await get('/setup/status', cookie)).body);
+    for (let i = 0; !status.connected && i < 50; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      status = JSON.parse((await get('/setup/status', cookie)).body);
+    }
     t.equal(status.connected, true, 'the panel turns green');
     t.match(status.errors[0], /POST \/Users was refused \(409\): userName "setup@example.com" is already taken/, 'refusals in plain words');
     t.match((await a.admin('GET', `/tenants/${a.tenant}/setup-links`)).body.setupLinks[0], { tokenGenerated: true, idp: 'okta' });
