@@ -42,21 +42,19 @@ export async function up(db: Kysely<any>): Promise<void> {
         set total = c.total + excluded.total, active = c.active + excluded.active, inactive = c.inactive + excluded.inactive;
     end $$`).execute(db);
 
-  await sql.raw(`
-    create function user_counts_inserted() returns trigger language plpgsql as $$
-    begin
-      perform user_counts_add(tenant_id, count(*), count(*) filter (where active), count(*) filter (where active = false))
-         from new_rows group by tenant_id;
-      return null;
-    end $$`).execute(db);
-
-  await sql.raw(`
-    create function user_counts_deleted() returns trigger language plpgsql as $$
-    begin
-      perform user_counts_add(tenant_id, -count(*), -count(*) filter (where active), -count(*) filter (where active = false))
-         from old_rows group by tenant_id;
-      return null;
-    end $$`).execute(db);
+  // Inserts add and deletes subtract, per tenant, what their statement's transition table holds.
+  for (const [name, rows, sign] of [
+    ['user_counts_inserted', 'new_rows', ''],
+    ['user_counts_deleted', 'old_rows', '-'],
+  ] as const) {
+    await sql.raw(`
+      create function ${name}() returns trigger language plpgsql as $$
+      begin
+        perform user_counts_add(tenant_id, ${sign}count(*), ${sign}count(*) filter (where active), ${sign}count(*) filter (where active = false))
+           from ${rows} group by tenant_id;
+        return null;
+      end $$`).execute(db);
+  }
 
   await sql.raw(`
     create function user_counts_updated() returns trigger language plpgsql as $$
