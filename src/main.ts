@@ -98,11 +98,8 @@ async function main(): Promise<void> {
     cli: cliCommand(),
     cliUrl: `http://127.0.0.1:${port}` === defaultRosterUrl({}) ? undefined : `http://127.0.0.1:${port}`,
   });
-  if (interactive) {
-    // The pretty printer runs in a worker thread: let it write the lines so far, so the banner comes last.
-    await new Promise<void>((resolve) => (app.log as unknown as { flush(cb: () => void): void }).flush(() => resolve()));
-    process.stdout.write(banner.text);
-  } else app.log.info(banner.fields, 'Roster is running');
+  if (interactive) process.stdout.write(banner.text); // the log lines so far are written already (src/http/log.ts)
+  else app.log.info(banner.fields, 'Roster is running');
 }
 
 /** How to run the CLI beside this process: the compiled file next to this one, or its source under tsx. */

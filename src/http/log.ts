@@ -8,6 +8,7 @@
  * never logged, and a database error's `detail` (which quotes the row's
  * values, e.g. a duplicate key) is dropped.
  */
+import pinoPretty from 'pino-pretty';
 import type { FastifyRequest, FastifyServerOptions } from 'fastify';
 import type { Config } from '../config.js';
 
@@ -40,7 +41,9 @@ export function redactUrl(url: string): string {
 export function loggerOptions(config: Config, opts: { pretty?: boolean } = {}): FastifyServerOptions['logger'] {
   return {
     level: config.logLevel,
-    ...(opts.pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } } } : {}),
+    // On a terminal, rendered in this thread as each line is logged (a transport's worker thread could write after
+    // the start banner, which main.ts prints once the server listens).
+    ...(opts.pretty ? { stream: pinoPretty({ translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname', sync: true }) } : {}),
     // Tokens must never reach the logs, whatever a serializer is changed to print.
     redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.token', '*.secret', 'err.detail', 'err.parameters'], censor: '[redacted]' },
     serializers: {
