@@ -16,6 +16,7 @@ import * as m0011 from './0011_imports.js';
 import * as m0012 from './0012_setup_links.js';
 import * as m0013 from './0013_user_counts.js';
 import * as m0014 from './0014_group_member_counts.js';
+import * as m0015 from './0015_member_display.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_init': m0001,
@@ -31,4 +32,5 @@ export const migrations: Record<string, Migration> = {
   '0012_setup_links': m0012,
   '0013_user_counts': m0013,
   '0014_group_member_counts': m0014,
+  '0015_member_display': m0015,
 };

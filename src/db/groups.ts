@@ -32,7 +32,7 @@ type Q = Kysely<Database>;
 
 export type MemberType = 'User' | 'Group';
 
-/** A member as stored, with what a response shows of it (display read at query time). */
+/** A member as stored, with what a response shows of it. */
 export interface MemberRow {
   value: string;
   type: MemberType;
@@ -176,34 +176,24 @@ const distinctUuids = (ids: string[]) => [...new Set(ids.filter((id) => UUID_RE.
 
 /**
  * Members of the given groups, at most `limitPerGroup` each (one limit for
- * all, or a limit per group id), ordered by
- * member id (the primary key's order, so each group's read is one bounded
- * index range). `display` is read from the member now, so a renamed user
- * shows its new name at once.
+ * all, or a limit per group id), ordered by member id: each group's read is
+ * one bounded range of the primary key's index, which holds the member's type
+ * and name too (migrations/0015_member_display.ts), so the table is not read.
+ * A renamed member shows its new name at once: the rename updates the rows.
  */
 export async function membersOfGroups(db: Q, tenantId: string, groupIds: string[], limitPerGroup: number | Map<string, number>): Promise<Map<string, MemberRow[]>> {
   const out = new Map<string, MemberRow[]>();
   const limitOf = (id: string) => (typeof limitPerGroup === 'number' ? limitPerGroup : (limitPerGroup.get(id) ?? 0));
   const uuids = distinctUuids(groupIds).filter((id) => limitOf(id) > 0);
   if (uuids.length === 0) return out;
-  // The member's type is where its id is found (a member row's member_type says the same, but reading it
-  // would visit the table for every row: the ids come from the primary key alone, an index-only scan).
   const query = sql<{ group_id: string; member_id: string; member_type: MemberType; display: string | null }>`
     select g.id as group_id, m.member_id, m.member_type, m.display
     from unnest(${uuids}::uuid[], ${uuids.map(limitOf)}::int[]) as g(id, lim)
     cross join lateral (
-      select gm.member_id,
-        case when u.id is not null then 'User' when mg.id is not null then 'Group'
-          else (select x.member_type from group_members as x where x.tenant_id = ${tenantId} and x.group_id = g.id and x.member_id = gm.member_id) end as member_type,
-        coalesce(u.display_name, u.user_name, mg.display_name) as display
-      from (
-        select gm.member_id from group_members as gm
-        where gm.tenant_id = ${tenantId} and gm.group_id = g.id
-        order by gm.member_id
-        limit g.lim
-      ) as gm
-      left join users as u on u.tenant_id = ${tenantId} and u.id = gm.member_id
-      left join groups as mg on u.id is null and mg.tenant_id = ${tenantId} and mg.id = gm.member_id
+      select gm.member_id, gm.member_type, gm.display from group_members as gm
+      where gm.tenant_id = ${tenantId} and gm.group_id = g.id
+      order by gm.member_id
+      limit g.lim
     ) as m
     order by g.id, m.member_id`;
   // The planner cannot see the per-group limits, so it costs a page's read at ten times its size, past

@@ -73,6 +73,8 @@ export interface GroupMembersTable {
   member_id: string;
   member_type: 'User' | 'Group';
   added_at: ColumnType<Date, Date | string | undefined, never>;
+  /** The member's name, kept by triggers (migrations/0015_member_display.ts). */
+  display: ColumnType<string | null, never, never>;
 }
 
 export interface Database extends EventsDatabase, VisibilityDatabase, CredentialsDatabase {

@@ -1,0 +1,95 @@
+/**
+ * Members' display names, kept on the membership rows by the triggers of
+ * migrations/0015_member_display.ts: every rename shows at once in every
+ * group the member is in, and a rename racing a membership insert is never
+ * lost.
+ */
+import { Migrator } from 'kysely';
+import pg from 'pg';
+import t from 'tap';
+import { migrations } from '../../migrations/index.js';
+import { migrateToLatest } from '../../src/db/index.js';
+import { startApp, USER_SCHEMA, type TestApp } from '../helpers/app.js';
+import { backends } from '../helpers/db.js';
+import { group, newUser, patch } from '../helpers/groups.js';
+
+const displays = (body: any): Record<string, string | undefined> => Object.fromEntries((body.members ?? []).map((m: any) => [m.value, m.display]));
+
+async function listed(a: TestApp, id: string): Promise<Record<string, string | undefined>> {
+  const r = await a.scim('GET', '/Groups?startIndex=1&count=10');
+  return displays(r.body.Resources.find((g: any) => g.id === id));
+}
+
+for (const backend of backends) {
+  t.test(`${backend}: renames of users and groups show in their groups at once`, async (t) => {
+    const a = await startApp(t, backend);
+    const ann = await newUser(a, 'ann@example.com', { displayName: 'Ann Old' });
+    const bee = await newUser(a, 'bee@example.com');
+    const nested = (await a.scim('POST', '/Groups', group('Nested'))).body.id as string;
+    const g = (await a.scim('POST', '/Groups', group('Team', { members: [{ value: ann }, { value: bee }, { value: nested, type: 'Group' }] }))).body.id as string;
+    const other = (await a.scim('POST', '/Groups', group('Other', { members: [{ value: ann }] }))).body.id as string;
+    const before = { [ann]: 'Ann Old', [bee]: 'bee@example.com', [nested]: 'Nested' };
+    t.same(displays((await a.scim('GET', `/Groups/${g}`)).body), before, 'a user without displayName shows its userName');
+    t.same(await listed(a, g), before, 'the same on a page of groups');
+
+    const ok = (r: { status: number }) => t.ok(r.status === 200 || r.status === 204, `status ${r.status}`);
+    ok(await a.scim('PATCH', `/Users/${ann}`, patch({ op: 'replace', path: 'displayName', value: 'Ann New' })));
+    ok(await a.scim('PUT', `/Users/${bee}`, { schemas: [USER_SCHEMA], userName: 'bee.renamed@example.com' }));
+    ok(await a.scim('PATCH', `/Groups/${nested}`, patch({ op: 'replace', path: 'displayName', value: 'Nested Two' })));
+    const after = { [ann]: 'Ann New', [bee]: 'bee.renamed@example.com', [nested]: 'Nested Two' };
+    t.same(displays((await a.scim('GET', `/Groups/${g}`)).body), after, 'displayName, userName and a group\'s displayName');
+    t.same(await listed(a, g), after);
+    t.same(displays((await a.scim('GET', `/Groups/${other}`)).body), { [ann]: 'Ann New' }, 'in every group the member is in');
+
+    ok(await a.scim('PATCH', `/Users/${ann}`, patch({ op: 'remove', path: 'displayName' })));
+    t.same(displays((await a.scim('GET', `/Groups/${other}`)).body), { [ann]: 'ann@example.com' }, 'displayName removed: the userName again');
+    ok(await a.scim('PATCH', `/Users/${ann}`, patch({ op: 'replace', path: 'title', value: 'Engineer' })));
+    t.same(displays((await a.scim('GET', `/Groups/${other}`)).body), { [ann]: 'ann@example.com' }, 'other changes leave it alone');
+  });
+
+  t.test(`${backend}: the migration fills the names of the memberships already stored, and reverts`, async (t) => {
+    const a = await startApp(t, backend);
+    const ann = await newUser(a, 'ann@example.com', { displayName: 'Ann' });
+    const bee = await newUser(a, 'bee@example.com');
+    const nested = (await a.scim('POST', '/Groups', group('Nested'))).body.id as string;
+    const g = (await a.scim('POST', '/Groups', group('Team', { members: [{ value: ann }, { value: bee }, { value: nested, type: 'Group' }] }))).body.id as string;
+    const migrator = new Migrator({ db: a.database.db, provider: { getMigrations: async () => migrations } });
+    const down = await migrator.migrateTo('0014_group_member_counts');
+    t.error(down.error);
+    t.same(down.results?.map((r) => `${r.direction} ${r.migrationName}`), ['Down 0015_member_display']);
+    t.same(await migrateToLatest(a.database.db), ['0015_member_display']);
+    t.same(displays((await a.scim('GET', `/Groups/${g}`)).body), { [ann]: 'Ann', [bee]: 'bee@example.com', [nested]: 'Nested' });
+  });
+}
+
+if (backends.includes('postgres')) {
+  t.test('postgres: a rename racing a membership insert is never lost, whichever starts first', async (t) => {
+    const a = await startApp(t, 'postgres');
+    const side = new pg.Client({ connectionString: a.database.url });
+    await side.connect();
+    t.teardown(() => side.end());
+    const g = (await a.scim('POST', '/Groups', group('Race'))).body.id as string;
+    const shown = async (u: string) => displays((await a.scim('GET', `/Groups/${g}`)).body)[u];
+    const settled = (p: Promise<unknown>) => Promise.race([p.then(() => true), new Promise((r) => setTimeout(() => r(false), 300))]);
+
+    // The rename holds the user's row: the insert waits for it, then reads the new name.
+    const first = await newUser(a, 'first@example.com', { displayName: 'Before' });
+    await side.query('begin');
+    await side.query('update users set display_name = $1 where tenant_id = $2 and id = $3', ['Renamed', a.tenant, first]);
+    const add = a.scim('PATCH', `/Groups/${g}`, patch({ op: 'add', path: 'members', value: [{ value: first }] }));
+    t.equal(await settled(add), false, 'the insert waits for the rename');
+    await side.query('commit');
+    t.equal((await add).status, 204);
+    t.equal(await shown(first), 'Renamed');
+
+    // The insert holds the user's row: the rename waits for it, then updates the new membership too.
+    const second = await newUser(a, 'second@example.com', { displayName: 'Before' });
+    await side.query('begin');
+    await side.query(`insert into group_members (tenant_id, group_id, member_id, member_type) values ($1, $2, $3, 'User')`, [a.tenant, g, second]);
+    const rename = a.scim('PATCH', `/Users/${second}`, patch({ op: 'replace', path: 'displayName', value: 'Later' }));
+    t.equal(await settled(rename), false, 'the rename waits for the insert');
+    await side.query('commit');
+    t.equal((await rename).status, 200);
+    t.equal(await shown(second), 'Later');
+  });
+}
