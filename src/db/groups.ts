@@ -18,7 +18,7 @@
  *   before the group, the same order a deletion takes (member, then the
  *   groups it belongs to).
  */
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Selectable } from 'kysely';
 import type { ResolvedAttr } from '../scim/attributes.js';
 import type { ValidatedFilter } from '../scim/filter.js';
 import type { StoredResource } from '../scim/representation.js';
@@ -174,28 +174,30 @@ export async function removeMembersExcept(db: Q, tenantId: string, groupId: stri
 /** The ids that are UUIDs, each once (anything else names no group). */
 const distinctUuids = (ids: string[]) => [...new Set(ids.filter((id) => UUID_RE.test(id)))];
 
+/** Per-group limits: one for all groups, or one per group id. */
+type MemberLimits = number | Map<string, number>;
+
 /**
- * Members of the given groups, at most `limitPerGroup` each (one limit for
- * all, or a limit per group id), ordered by member id: each group's read is
- * one bounded range of the primary key's index, which holds the member's type
+ * One row per group of `groupIds` (that has a positive limit): `aggregate`
+ * over its first members by id, at most its limit. Each group's read is one
+ * bounded range of the primary key's index, which holds the member's type
  * and name too (migrations/0015_member_display.ts), so the table is not read.
- * A renamed member shows its new name at once: the rename updates the rows.
  */
-export async function membersOfGroups(db: Q, tenantId: string, groupIds: string[], limitPerGroup: number | Map<string, number>): Promise<Map<string, MemberRow[]>> {
-  const out = new Map<string, MemberRow[]>();
-  const limitOf = (id: string) => (typeof limitPerGroup === 'number' ? limitPerGroup : (limitPerGroup.get(id) ?? 0));
+async function perGroupMembers<T>(db: Q, tenantId: string, groupIds: string[], limits: MemberLimits, aggregate: RawBuilder<T>): Promise<{ group_id: string; members: T | null }[]> {
+  const limitOf = (id: string) => (typeof limits === 'number' ? limits : (limits.get(id) ?? 0));
   const uuids = distinctUuids(groupIds).filter((id) => limitOf(id) > 0);
-  if (uuids.length === 0) return out;
-  const query = sql<{ group_id: string; member_id: string; member_type: MemberType; display: string | null }>`
-    select g.id as group_id, m.member_id, m.member_type, m.display
-    from unnest(${uuids}::uuid[], ${uuids.map(limitOf)}::int[]) as g(id, lim)
-    cross join lateral (
-      select gm.member_id, gm.member_type, gm.display from group_members as gm
-      where gm.tenant_id = ${tenantId} and gm.group_id = g.id
-      order by gm.member_id
-      limit g.lim
-    ) as m
-    order by g.id, m.member_id`;
+  if (uuids.length === 0) return [];
+  const query = sql<{ group_id: string; members: T | null }>`
+    select g.id as group_id, (
+      select ${aggregate}
+      from (
+        select gm.member_id, gm.member_type, gm.display from group_members as gm
+        where gm.tenant_id = ${tenantId} and gm.group_id = g.id
+        order by gm.member_id
+        limit g.lim
+      ) as m
+    ) as members
+    from unnest(${uuids}::uuid[], ${uuids.map(limitOf)}::int[]) as g(id, lim)`;
   // The planner cannot see the per-group limits, so it costs a page's read at ten times its size, past
   // jit_optimize_above_cost: LLVM then spent 100-300 ms compiling a statement that runs in less. JIT is
   // switched off for this statement only (SET LOCAL) when it reads several groups.
@@ -203,12 +205,38 @@ export async function membersOfGroups(db: Q, tenantId: string, groupIds: string[
     await sql`set local jit = off`.execute(trx);
     return query.execute(trx);
   });
-  for (const row of r.rows) {
-    const list = out.get(row.group_id) ?? [];
-    list.push({ value: row.member_id, type: row.member_type, display: row.display });
-    out.set(row.group_id, list);
-  }
-  return out;
+  return r.rows;
+}
+
+/**
+ * Members of the given groups, at most `limits` each, ordered by member id.
+ * Each group's come as one JSON array built by Postgres, which the driver
+ * parses natively: 20,000 result rows (a page of groups) cost the server more
+ * than the query. A renamed member shows its new name at once (the rename
+ * updates the rows).
+ */
+export async function membersOfGroups(db: Q, tenantId: string, groupIds: string[], limits: MemberLimits): Promise<Map<string, MemberRow[]>> {
+  const rows = await perGroupMembers<MemberRow[]>(db, tenantId, groupIds, limits, sql`json_agg(json_build_object('value', m.member_id, 'type', m.member_type, 'display', m.display) order by m.member_id)`);
+  return new Map(rows.filter((r) => r.members !== null).map((r) => [r.group_id, r.members!]));
+}
+
+/**
+ * The same members as the JSON text of a response's `members`, each
+ * `{"value", "$ref", "display" (when there is one), "type"}` as
+ * src/services/group-members.ts presentGroup writes them (a test holds the
+ * two equal), `$ref` being `refs[type]` followed by the id. For responses
+ * that send the members as they are (src/scim/json.ts RawJson): no object
+ * per member is built, parsed or serialized by the server.
+ */
+export async function memberJsonOfGroups(db: Q, tenantId: string, groupIds: string[], limits: MemberLimits, refs: Record<MemberType, string>): Promise<Map<string, string>> {
+  // The prefixes JSON-escaped once here; ids and types need no escaping, names are escaped by to_json. concat()
+  // builds each member in one allocation and skips the display part when there is no name (NULL).
+  const open = (type: MemberType) => JSON.stringify(refs[type]).slice(0, -1);
+  const rows = await perGroupMembers<string>(db, tenantId, groupIds, limits, sql`'[' || string_agg(concat(
+      '{"value":"', m.member_id, '","$ref":', case when m.member_type = 'User' then ${open('User')} else ${open('Group')} end, m.member_id, '"',
+      ',"display":' || to_json(m.display)::text, ',"type":"', m.member_type, '"}'),
+    ',' order by m.member_id) || ']'`);
+  return new Map(rows.filter((r) => r.members !== null).map((r) => [r.group_id, r.members!]));
 }
 
 /** How many members each group has, at most `cap`: the counts migration 0014 keeps, summed over their slots. */

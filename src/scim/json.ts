@@ -1,4 +1,5 @@
 /** Small helpers for SCIM JSON bodies, shared by normalisation, values and PATCH. */
+import { randomUUID } from 'node:crypto';
 import { badRequest } from './errors.js';
 
 export type Json = Record<string, unknown>;
@@ -82,4 +83,39 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
 export function checkString(s: string, where: string): void {
   if (s.includes('\u0000')) throw badRequest('invalidValue', `"${where}" contains the character U+0000 (NUL), which cannot be stored`);
   if (LONE_SURROGATE.test(s)) throw badRequest('invalidValue', `"${where}" contains an unpaired UTF-16 surrogate (an escape such as \\ud800 without its pair), which cannot be stored`);
+}
+
+/**
+ * A value already serialized as JSON text (a large group's members, built by
+ * Postgres), written into a response as it is by stringifyJson rather than
+ * parsed into objects only to be serialized again. Only for values nothing
+ * reads before the response: projection keeps it whole or drops it.
+ */
+export class RawJson {
+  constructor(readonly text: string) {}
+
+  toJSON(): unknown {
+    if (!collecting) return JSON.parse(this.text); // serialized by something else (a log line): correct, if slow
+    collecting.push(this.text);
+    return `${RAW_MARK}${collecting.length - 1}`;
+  }
+}
+
+/** Set while stringifyJson runs; JSON.stringify is synchronous, so no other serialization interleaves. */
+let collecting: string[] | undefined;
+// A NUL (which no stored string has: Postgres refuses it) and a per-process nonce, so no data can forge the mark.
+const RAW_MARK = `\u0000raw-json:${randomUUID()}:`;
+const RAW_PLACEHOLDER = new RegExp(`"${JSON.stringify(RAW_MARK).slice(1, -1).replaceAll('\\', '\\\\')}(\\d+)"`, 'g');
+
+/** JSON.stringify, with each RawJson's text in its place. */
+export function stringifyJson(value: unknown): string {
+  const raws: string[] = [];
+  collecting = raws;
+  let text: string;
+  try {
+    text = JSON.stringify(value);
+  } finally {
+    collecting = undefined;
+  }
+  return raws.length === 0 ? text : text.replace(RAW_PLACEHOLDER, (_, i: string) => raws[Number(i)]!);
 }

@@ -14,6 +14,7 @@
  */
 import type { ResolvedAttr } from './attributes.js';
 import { resolveQueryAttr } from './filter.js';
+import { isObject, RawJson } from './json.js';
 import { commonAttributes, customAttribute, findAttribute, schemaById, type AttributeDef, type ResourceTypeDef } from './schema.js';
 
 export interface ProjectionOptions {
@@ -157,7 +158,7 @@ function projectAttribute(schema: string, def: AttributeDef, value: unknown, pla
   if (plan.plain) {
     if (def.returned === 'never' || def.returned === 'request') return undefined;
     if (def.type !== 'complex') return value;
-    if (everySubDefault(def) && wholeAsIs(value)) return value;
+    if (everySubDefault(def) && (value instanceof RawJson || wholeAsIs(value))) return value;
     return projectComplex(def, value, undefined, undefined);
   }
   const key = keyOf(schema, def.name);
@@ -169,6 +170,11 @@ function projectAttribute(schema: string, def: AttributeDef, value: unknown, pla
 }
 
 function projectComplex(def: AttributeDef, value: unknown, include: Selected | undefined, exclude: Selected | undefined): unknown {
+  if (value instanceof RawJson) {
+    // Kept whole or not at all: a caller asking for sub-attributes reads objects instead (src/http/scim/list-params.ts wantsWhole).
+    if (include?.subs.size || exclude?.subs.size) throw new Error(`${def.name}: pre-serialized JSON cannot be projected by sub-attribute`);
+    return value;
+  }
   const keep = (sub: AttributeDef) => returnedSub(sub, include, exclude);
   if (Array.isArray(value)) return nonEmpty(value.map((v) => (isObject(v) ? pickSubs(def, v, keep) : v)).filter((v) => v !== undefined));
   return isObject(value) ? pickSubs(def, value, keep) : value;
@@ -227,7 +233,6 @@ function pickSubs(def: AttributeDef, value: Record<string, unknown>, keep: (sub:
   return nonEmpty(out);
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function nonEmpty<T extends object>(v: T): T | undefined {
   return Object.keys(v).length > 0 ? v : undefined;

@@ -10,6 +10,7 @@ import type { Db, Tx } from '../db/index.js';
 import { recordChange } from '../events/record.js';
 import { changeOf } from './changes.js';
 import { badRequest } from '../scim/errors.js';
+import { RawJson } from '../scim/json.js';
 import type { MemberDelta } from '../scim/patch.js';
 import { toScim, type StoredResource } from '../scim/representation.js';
 import type { MemberRef } from '../scim/values.js';
@@ -22,12 +23,13 @@ const invalidValue = (detail: string) => badRequest('invalidValue', detail);
 /** Build a location for a resource of either type. */
 export const locationOf = (ctx: ScimContext, type: MemberType, id: string) => `${ctx.baseUrl}/${type === 'User' ? 'Users' : 'Groups'}/${id}`;
 
-export function presentGroup(ctx: ScimContext, stored: StoredResource, members?: MemberRow[]): Record<string, unknown> {
+export function presentGroup(ctx: ScimContext, stored: StoredResource, members?: MemberRow[] | RawJson): Record<string, unknown> {
   let derived = {};
-  if (members?.length) {
-    // A page lists up to 20,000 members: each is built once, with no intermediate objects.
-    const userRefs = `${ctx.baseUrl}/Users/`;
-    const groupRefs = `${ctx.baseUrl}/Groups/`;
+  if (members instanceof RawJson) derived = { members };
+  else if (members?.length) {
+    // A page lists up to 20,000 members: each is built once, with no intermediate objects. The same shape as
+    // src/db/groups.ts memberJsonOfGroups writes (test/http/member-display.test.ts holds them equal).
+    const { User: userRefs, Group: groupRefs } = memberRefs(ctx);
     derived = {
       members: members.map((m) => {
         const $ref = (m.type === 'User' ? userRefs : groupRefs) + m.value;
@@ -37,6 +39,9 @@ export function presentGroup(ctx: ScimContext, stored: StoredResource, members?:
   }
   return toScim(RT, stored, locationOf(ctx, 'Group', stored.id), derived);
 }
+
+/** What a member's `$ref` is, by type, before its id. */
+export const memberRefs = (ctx: ScimContext): Record<MemberType, string> => ({ User: `${ctx.baseUrl}/Users/`, Group: `${ctx.baseUrl}/Groups/` });
 
 /**
  * Check that every member to add exists in the tenant as the type it claims,

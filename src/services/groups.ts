@@ -27,7 +27,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as groups from '../db/groups.js';
-import type { MemberRow } from '../db/groups.js';
 import type { Db, Tx } from '../db/index.js';
 import { isForeignKeyViolation, isSerializationFailure } from '../db/errors.js';
 import { fetchRows, countRows } from '../db/paging.js';
@@ -38,6 +37,7 @@ import { retrying } from './retry.js';
 import { changeOf } from './changes.js';
 import { changedPaths } from '../scim/diff.js';
 import { notFound } from '../scim/errors.js';
+import { RawJson } from '../scim/json.js';
 import { applyPatch, type MemberDelta } from '../scim/patch.js';
 import { parseETagList, type StoredResource } from '../scim/representation.js';
 import { normalizeResource } from '../scim/resource.js';
@@ -48,7 +48,7 @@ import type { PolicyService } from './policies.js';
 import type { CompiledPolicy } from '../policy/compiled.js';
 import { pageOf, queryBinding, type ListRequest, type PageResult, type Segment } from './paging.js';
 import { checkIfMatch } from './preconditions.js';
-import { applyDelta, forHost, hidesMembers, idsAdded, locationOf, presentGroup, removeMemberships, replaces, resolveMembers, toldToHost } from './group-members.js';
+import { applyDelta, forHost, hidesMembers, idsAdded, locationOf, memberRefs, presentGroup, removeMemberships, replaces, resolveMembers, toldToHost } from './group-members.js';
 
 export { presentGroup, removeMemberships } from './group-members.js';
 
@@ -106,6 +106,11 @@ export interface GroupResult {
 export interface ReadOptions {
   /** Load members for the response (default true). False when the projection leaves them out. */
   withMembers?: boolean;
+  /**
+   * Members as the response's JSON text (src/scim/json.ts RawJson), not
+   * objects: for a response that sends them whole, as they are.
+   */
+  membersAsJson?: boolean;
 }
 
 const missing = (id: string) => notFound(`Group ${id} not found`);
@@ -149,17 +154,27 @@ export class GroupService {
     return locationOf(ctx, 'Group', id);
   }
 
-  async #withMembers(ctx: ScimContext, stored: StoredResource[], withMembers: boolean | undefined): Promise<GroupResult[]> {
-    const members = withMembers === false || stored.length === 0 ? new Map<string, MemberRow[]>() : await this.#membersOf(ctx, stored.map((s) => s.id));
+  async #withMembers(ctx: ScimContext, stored: StoredResource[], opts: ReadOptions): Promise<GroupResult[]> {
+    if (opts.withMembers === false || stored.length === 0) return stored.map((s) => ({ stored: s, scim: presentGroup(ctx, s) }));
+    const ids = stored.map((s) => s.id);
+    const limits = await this.#memberLimits(ctx, ids);
+    if (opts.membersAsJson) {
+      const json = await groups.memberJsonOfGroups(this.db, ctx.tenant.id, ids, limits, memberRefs(ctx));
+      return stored.map((s) => {
+        const text = json.get(s.id);
+        return { stored: s, scim: presentGroup(ctx, s, text === undefined ? undefined : new RawJson(text)) };
+      });
+    }
+    const members = await groups.membersOfGroups(this.db, ctx.tenant.id, ids, limits);
     return stored.map((s) => ({ stored: s, scim: presentGroup(ctx, s, members.get(s.id)) }));
   }
 
-  /** Members of one group (up to memberLimit), or of a page of groups sharing pageMemberBudget by how many each has. */
-  async #membersOf(ctx: ScimContext, ids: string[]): Promise<Map<string, MemberRow[]>> {
-    if (ids.length === 1) return groups.membersOfGroups(this.db, ctx.tenant.id, ids, this.memberLimit);
+  /** How many members of each group a response lists: up to memberLimit for one group; a page of groups shares pageMemberBudget by how many each has. */
+  async #memberLimits(ctx: ScimContext, ids: string[]): Promise<number | Map<string, number>> {
+    if (ids.length === 1) return this.memberLimit;
     const counts = await groups.memberCounts(this.db, ctx.tenant.id, ids, this.memberLimit);
     const shares = memberShares(ids.map((id) => counts.get(id) ?? 0), Math.max(this.pageMemberBudget, this.memberLimit));
-    return groups.membersOfGroups(this.db, ctx.tenant.id, ids, new Map(ids.map((id, i) => [id, shares[i]!])));
+    return new Map(ids.map((id, i) => [id, shares[i]!]));
   }
 
   /** POST (RFC 7644 §3.3). */
@@ -183,7 +198,7 @@ export class GroupService {
         return s;
       }),
     );
-    return (await this.#withMembers(ctx, [stored], (opts.withMembers ?? true) && members.length > 0))[0]!;
+    return (await this.#withMembers(ctx, [stored], { ...opts, withMembers: (opts.withMembers ?? true) && members.length > 0 }))[0]!;
   }
 
   /**
@@ -197,7 +212,7 @@ export class GroupService {
       const { any, versions } = parseETagList(opts.ifNoneMatch);
       if (any || versions.includes(stored.version)) return { stored, scim: presentGroup(ctx, stored), notModified: true };
     }
-    const [r] = await this.#withMembers(ctx, [stored], opts.withMembers);
+    const [r] = await this.#withMembers(ctx, [stored], opts);
     return { ...r!, notModified: false };
   }
 
@@ -213,14 +228,14 @@ export class GroupService {
 
   /** Present groups read by a page, loading members only if asked (one query for the page). */
   present(ctx: ScimContext, stored: StoredResource[], opts: ReadOptions = {}): Promise<GroupResult[]> {
-    return this.#withMembers(ctx, stored, opts.withMembers);
+    return this.#withMembers(ctx, stored, opts);
   }
 
   /** GET /Groups and POST /Groups/.search: index or cursor paging (RFC 7644 §3.4.2, RFC 9865). */
   async list(ctx: ScimContext, q: ListRequest, opts: ReadOptions = {}): Promise<PageResult<GroupResult>> {
     const binding = queryBinding([ctx.tenant.id, 'Groups', q.filterText?.trim(), q.sortBy?.path, q.descending]);
     const page = await pageOf(this.db, ctx.tenant.id, [this.segment(ctx, q)], q, binding);
-    return { ...page, items: await this.#withMembers(ctx, page.items.map((i) => i.stored), opts.withMembers) };
+    return { ...page, items: await this.#withMembers(ctx, page.items.map((i) => i.stored), opts) };
   }
 
   /** PUT (RFC 7644 §3.5.1): replace the attributes; `members`, when given, becomes the membership. */
@@ -257,7 +272,7 @@ export class GroupService {
   ): Promise<GroupResult> {
     const policy = await this.policies.compiled(ctx.tenant.id);
     const alone = await this.#membersAlone(ctx, id, ifMatch, policy, change);
-    if (alone) return (await this.#withMembers(ctx, [alone], opts.withMembers))[0]!;
+    if (alone) return (await this.#withMembers(ctx, [alone], opts))[0]!;
     const stored = await retrying(() =>
       this.db.transaction().execute(async (trx) => {
         // Compute the change on an unlocked read to learn which members it adds and lock those (members
@@ -319,7 +334,7 @@ export class GroupService {
         return s;
       }),
     );
-    return (await this.#withMembers(ctx, [stored], opts.withMembers))[0]!;
+    return (await this.#withMembers(ctx, [stored], opts))[0]!;
   }
 
   /**

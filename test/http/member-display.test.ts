@@ -4,6 +4,7 @@
  * group the member is in, and a rename racing a membership insert is never
  * lost.
  */
+import fc from 'fast-check';
 import { Migrator } from 'kysely';
 import pg from 'pg';
 import t from 'tap';
@@ -45,6 +46,32 @@ for (const backend of backends) {
     t.same(displays((await a.scim('GET', `/Groups/${other}`)).body), { [ann]: 'ann@example.com' }, 'displayName removed: the userName again');
     ok(await a.scim('PATCH', `/Users/${ann}`, patch({ op: 'replace', path: 'title', value: 'Engineer' })));
     t.same(displays((await a.scim('GET', `/Groups/${other}`)).body), { [ann]: 'ann@example.com' }, 'other changes leave it alone');
+  });
+
+  t.test(`${backend}: members written by Postgres as JSON text equal the objects the server builds`, async (t) => {
+    const a = await startApp(t, backend);
+    // Names JSON must escape or carry intact: quotes, backslashes, control characters, line separators, astral
+    // characters; plus random ones (NUL excluded: Postgres stores no NUL, and Roster refuses it).
+    const tricky = ['He said "hi"', 'back\\slash', 'tab\tnew\nline\u0001', 'sep\u2028\u2029', '😀 emoji', '</script>', 'Åsa Ölund'];
+    const random = fc.sample(fc.string({ unit: 'binary', minLength: 1, maxLength: 40 }).filter((s) => !s.includes('\u0000') && s.trim() !== ''), { seed: 1015, numRuns: 25 });
+    const members: { value: string; type?: string }[] = [];
+    for (const [i, name] of [...tricky, ...random].entries()) {
+      const r = await a.scim('POST', '/Users', { schemas: [USER_SCHEMA], userName: `name${i}@example.com`, displayName: name });
+      t.equal(r.status, 201, `user ${i} created`);
+      members.push({ value: r.body.id });
+    }
+    members.push({ value: await newUser(a, 'no-display@example.com') });
+    members.push({ value: (await a.scim('POST', '/Groups', group('Inner "quoted" group'))).body.id, type: 'Group' });
+    const g = (await a.scim('POST', '/Groups', group('Everyone', { members }))).body.id as string;
+    // Naming every sub-attribute returns the same members through the server-built objects.
+    const objects = await a.scim('GET', `/Groups/${g}?attributes=members.value,members.$ref,members.display,members.type`);
+    const text = await a.scim('GET', `/Groups/${g}`);
+    t.equal(objects.body.members.length, members.length);
+    t.same(text.body.members, objects.body.members, 'GET one group');
+    t.strictSame(JSON.parse(JSON.stringify(text.body.members)), objects.body.members, 'same keys, same values');
+    const page = (await a.scim('GET', '/Groups?filter=displayName eq "Everyone"')).body.Resources[0];
+    t.strictSame(page.members, objects.body.members, 'a page of groups');
+    t.strictSame(Object.keys(page.members[0]), ['value', '$ref', 'display', 'type'], 'keys in the same order');
   });
 
   t.test(`${backend}: the migration fills the names of the memberships already stored, and reverts`, async (t) => {

@@ -8,13 +8,16 @@ import { project } from '../../scim/projection.js';
 import { etagOf } from '../../scim/representation.js';
 import { groupResourceType as RT } from '../../scim/schema.js';
 import type { GroupResult, GroupService } from '../../services/groups.js';
-import { parseListParams, parseProjection, wants, type Limits, type ListParams, type Projection } from './list-params.js';
+import { parseListParams, parseProjection, wants, wantsWhole, type Limits, type ListParams, type Projection } from './list-params.js';
 import { listResponse, patchNoContent, searchParams } from './listing.js';
 import { IdParams, ListQuery, ProjectionQuery, ScimBody, ScimListResponse, ScimResourceResponse } from './schemas.js';
 
 type Req = FastifyRequest<{ Params: { tenant: string; id: string }; Querystring: Record<string, unknown> }>;
 
 const tags = ['SCIM Groups'];
+
+/** Members only when the response returns them; as the JSON text Postgres builds when it returns them whole. */
+const memberReads = (p: Projection) => ({ withMembers: wants(p, 'members'), membersAsJson: wantsWhole(p, 'members') });
 
 export function groupRoutes(app: FastifyInstance, deps: { groups: GroupService; limits: Limits }): void {
   const { groups, limits } = deps;
@@ -26,7 +29,7 @@ export function groupRoutes(app: FastifyInstance, deps: { groups: GroupService; 
   };
 
   const list = async (req: FastifyRequest, params: ListParams) => {
-    const page = await groups.list(req.scim, params, { withMembers: wants(params, 'members') });
+    const page = await groups.list(req.scim, params, memberReads(params));
     return listResponse(page, page.items.map((r) => project(RT, r.scim, params)));
   };
 
@@ -40,20 +43,20 @@ export function groupRoutes(app: FastifyInstance, deps: { groups: GroupService; 
 
   app.post('/Groups', { schema: { tags, summary: 'Create a group', querystring: ProjectionQuery, body: ScimBody, response: { 201: ScimResourceResponse } } }, async (req: Req, reply) => {
     const p = parseProjection(RT, req.query);
-    return reply1(req, reply, await groups.create(req.scim, req.body, { withMembers: wants(p, 'members') }), p, 201);
+    return reply1(req, reply, await groups.create(req.scim, req.body, memberReads(p)), p, 201);
   });
 
   app.get('/Groups/:id', { schema: { tags, summary: 'Get a group', params: IdParams, querystring: ProjectionQuery, response: { 200: ScimResourceResponse } } }, async (req: Req, reply) => {
     const p = parseProjection(RT, req.query);
     // RFC 7644 §3.14: If-None-Match on GET answers 304 when the version is current.
-    const r = await groups.get(req.scim, req.params.id, { withMembers: wants(p, 'members'), ifNoneMatch: req.headers['if-none-match'] });
+    const r = await groups.get(req.scim, req.params.id, { ...memberReads(p), ifNoneMatch: req.headers['if-none-match'] });
     if (r.notModified) return reply.code(304).header('etag', etagOf(r.stored.version)).send();
     return reply1(req, reply, r, p);
   });
 
   app.put('/Groups/:id', { schema: { tags, summary: 'Replace a group', params: IdParams, querystring: ProjectionQuery, body: ScimBody, response: { 200: ScimResourceResponse } } }, async (req: Req, reply) => {
     const p = parseProjection(RT, req.query);
-    return reply1(req, reply, await groups.replace(req.scim, req.params.id, req.body, req.headers['if-match'], { withMembers: wants(p, 'members') }), p);
+    return reply1(req, reply, await groups.replace(req.scim, req.params.id, req.body, req.headers['if-match'], memberReads(p)), p);
   });
 
   app.patch(
@@ -71,7 +74,7 @@ export function groupRoutes(app: FastifyInstance, deps: { groups: GroupService; 
     async (req: Req, reply) => {
       const p = parseProjection(RT, req.query);
       const { noContent, applied } = patchNoContent(req, RT, p);
-      const r = await groups.patch(req.scim, req.params.id, req.body, req.headers['if-match'], { withMembers: !noContent && wants(p, 'members') });
+      const r = await groups.patch(req.scim, req.params.id, req.body, req.headers['if-match'], { ...memberReads(p), withMembers: !noContent && wants(p, 'members') });
       if (applied) reply.header('preference-applied', applied);
       if (noContent) return reply.code(204).header('etag', etagOf(r.stored.version)).send();
       return reply1(req, reply, r, p);

@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../../config.js';
+import { stringifyJson } from '../../scim/json.js';
 import type { Features } from '../../scim/discovery.js';
 import { actingContext, type ScimContext } from '../../services/context.js';
 import type { ScimJwtVerifier, ScimPrincipal } from '../../services/credentials.js';
@@ -51,7 +52,7 @@ export async function scimApi(app: FastifyInstance, deps: ScimDeps): Promise<voi
   // The response schemas document the bodies (OpenAPI); the bodies themselves
   // are free-form SCIM resources (additionalProperties), which a schema-driven
   // serializer would write key by key. JSON.stringify writes them in one call.
-  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  app.setSerializerCompiler(() => (data) => stringifyJson(data));
 
   // Callback style, not async: a cached token answers without a promise (this runs for every SCIM request).
   app.addHook('onRequest', (req: FastifyRequest<{ Params: { tenant: string } }>, reply, done) => {

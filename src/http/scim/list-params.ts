@@ -123,6 +123,13 @@ export function parsePaging(raw: Raw, limits: Limits): PagingParams {
 }
 
 /** Whether the projection will return `path` (used to skip loading derived attributes nobody asked for). */
+/** Whether the response returns `path` with every sub-attribute as stored: wanted, and none of its sub-attributes named either way. */
+export function wantsWhole(p: Projection, path: string): boolean {
+  const lower = path.toLowerCase();
+  const subOf = (a: ResolvedAttr) => a.sub !== undefined && a.attribute.name.toLowerCase() === lower;
+  return wants(p, path) && !p.attributes.some(subOf) && !p.excludedAttributes.some(subOf);
+}
+
 export function wants(p: Projection, path: string): boolean {
   const lower = path.toLowerCase();
   const named = (a: ResolvedAttr) => a.attribute.name.toLowerCase() === lower;
