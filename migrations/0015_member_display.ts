@@ -22,7 +22,9 @@
 import { sql, type Kysely } from 'kysely';
 
 export async function up(db: Kysely<any>): Promise<void> {
-  // ALTER TABLE locks the table until commit: nothing writes memberships between the backfill and the triggers.
+  // Until commit, nothing may write memberships, or rename a member, between the backfill and the triggers (their
+  // CREATE TRIGGER takes this lock on users and groups anyway; ALTER TABLE locks group_members entirely).
+  await sql`lock table users, groups in share row exclusive mode`.execute(db);
   await sql`alter table group_members add column display text collate "C"`.execute(db);
   // The backfill rewrites every row; without the indexes it writes no index entries, and they are built once after.
   await sql`alter table group_members drop constraint group_members_pkey`.execute(db);
