@@ -16,7 +16,10 @@
  *   (FOR UPDATE) waits for the membership to commit and then removes it, or
  *   wins and the add is refused — never an orphan row. Members are locked
  *   before the group, the same order a deletion takes (member, then the
- *   groups it belongs to).
+ *   groups it belongs to);
+ * - a rename of a user or group (its member name, kept on the membership
+ *   rows) upgrades its own row lock to FOR UPDATE in a trigger, waiting for
+ *   memberships of it being inserted (migrations/0015_member_display.ts).
  */
 import { sql, type Kysely, type RawBuilder, type Selectable } from 'kysely';
 import type { ResolvedAttr } from '../scim/attributes.js';

@@ -98,7 +98,7 @@ export function memberShares(counts: number[], budget: number): number[] {
 
 export interface GroupResult {
   stored: StoredResource;
-  /** Full SCIM representation (before projection); `members` only when they were asked for. */
+  /** Full SCIM representation (before projection); `members` only when they were asked for, as JSON text (RawJson) with membersAsJson. */
   scim: Record<string, unknown>;
 }
 

@@ -95,28 +95,54 @@ if (backends.includes('postgres')) {
     const side = new pg.Client({ connectionString: a.database.url });
     await side.connect();
     t.teardown(() => side.end());
-    const g = (await a.scim('POST', '/Groups', group('Race'))).body.id as string;
-    const shown = async (u: string) => displays((await a.scim('GET', `/Groups/${g}`)).body)[u];
+    const parent = (await a.scim('POST', '/Groups', group('Parent'))).body.id as string;
+    const shown = async (id: string) => displays((await a.scim('GET', `/Groups/${parent}`)).body)[id];
     const settled = (p: Promise<unknown>) => Promise.race([p.then(() => true), new Promise((r) => setTimeout(() => r(false), 300))]);
+    const add = (id: string, type: string) => a.scim('PATCH', `/Groups/${parent}`, patch({ op: 'add', path: 'members', value: [{ value: id, type }] }));
 
-    // The rename holds the user's row: the insert waits for it, then reads the new name.
-    const first = await newUser(a, 'first@example.com', { displayName: 'Before' });
-    await side.query('begin');
-    await side.query('update users set display_name = $1 where tenant_id = $2 and id = $3', ['Renamed', a.tenant, first]);
-    const add = a.scim('PATCH', `/Groups/${g}`, patch({ op: 'add', path: 'members', value: [{ value: first }] }));
-    t.equal(await settled(add), false, 'the insert waits for the rename');
-    await side.query('commit');
-    t.equal((await add).status, 204);
-    t.equal(await shown(first), 'Renamed');
+    // Users and groups alike (a group is renamed under a lock other groups can share it as a member through).
+    const members = [
+      { type: 'User', table: 'users', create: (name: string) => newUser(a, `${name.replace(/\W/g, '')}@example.com`, { displayName: name }) },
+      { type: 'Group', table: 'groups', create: async (name: string) => (await a.scim('POST', '/Groups', group(name))).body.id as string },
+    ];
+    for (const { type, table, create } of members) {
+      // The rename holds the member: the insert waits for it, then reads the new name.
+      const first = await create(`${type} first`);
+      await side.query('begin');
+      await side.query(`update ${table} set display_name = $1 where tenant_id = $2 and id = $3`, [`${type} renamed`, a.tenant, first]);
+      const adding = add(first, type);
+      t.equal(await settled(adding), false, `${type}: the insert waits for the rename`);
+      await side.query('commit');
+      t.equal((await adding).status, 204);
+      t.equal(await shown(first), `${type} renamed`);
 
-    // The insert holds the user's row: the rename waits for it, then updates the new membership too.
-    const second = await newUser(a, 'second@example.com', { displayName: 'Before' });
-    await side.query('begin');
-    await side.query(`insert into group_members (tenant_id, group_id, member_id, member_type) values ($1, $2, $3, 'User')`, [a.tenant, g, second]);
-    const rename = a.scim('PATCH', `/Users/${second}`, patch({ op: 'replace', path: 'displayName', value: 'Later' }));
-    t.equal(await settled(rename), false, 'the rename waits for the insert');
-    await side.query('commit');
-    t.equal((await rename).status, 200);
-    t.equal(await shown(second), 'Later');
+      // The insert holds the member: the rename waits for it, then updates the new membership too.
+      const second = await create(`${type} second`);
+      await side.query('begin');
+      await side.query(`insert into group_members (tenant_id, group_id, member_id, member_type) values ($1, $2, $3, $4)`, [a.tenant, parent, second, type]);
+      const renaming = a.scim('PATCH', `/${type}s/${second}`, patch({ op: 'replace', path: 'displayName', value: `${type} later` }));
+      t.equal(await settled(renaming), false, `${type}: the rename waits for the insert`);
+      await side.query('commit');
+      t.ok([200, 204].includes((await renaming).status));
+      t.equal(await shown(second), `${type} later`);
+    }
+  });
+}
+
+for (const backend of backends) {
+  t.test(`${backend}: adding nested groups while their shared members are deleted never deadlocks`, async (t) => {
+    const a = await startApp(t, backend);
+    for (let i = 0; i < 6; i++) {
+      const m = await newUser(a, `shared${i}@example.com`);
+      const inner = (await a.scim('POST', '/Groups', group(`Inner ${i}`, { members: [{ value: m }] }))).body.id as string;
+      const outer = (await a.scim('POST', '/Groups', group(`Outer ${i}`, { members: [{ value: m }] }))).body.id as string;
+      const [added, deleted, renamed] = await Promise.all([
+        a.scim('PATCH', `/Groups/${outer}`, patch({ op: 'add', path: 'members', value: [{ value: inner, type: 'Group' }] })),
+        a.scim('DELETE', `/Users/${m}`),
+        a.scim('PATCH', `/Groups/${inner}`, patch({ op: 'replace', path: 'displayName', value: `Inner ${i} renamed` })),
+      ]);
+      t.same([added.status, deleted.status, renamed.status], [204, 204, 204], `round ${i}`);
+      t.same(displays((await a.scim('GET', `/Groups/${outer}`)).body), { [inner]: `Inner ${i} renamed` }, `round ${i}: the nested group, renamed; the deleted user gone`);
+    }
   });
 }

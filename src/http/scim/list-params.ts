@@ -122,7 +122,6 @@ export function parsePaging(raw: Raw, limits: Limits): PagingParams {
   return { startIndex: 1, count, countGiven, cursor };
 }
 
-/** Whether the projection will return `path` (used to skip loading derived attributes nobody asked for). */
 /** Whether the response returns `path` with every sub-attribute as stored: wanted, and none of its sub-attributes named either way. */
 export function wantsWhole(p: Projection, path: string): boolean {
   const lower = path.toLowerCase();
@@ -130,6 +129,7 @@ export function wantsWhole(p: Projection, path: string): boolean {
   return wants(p, path) && !p.attributes.some(subOf) && !p.excludedAttributes.some(subOf);
 }
 
+/** Whether the projection will return `path` (used to skip loading derived attributes nobody asked for). */
 export function wants(p: Projection, path: string): boolean {
   const lower = path.toLowerCase();
   const named = (a: ResolvedAttr) => a.attribute.name.toLowerCase() === lower;
