@@ -181,15 +181,15 @@ const distinctUuids = (ids: string[]) => [...new Set(ids.filter((id) => UUID_RE.
 type MemberLimits = number | Map<string, number>;
 
 /**
- * One row per group of `groupIds` (that has a positive limit): `aggregate`
- * over its first members by id, at most its limit. Each group's read is one
+ * `aggregate` over each group's first members by id, at most its limit, by
+ * group id (groups without members, or with no positive limit, are absent). Each group's read is one
  * bounded range of the primary key's index, which holds the member's type
  * and name too (migrations/0015_member_display.ts), so the table is not read.
  */
-async function perGroupMembers<T>(db: Q, tenantId: string, groupIds: string[], limits: MemberLimits, aggregate: RawBuilder<T>): Promise<{ group_id: string; members: T | null }[]> {
+async function perGroupMembers<T>(db: Q, tenantId: string, groupIds: string[], limits: MemberLimits, aggregate: RawBuilder<T>): Promise<Map<string, T>> {
   const limitOf = (id: string) => (typeof limits === 'number' ? limits : (limits.get(id) ?? 0));
   const uuids = distinctUuids(groupIds).filter((id) => limitOf(id) > 0);
-  if (uuids.length === 0) return [];
+  if (uuids.length === 0) return new Map();
   const query = sql<{ group_id: string; members: T | null }>`
     select g.id as group_id, (
       select ${aggregate}
@@ -208,7 +208,7 @@ async function perGroupMembers<T>(db: Q, tenantId: string, groupIds: string[], l
     await sql`set local jit = off`.execute(trx);
     return query.execute(trx);
   });
-  return r.rows;
+  return new Map(r.rows.filter((row) => row.members !== null).map((row) => [row.group_id, row.members!]));
 }
 
 /**
@@ -219,8 +219,7 @@ async function perGroupMembers<T>(db: Q, tenantId: string, groupIds: string[], l
  * updates the rows).
  */
 export async function membersOfGroups(db: Q, tenantId: string, groupIds: string[], limits: MemberLimits): Promise<Map<string, MemberRow[]>> {
-  const rows = await perGroupMembers<MemberRow[]>(db, tenantId, groupIds, limits, sql`json_agg(json_build_object('value', m.member_id, 'type', m.member_type, 'display', m.display) order by m.member_id)`);
-  return new Map(rows.filter((r) => r.members !== null).map((r) => [r.group_id, r.members!]));
+  return perGroupMembers<MemberRow[]>(db, tenantId, groupIds, limits, sql`json_agg(json_build_object('value', m.member_id, 'type', m.member_type, 'display', m.display) order by m.member_id)`);
 }
 
 /**
@@ -235,11 +234,10 @@ export async function memberJsonOfGroups(db: Q, tenantId: string, groupIds: stri
   // The prefixes JSON-escaped once here; ids and types need no escaping, names are escaped by to_json. concat()
   // builds each member in one allocation and skips the display part when there is no name (NULL).
   const open = (type: MemberType) => JSON.stringify(refs[type]).slice(0, -1);
-  const rows = await perGroupMembers<string>(db, tenantId, groupIds, limits, sql`'[' || string_agg(concat(
+  return perGroupMembers<string>(db, tenantId, groupIds, limits, sql`'[' || string_agg(concat(
       '{"value":"', m.member_id, '","$ref":', case when m.member_type = 'User' then ${open('User')} else ${open('Group')} end, m.member_id, '"',
       ',"display":' || to_json(m.display)::text, ',"type":"', m.member_type, '"}'),
     ',' order by m.member_id) || ']'`);
-  return new Map(rows.filter((r) => r.members !== null).map((r) => [r.group_id, r.members!]));
 }
 
 /** How many members each group has, at most `cap`: the counts migration 0014 keeps, summed over their slots. */

@@ -233,7 +233,6 @@ function pickSubs(def: AttributeDef, value: Record<string, unknown>, keep: (sub:
   return nonEmpty(out);
 }
 
-
 function nonEmpty<T extends object>(v: T): T | undefined {
   return Object.keys(v).length > 0 ? v : undefined;
 }
